@@ -1,0 +1,136 @@
+"""Latency statistics with bootstrap confidence intervals.
+
+The bootstrap distribution of a sample quantile is known exactly: the q-quantile of a resample of n values is
+the order statistic x_(j) with probability P(rank = j), where P(rank <= j) = P(Binomial(n, j/n) >= m) and
+m = ceil(n*q). Drawing ranks from that distribution gives the same draws as resampling the data B times, at a
+cost independent of n — which keeps CIs cheap on 10-million-sample sessions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.special import betainc
+
+DEFAULT_BOOTSTRAP = 2000
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    """Summary of one backend's measured calls. Latencies in milliseconds.
+
+    `median_ci95` and `p99_ci95` are bootstrap 95 % intervals; throughput is calls per second of the
+    backend's own busy time (so it is comparable across interleaved and sequential schedules).
+    """
+
+    count: int
+    mean: float
+    median: float
+    p90: float
+    p95: float
+    p99: float
+    p999: float
+    min: float
+    max: float
+    std: float
+    cv: float
+    median_ci95: tuple[float, float]
+    p99_ci95: tuple[float, float]
+    throughput_per_s: float
+    samples_per_s: float
+    tokens_per_s: float | None
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (CIs as two-element lists)."""
+        d = asdict(self)
+        d["median_ci95"] = list(self.median_ci95)
+        d["p99_ci95"] = list(self.p99_ci95)
+        return d
+
+    def latency_dict(self) -> dict:
+        """Just the latency fields, as in the `latency_ms` object of the headless JSON."""
+        keys = ("mean", "median", "p90", "p95", "p99", "p999", "min", "max", "std", "cv")
+        d = {k: getattr(self, k) for k in keys}
+        d["median_ci95"] = list(self.median_ci95)
+        d["p99_ci95"] = list(self.p99_ci95)
+        return d
+
+
+def bootstrap_quantile_draws(
+    sorted_values: np.ndarray, q: float, n_boot: int = DEFAULT_BOOTSTRAP, rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """`n_boot` draws from the bootstrap distribution of the q-quantile of `sorted_values` (ascending).
+
+    Equivalent to computing the lower q-quantile (order statistic ceil(n*q)) of `n_boot` resamples.
+    """
+    x = np.asarray(sorted_values)
+    n = x.shape[0]
+    if n == 0:
+        raise ValueError("no values")
+    rng = rng or np.random.default_rng(0)
+    if n == 1:
+        return np.repeat(x[:1].astype(float), n_boot)
+    m = max(1, math.ceil(n * q))
+    # Ranks outside centre ± 12 sd of the binomial have negligible probability (< 1e-30).
+    half = int(12 * math.sqrt(n * q * (1 - q)) + 3)
+    lo, hi = max(1, m - half), min(n, m + half)
+    j = np.arange(lo, hi + 1, dtype=float)
+    # P(Binomial(n, j/n) >= m) = I_{j/n}(m, n - m + 1)  (regularised incomplete beta).
+    cdf = betainc(m, n - m + 1, j / n)
+    cdf[-1] = 1.0
+    u = rng.random(n_boot) * cdf[-1]
+    ranks = lo + np.searchsorted(cdf, u, side="left")
+    return x[np.clip(ranks, 1, n) - 1].astype(float)
+
+
+def ci95(draws: np.ndarray) -> tuple[float, float]:
+    """Percentile 95 % interval of bootstrap draws."""
+    lo, hi = np.percentile(draws, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def summarize(
+    dur_ns: np.ndarray,
+    batch: int = 1,
+    tokens: np.ndarray | None = None,
+    n_boot: int = DEFAULT_BOOTSTRAP,
+    seed: int = 0,
+) -> LatencyStats:
+    """Statistics of measured call durations (ns). `tokens` is tokens per call (same length), if known.
+
+    Raises:
+        ValueError: when `dur_ns` is empty.
+    """
+    d = np.asarray(dur_ns, dtype=np.int64)
+    if d.size == 0:
+        raise ValueError("no measured samples")
+    ms = np.sort(d.astype(np.float64) / 1e6)
+    rng = np.random.default_rng(seed)
+    mean = float(ms.mean())
+    std = float(ms.std(ddof=1)) if ms.size > 1 else 0.0
+    p = np.percentile(ms, [50, 90, 95, 99, 99.9])
+    busy_s = float(ms.sum()) / 1e3
+    calls_per_s = ms.size / busy_s if busy_s > 0 else float("inf")
+    tok_per_s = None
+    if tokens is not None and busy_s > 0:
+        tok_per_s = float(np.asarray(tokens, dtype=np.float64).sum()) / busy_s
+    return LatencyStats(
+        count=int(ms.size),
+        mean=mean,
+        median=float(p[0]),
+        p90=float(p[1]),
+        p95=float(p[2]),
+        p99=float(p[3]),
+        p999=float(p[4]),
+        min=float(ms[0]),
+        max=float(ms[-1]),
+        std=std,
+        cv=std / mean if mean > 0 else 0.0,
+        median_ci95=ci95(bootstrap_quantile_draws(ms, 0.5, n_boot, rng)),
+        p99_ci95=ci95(bootstrap_quantile_draws(ms, 0.99, n_boot, rng)),
+        throughput_per_s=calls_per_s,
+        samples_per_s=calls_per_s * batch,
+        tokens_per_s=tok_per_s,
+    )

@@ -1,0 +1,99 @@
+"""Command line entry point: `infbench-tui [SUBCOMMAND] …`.
+
+Each subcommand lives in `infbench/commands/<name>.py` and provides `add_parser(subparsers)` and
+`run(args) -> int`. Command modules import heavy packages only inside `run`, so `--help` stays fast.
+Errors a user can fix (`InfbenchError`) become one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from types import ModuleType
+
+from infbench import __version__
+from infbench.errors import InfbenchError
+
+COMMANDS = ("run", "replay", "report", "compare", "export", "sweep", "doctor", "models")
+PROG = "infbench-tui"
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line (plus a hint) and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        raise SystemExit(2)
+
+
+def _command_modules() -> dict[str, ModuleType]:
+    mods = {}
+    for name in COMMANDS:
+        try:
+            mods[name] = importlib.import_module(f"infbench.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"infbench.commands.{name}":
+                raise
+    return mods
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
+    """The top-level parser with every available subcommand, and the command modules by name."""
+    parser = _Parser(
+        prog=PROG,
+        description=(
+            "Benchmark ML inference backends (ONNX Runtime, OpenVINO, PyTorch/transformers) side by side, live, "
+            "while watching the machine; every run is recorded for replay, report and compare. "
+            "With no subcommand, opens the live TUI on the built-in default model with every installed backend."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "examples:\n"
+            f"  {PROG}                                   live TUI, built-in bert-small, all backends\n"
+            f"  {PROG} run bert-tiny --backend ort --backend ov --headless --json out.json\n"
+            f"  {PROG} report SESSION.infb\n"
+            f"  {PROG} compare BEFORE.infb AFTER.infb --threshold 5%\n"
+            f"  {PROG} models\n"
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    modules = _command_modules()
+    for module in modules.values():
+        module.add_parser(sub)
+    return parser, modules
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse `argv` and run the subcommand; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser, modules = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            if "run" not in modules:
+                parser.print_help()
+                return 0
+            args = parser.parse_args(["run", "--setup"])
+        return int(modules[args.command].run(args) or 0)
+    except InfbenchError as exc:
+        sys.stderr.write(f"{PROG}: error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{PROG}: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # noqa: BLE001 - last line of defence: one line, not a traceback
+        if os.environ.get("INFBENCH_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"{PROG}: internal error: {type(exc).__name__}: {exc} (set INFBENCH_DEBUG=1 for the traceback)\n"
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

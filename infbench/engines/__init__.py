@@ -1,0 +1,1 @@
+"""Inference engines. Each runs inside its own child process (see worker.py / host.py)."""

@@ -1,0 +1,1 @@
+"""Session files: always-on recording, reading, replay, export."""
