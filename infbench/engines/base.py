@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,6 +146,28 @@ BACKENDS: dict[str, BackendEntry] = {
 }
 
 
+PLUGIN_ENV = "INFBENCH_ENGINE_PLUGINS"
+
+
+def register_plugins(spec: str | None = None) -> list[str]:
+    """Register extra engines from ``name=module:Class[:needs]`` entries, comma separated.
+
+    Read from $INFBENCH_ENGINE_PLUGINS at import, so worker children (which inherit the environment) see the
+    same registry. `needs` is ``onnx``, ``hf`` or ``none`` (default ``none``).
+    """
+    text = os.environ.get(PLUGIN_ENV, "") if spec is None else spec
+    added = []
+    for item in filter(None, (x.strip() for x in text.split(","))):
+        name, _, target = item.partition("=")
+        module, _, rest = target.partition(":")
+        class_name, _, needs = rest.partition(":")
+        if not (name and module and class_name):
+            raise BackendUnavailable(f"{PLUGIN_ENV}: {item!r} is not name=module:Class[:needs]")
+        BACKENDS[name] = BackendEntry(name, (), module, class_name, (), needs or "none", f"plugin {module}")
+        added.append(name)
+    return added
+
+
 def canonical_backend(name: str) -> str:
     """Map a name or alias to the canonical backend name; raise BackendUnavailable for unknown names."""
     key = name.strip().lower()
@@ -158,7 +181,15 @@ def canonical_backend(name: str) -> str:
 def missing_packages(name: str) -> list[str]:
     """Import names required by backend `name` that cannot be found (without importing them)."""
     entry = BACKENDS[canonical_backend(name)]
-    return [mod for mod in entry.requires if importlib.util.find_spec(mod) is None]
+    missing = []
+    for mod in entry.requires:
+        try:
+            found = importlib.util.find_spec(mod) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(mod)
+    return missing
 
 
 def installed_backends(include_null: bool = False) -> list[str]:
@@ -187,3 +218,6 @@ def load_engine_class(name: str) -> type[Engine]:
     entry = BACKENDS[canonical_backend(name)]
     module = importlib.import_module(entry.module)
     return getattr(module, entry.class_name)
+
+
+register_plugins()

@@ -1,0 +1,135 @@
+"""`infbench-tui run`: benchmark backends live in the TUI, or `--headless` with progress and a results table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from infbench.commands.plan_args import add_plan_arguments, plan_from_args
+from infbench.errors import ConfigError
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Register the `run` subcommand."""
+    p = sub.add_parser(
+        "run", help="benchmark backends (live TUI, or --headless)",
+        description="Benchmark one model on several backends. Each engine runs in its own process; every run is "
+                    "recorded to a session file (see --save). Exit code: 0 all backends ok, 1 any failed or "
+                    "degraded, 2 bad arguments.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  infbench-tui run bert-tiny --backend ort --backend ov --headless -d 5\n"
+               "  infbench-tui run model.onnx -b ort:graph_opt=basic -b ov:hint=latency --threads 1 --headless "
+               "--json out.json\n"
+               "  infbench-tui run bert-small                 # live TUI\n",
+    )
+    add_plan_arguments(p)
+    p.add_argument("--headless", action="store_true", help="no TUI: progress bars, then a results table")
+    p.add_argument("--json", metavar="PATH", help="write the results as JSON ('-' for stdout)")
+    p.add_argument("--csv", metavar="PATH", help="write one row per backend as CSV ('-' for stdout)")
+    p.add_argument("--save", metavar="PATH", help="session file to record to (default: a timestamped file under "
+                                                   "the user's data dir, printed at start and end)")
+    p.add_argument("--no-monitors", action="store_true", help="do not sample CPU/memory/GPU monitors")
+    p.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark; exit code 0 ok, 1 any backend failed/degraded."""
+    _check_output_paths(args)
+    plan = plan_from_args(args)
+    if not args.headless:
+        from infbench.tui.launch import run_live
+
+        return run_live(plan, args)
+    return run_headless(plan, args)
+
+
+def _check_output_paths(args: argparse.Namespace) -> None:
+    for flag in ("json", "csv", "save"):
+        value = getattr(args, flag, None)
+        if value and value != "-":
+            parent = Path(value).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise ConfigError(f"--{flag} {value}: directory {parent} does not exist")
+
+
+def run_headless(plan: Any, args: argparse.Namespace) -> int:
+    """Headless run: Rich progress on stderr, table on stdout, optional JSON/CSV; returns the exit code."""
+    from rich.console import Console
+
+    from infbench.analysis.summary import build_report
+    from infbench.commands.progress import HeadlessProgress, PrepareProgress
+    from infbench.recorded_run import RecordedRun
+    from infbench.render import print_results_table
+
+    err = Console(stderr=True)
+    out = Console()
+    progress = HeadlessProgress(err, plan.labels, plan.duration_s, plan.iterations)
+    rec = RecordedRun(plan, args.save, monitors=not args.no_monitors, listeners=(progress,),
+                      progress=PrepareProgress(err))
+    err.print(f"[bold]infbench[/bold] recording to {rec.path}")
+    rec.prepare()
+    previous = signal.signal(signal.SIGTERM, lambda *_: rec.stop())
+    try:
+        with progress:
+            rec.start()
+            _wait_interruptibly(rec, err)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    rec.finish()
+    report = build_report(rec.store)
+    report["session"] = str(rec.path)
+    print_results_table(out, report)
+    _write_outputs(args, report)
+    err.print(f"session saved: {rec.path}  (replay: infbench-tui replay {rec.path})")
+    if rec.outcome == "interrupted":
+        return 130
+    statuses = [b["status"] for b in report["backends"].values()]
+    return 0 if statuses and all(s == "ok" for s in statuses) else 1
+
+
+def _wait_interruptibly(rec: Any, err: Any) -> None:
+    """Wait for the run; first Ctrl-C stops it cleanly (recording kept), a second kills the engines."""
+    interrupts = 0
+    while True:
+        try:
+            if rec.wait(0.2):
+                return
+        except KeyboardInterrupt:
+            interrupts += 1
+            if interrupts == 1:
+                err.print("[yellow]interrupted: stopping engines, keeping everything recorded so far…[/yellow]")
+                rec.stop()
+            else:
+                for host in list(rec.runner.hosts.values()):
+                    host.kill()
+
+
+def _write_outputs(args: argparse.Namespace, report: dict[str, Any]) -> None:
+    if args.json:
+        text = json.dumps(report, indent=2, default=_json_default)
+        if args.json == "-":
+            sys.stdout.write(text + "\n")
+        else:
+            Path(args.json).expanduser().write_text(text + "\n")
+    if args.csv:
+        from infbench.render import results_csv
+
+        text = results_csv(report)
+        if args.csv == "-":
+            sys.stdout.write(text)
+        else:
+            Path(args.csv).expanduser().write_text(text)
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    return str(obj)

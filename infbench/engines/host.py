@@ -1,0 +1,244 @@
+"""Parent side of one engine: spawns the worker child, drives turns, forwards blocks, watches for crashes.
+
+Each method that waits on the child has a watchdog: a child silent for `timeout_s` is killed and reported
+as hung; a child that dies (segfault, abort, OOM kill) is reported with its signal or exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+
+from multiprocessing.connection import Connection
+
+from infbench.engines.base import ModelFiles
+from infbench.errors import EngineFailure
+from infbench.records import RunEvent, SampleBlock
+
+_POLL_S = 0.1
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """Human words for a child's exit code: ``killed by SIGSEGV (segmentation fault)`` or ``exit code 3``."""
+    if exitcode is None:
+        return "still running"
+    if exitcode < 0:
+        try:
+            sig = signal.Signals(-exitcode)
+            desc = signal.strsignal(sig) or ""
+            hint = " — out of memory? (the kernel's OOM killer sends SIGKILL)" if sig == signal.SIGKILL else ""
+            return f"killed by {sig.name} ({desc.lower()}){hint}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+class EngineHost:
+    """One engine child process and the thread-blocking calls that drive it.
+
+    Not thread-safe except `halt()` and `kill()`, which another thread may call during `run_turn`.
+    """
+
+    def __init__(
+        self,
+        label: str,
+        backend: str,
+        options: dict[str, Any],
+        model: ModelFiles,
+        inputs: list[dict[str, np.ndarray]],
+        on_block: Callable[[SampleBlock], None],
+        on_event: Callable[[RunEvent], None],
+        timeout_s: float = 120.0,
+        log_dir: str | None = None,
+    ) -> None:
+        self.label = label
+        self.backend = backend
+        self.options = options
+        self.model = model
+        self.inputs = inputs
+        self.on_block = on_block
+        self.on_event = on_event
+        self.timeout_s = timeout_s
+        self.log_path = str(Path(log_dir or tempfile.gettempdir()) / f"infbench-{os.getpid()}-{_safe(label)}.log")
+        self.process: subprocess.Popen | None = None
+        self._conn: Any = None
+        self._send_lock = threading.Lock()
+        self.loaded: dict[str, Any] = {}
+        self.first: dict[str, Any] = {}
+        self.output: np.ndarray | None = None
+        self.rss_after_load_mb: float | None = None
+        self._halted = False
+
+    @property
+    def pid(self) -> int | None:
+        """The child's pid once started."""
+        return self.process.pid if self.process is not None else None
+
+    def start(self) -> None:
+        """Spawn the child and wait until it has loaded, run its first inference and sent its first output.
+
+        Raises:
+            EngineFailure: the engine could not load, crashed or hung.
+        """
+        ours, theirs = socket.socketpair()
+        env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
+        with open(self.log_path, "ab") as log:
+            # A new session: the terminal's Ctrl-C reaches only the app, which stops children in order.
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "infbench.engines.worker", str(theirs.fileno())],
+                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                env=env, start_new_session=True,
+            )
+        theirs.close()
+        self._conn = Connection(ours.detach())
+        self._send(("spec", {"backend": self.backend, "label": self.label, "options": self.options,
+                             "model": self.model, "inputs": self.inputs}))
+        while self.output is None:
+            msg = self._recv("loading")
+            if msg[0] == "loaded":
+                self.loaded = msg[1]
+                self.rss_after_load_mb = self.rss_mb()
+            elif msg[0] == "first":
+                self.first = msg[1]
+            elif msg[0] == "output":
+                self.output = msg[1]
+
+    def run_turn(self, phase: str, calls: int | None = None, seconds: float | None = None) -> tuple[int, int]:
+        """Run one turn (until every given target is met, or `halt()`); forward blocks as they arrive.
+
+        Returns:
+            (calls made, busy ns).
+        """
+        self._halted = False
+        self._send(("run", {"phase": phase, "calls": calls, "seconds": seconds}))
+        while True:
+            msg = self._recv(phase)
+            kind = msg[0]
+            if kind == "block":
+                self.on_block(SampleBlock(self.label, msg[1], msg[2], msg[3], msg[4]))
+            elif kind == "gc":
+                for t_ns, dur_ns, gen in msg[1]:
+                    self.on_event(RunEvent(t_ns, "gc", f"garbage collection (gen {gen}) {dur_ns / 1e6:.1f} ms",
+                                           self.label, {"duration_ms": dur_ns / 1e6, "generation": gen}))
+            elif kind == "done":
+                return int(msg[1]["count"]), int(msg[1]["busy_ns"])
+
+    def halt(self) -> None:
+        """Ask the current turn to end at its next flush (≤ 50 ms). Safe from any thread."""
+        self._halted = True
+        try:
+            self._send(("halt",))
+        except (OSError, EngineFailure):
+            pass
+
+    def rss_mb(self) -> float | None:
+        """The child's resident memory now, MB."""
+        try:
+            return psutil.Process(self.pid).memory_info().rss / 2**20 if self.pid else None
+        except (psutil.Error, OSError):
+            return None
+
+    def peak_rss_mb(self) -> float | None:
+        """The child's peak resident memory (VmHWM on Linux), MB."""
+        try:
+            with open(f"/proc/{self.pid}/status", encoding="ascii") as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) / 1024
+        except (OSError, ValueError, IndexError):
+            pass
+        return self.rss_mb()
+
+    def stop(self, grace_s: float = 5.0) -> None:
+        """Ask the child to exit; kill it when it does not within `grace_s`."""
+        if self.process is None:
+            return
+        try:
+            if self.process.poll() is None:
+                self._send(("stop",))
+        except (OSError, EngineFailure):
+            pass
+        try:
+            self.process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            pass
+        self.kill()
+
+    def kill(self) -> None:
+        """Kill the child now (if alive) and reap it."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except OSError:
+                pass
+
+    def log_tail(self, lines: int = 3) -> str:
+        """The last lines the child printed (native errors land there)."""
+        try:
+            text = Path(self.log_path).read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return " | ".join(x.strip() for x in text[-lines:] if x.strip())
+
+    def _send(self, msg: tuple) -> None:
+        with self._send_lock:
+            try:
+                self._conn.send(msg)
+            except (OSError, ValueError) as exc:
+                raise self._failure("while sending a command") from exc
+
+    def _recv(self, stage: str) -> tuple:
+        """Next message from the child, or EngineFailure on crash, error report or silence."""
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                if self._conn.poll(_POLL_S):
+                    msg = self._conn.recv()
+                    if msg[0] == "error":
+                        self._reap(5)
+                        self.kill()
+                        raise EngineFailure(f"{self.label}: {msg[1]} failed: {msg[2]}")
+                    return msg
+            except (EOFError, OSError) as exc:
+                raise self._failure(f"while {stage}") from exc
+            if self.process is not None and self.process.poll() is not None:
+                raise self._failure(f"while {stage}")
+            if time.monotonic() > deadline:
+                self.kill()
+                raise EngineFailure(
+                    f"{self.label}: hung while {stage}: no answer for {self.timeout_s:g} s, killed by the watchdog"
+                )
+
+    def _reap(self, timeout: float) -> None:
+        try:
+            self.process.wait(timeout)  # type: ignore[union-attr]
+        except subprocess.TimeoutExpired:
+            pass
+
+    def _failure(self, when: str) -> EngineFailure:
+        assert self.process is not None
+        self._reap(2)
+        code = self.process.returncode
+        tail = self.log_tail()
+        self.kill()
+        msg = f"{self.label}: engine process died {when}: {describe_exit(code)}"
+        return EngineFailure(msg + (f"; its last output: {tail}" if tail else ""))
+
+
+def _safe(label: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in label)

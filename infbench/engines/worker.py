@@ -1,0 +1,189 @@
+"""Child-process main loop of one engine: load, first inference, then timed turns on command.
+
+Started by the host as ``python -m infbench.engines.worker FD`` (a fresh interpreter that imports only numpy,
+its backend and infbench's engine code — never the parent's main module). It talks over a
+`multiprocessing.connection.Connection` on the socket FD; the first message it receives is its spec.
+Protocol (tuples; the first item names the message):
+
+parent → child: ``("run", {"phase", "calls", "seconds"})`` one turn: run until every given target is met;
+``("halt",)`` end the current turn at the next flush; ``("stop",)`` close and exit.
+
+child → parent: ``("loaded", {...})``, ``("first", {"first_inference_ms", "t_ns"})``,
+``("output", ndarray)`` first output on input 0 (parity), ``("block", phase, start_ns, dur_ns, input_idx)``,
+``("gc", [(t_ns, dur_ns, generation), ...])``, ``("done", {"phase", "count", "busy_ns"})``,
+``("error", stage, message)`` then exit.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import sys
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+
+FLUSH_NS = 50_000_000  # ship a block about every 50 ms
+MAX_BLOCK = 200_000  # and never more calls than this in one block
+GC_REPORT_NS = 200_000  # GC pauses shorter than 0.2 ms are not reported
+
+
+def main(argv: list[str]) -> None:
+    """Child entry point: ``python -m infbench.engines.worker FD``."""
+    from multiprocessing.connection import Connection
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    conn = Connection(int(argv[1]))
+    try:
+        msg = conn.recv()
+        spec = msg[1]
+    except (EOFError, OSError):
+        return
+    worker_main(conn, spec)
+
+
+def worker_main(conn: Any, spec: dict[str, Any]) -> None:
+    """Load the engine described by `spec` (backend, options, model, inputs) and serve commands on `conn`."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    stage = "import"
+    try:
+        from infbench.engines.base import EngineLoadError, load_engine_class
+
+        engine_cls = load_engine_class(spec["backend"])
+        engine = engine_cls()
+        stage = "load"
+        t = time.perf_counter_ns()
+        try:
+            result = engine.load(spec["model"], dict(spec.get("options") or {}))
+        except EngineLoadError as exc:
+            conn.send(("error", stage, str(exc)))
+            return
+        load_ns = time.perf_counter_ns() - t
+        conn.send(("loaded", {
+            "load_ms": load_ns / 1e6, "providers": list(result.providers), "degraded": list(result.degraded),
+            "versions": dict(result.versions), "details": dict(result.details), "pid": os.getpid(),
+        }))
+        stage = "prepare inputs"
+        prepared = [engine.prepare_inputs(item) for item in spec["inputs"]]
+        stage = "first inference"
+        t = time.perf_counter_ns()
+        out = engine.run(prepared[0])
+        first_ns = time.perf_counter_ns() - t
+        conn.send(("first", {"first_inference_ms": first_ns / 1e6, "t_ns": t}))
+        conn.send(("output", np.ascontiguousarray(engine.first_output(out), dtype=np.float32)))
+        stage = "run"
+        _serve(conn, engine, prepared)
+        engine.close()
+    except (EOFError, BrokenPipeError, KeyboardInterrupt):
+        return  # parent went away or stopped us: nothing to report to
+    except BaseException as exc:  # noqa: BLE001 - report anything the engine raised, then exit
+        try:
+            last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+            where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last else ""
+            conn.send(("error", stage, f"{type(exc).__name__}: {exc}{where}"))
+        except (OSError, EOFError):
+            pass
+
+
+class _GcWatch:
+    """Records garbage-collection pauses in this process (attribution uses them)."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, int, int]] = []
+        self._start = 0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        now = time.perf_counter_ns()
+        if phase == "start":
+            self._start = now
+        elif self._start and now - self._start >= GC_REPORT_NS:
+            self.pauses.append((self._start, now - self._start, int(info.get("generation", -1))))
+
+    def take(self) -> list[tuple[int, int, int]]:
+        """Pauses since the last call."""
+        out, self.pauses = self.pauses, []
+        return out
+
+
+def _serve(conn: Any, engine: Any, prepared: list[Any]) -> None:
+    """Answer commands until ``stop``."""
+    watch = _GcWatch()
+    gc.callbacks.append(watch)
+    next_idx = 0
+    while True:
+        msg = conn.recv()
+        if msg[0] == "stop":
+            return
+        if msg[0] == "halt":
+            continue  # a halt that arrived between turns
+        if msg[0] == "run":
+            args = msg[1]
+            next_idx, count, busy = _turn(conn, engine.run, prepared, next_idx, args, watch)
+            conn.send(("done", {"phase": args["phase"], "count": count, "busy_ns": busy}))
+
+
+def _turn(
+    conn: Any, run: Any, prepared: list[Any], idx: int, args: dict[str, Any], watch: _GcWatch
+) -> tuple[int, int, int]:
+    """One turn of the timed loop. Returns (next input index, calls made, busy ns)."""
+    phase: str = args["phase"]
+    calls: int | None = args.get("calls")
+    seconds: float | None = args.get("seconds")
+    pc = time.perf_counter_ns
+    n_inputs = len(prepared)
+    total = 0
+    busy = 0
+    t_begin = pc()
+    deadline = t_begin + int(seconds * 1e9) if seconds else None
+    while True:
+        remaining = (calls - total) if calls is not None else MAX_BLOCK
+        cap = min(MAX_BLOCK, remaining) if deadline is None else MAX_BLOCK
+        if cap <= 0 and deadline is None:
+            break
+        starts: list[int] = []
+        ends: list[int] = []
+        sa, ea = starts.append, ends.append
+        first_idx = idx
+        next_flush = pc() + FLUSH_NS
+        # The hot loop: nothing but the call sits between the two clock reads.
+        while True:
+            x = prepared[idx]
+            s = pc()
+            run(x)
+            e = pc()
+            sa(s)
+            ea(e)
+            idx += 1
+            if idx == n_inputs:
+                idx = 0
+            if e >= next_flush or len(starts) >= cap:
+                break
+        s_arr = np.array(starts, dtype=np.int64)
+        d_arr = np.array(ends, dtype=np.int64) - s_arr
+        n = s_arr.shape[0]
+        i_arr = ((first_idx + np.arange(n)) % n_inputs).astype(np.int32)
+        conn.send(("block", phase, s_arr, d_arr, i_arr))
+        pauses = watch.take()
+        if pauses:
+            conn.send(("gc", pauses))
+        total += n
+        busy += int(d_arr.sum())
+        if conn.poll():
+            msg = conn.recv()
+            if msg[0] in ("halt", "stop"):
+                if msg[0] == "stop":
+                    raise EOFError  # leave at once; the parent is shutting us down
+                break
+        time_met = deadline is None or ends[-1] >= deadline
+        calls_met = calls is None or total >= calls
+        if time_met and calls_met:
+            break
+    return idx, total, busy
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,94 @@
+"""EngineHost + worker in real child processes: timing loop, turns, crashes, hangs, load errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from infbench.engines.base import ModelFiles
+from infbench.engines.host import EngineHost, describe_exit
+from infbench.errors import EngineFailure
+from infbench.records import RunEvent, SampleBlock
+
+NO_MODEL = ModelFiles("none", "none", None, None, ())
+
+
+def make_host(backend: str, options: dict | None = None, timeout_s: float = 20.0):
+    blocks: list[SampleBlock] = []
+    events: list[RunEvent] = []
+    host = EngineHost(backend, backend, options or {}, NO_MODEL, [{"x": np.zeros(2)} for _ in range(5)],
+                      blocks.append, events.append, timeout_s=timeout_s)
+    return host, blocks, events
+
+
+def test_null_engine_turns_ship_blocks_with_consistent_samples():
+    host, blocks, _ = make_host("null")
+    try:
+        host.start()
+        assert host.loaded["providers"] == ["none"]
+        assert host.first["first_inference_ms"] >= 0
+        assert host.rss_after_load_mb and host.rss_after_load_mb > 1
+        calls, _ = host.run_turn("warmup", calls=7)
+        assert calls == 7
+        calls, busy = host.run_turn("measure", seconds=0.2)
+        assert calls > 1000
+        measured = [b for b in blocks if b.phase == "measure"]
+        starts = np.concatenate([b.start_ns for b in measured])
+        durs = np.concatenate([b.dur_ns for b in measured])
+        idx = np.concatenate([b.input_idx for b in measured])
+        assert sum(len(b) for b in blocks if b.phase == "warmup") == 7
+        assert starts.size == calls and int(durs.sum()) == busy
+        assert np.all(np.diff(starts) > 0) and np.all(durs >= 0)
+        # input indices continue cyclically across blocks and turns
+        assert np.all(np.diff(idx) % 5 == 1)
+        assert host.peak_rss_mb() >= host.rss_after_load_mb * 0.5
+    finally:
+        host.stop()
+    assert host.process.returncode == 0
+
+
+@pytest.mark.parametrize("backend, signame", [("segv", "SIGSEGV"), ("abort", "SIGABRT")])
+def test_crashing_engine_is_reported_with_its_signal(backend, signame):
+    host, _, _ = make_host(backend, {"after": 20})
+    host.start()
+    with pytest.raises(EngineFailure, match=signame):
+        host.run_turn("measure", seconds=5)
+    assert host.process.poll() is not None
+
+
+def test_hanging_engine_is_killed_by_the_watchdog():
+    host, _, _ = make_host("hang", {"after": 5}, timeout_s=1.5)
+    host.start()
+    with pytest.raises(EngineFailure, match="hung.*watchdog"):
+        host.run_turn("measure", seconds=5)
+    assert host.process.poll() is not None
+
+
+def test_load_error_and_python_exception_are_one_clear_line():
+    host, _, _ = make_host("loadfail")
+    with pytest.raises(EngineFailure, match="load failed: this engine cannot load anything"):
+        host.start()
+    host, _, _ = make_host("raise", {"after": 3})
+    host.start()
+    with pytest.raises(EngineFailure, match="RuntimeError: boom from the engine"):
+        host.run_turn("measure", calls=10)
+
+
+def test_halt_cuts_a_long_turn_short():
+    import threading
+
+    host, _, _ = make_host("null")
+    host.start()
+    try:
+        timer = threading.Timer(0.3, host.halt)
+        timer.start()
+        calls, busy = host.run_turn("measure", seconds=30)
+        assert calls > 0
+    finally:
+        host.stop()
+
+
+def test_describe_exit():
+    assert "SIGSEGV" in describe_exit(-11)
+    assert "OOM" in describe_exit(-9)
+    assert describe_exit(3) == "exit code 3"
