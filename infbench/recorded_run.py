@@ -21,30 +21,29 @@ class RecordedRun:
     def __init__(self, plan: RunPlan, save: str | Path | None = None, *, monitors: bool = True,
                  listeners: tuple[Any, ...] = (), progress: Any = None) -> None:
         from infbench.sessions.paths import default_session_path
-        from infbench.sessions.recorder import Recorder
         from infbench.sessions.store import LiveStore
 
         self.plan = plan
         self.path = Path(save) if save else default_session_path(Path(plan.model).name)
         self.store = LiveStore()
-        self.recorder = Recorder(self.path)
-        self.fanout = Fanout(self.recorder, self.store, *listeners)
+        self.recorder: Any = None  # opened by start(), after the model is ready: a failed prepare leaves no file
+        self.fanout = Fanout(self.store, *listeners)
         self.runner = Runner(plan, self.fanout, monitors=monitors, progress=progress,
-                             health_check=lambda: self.recorder.error)
+                             health_check=lambda: self.recorder.error if self.recorder else None)
         self.thread: threading.Thread | None = None
         self.error: BaseException | None = None
         self.outcome: str | None = None
 
     def prepare(self) -> None:
         """Prepare model and inputs (may build/export a built-in model on first use)."""
-        try:
-            self.runner.prepare()
-        except BaseException:
-            self.recorder.discard()
-            raise
+        self.runner.prepare()
 
     def start(self) -> None:
-        """Run in a daemon thread."""
+        """Open the session file (SessionError when it cannot be written) and run in a daemon thread."""
+        from infbench.sessions.recorder import Recorder
+
+        self.recorder = Recorder(self.path)
+        self.fanout.listeners.insert(0, self.recorder)
         self.thread = threading.Thread(target=self._main, name="infbench-runner", daemon=True)
         self.thread.start()
 
@@ -54,7 +53,6 @@ class RecordedRun:
         except BaseException as exc:  # noqa: BLE001 - surfaced by wait()
             self.error = exc
             self.outcome = "failed"
-            self.recorder.close("failed")
 
     def stop(self) -> None:
         """Stop soon; everything recorded so far is kept and the session is marked interrupted."""
@@ -69,12 +67,13 @@ class RecordedRun:
 
     def finish(self) -> None:
         """After the thread ended: close the recorder and raise what went wrong, if anything."""
-        self.recorder.close(self.outcome or "interrupted")
+        if self.recorder is not None:
+            self.recorder.close(self.outcome or "interrupted")
         if self.error is not None:
             if isinstance(self.error, InfbenchError):
                 raise self.error
             raise InfbenchError(f"run failed: {type(self.error).__name__}: {self.error}") from self.error
-        if self.recorder.error:
+        if self.recorder is not None and self.recorder.error:
             raise InfbenchError(f"recording failed: {self.recorder.error}")
         if self.runner.fatal:
             raise InfbenchError(self.runner.fatal)

@@ -76,7 +76,8 @@ class Runner:
         self._resume.set()
         self._stop = threading.Event()
         self._stopped_labels: set[str] = set()
-        self._measured: dict[str, list[int]] = {b.label: [0, 0] for b in plan.backends}  # calls, busy ns
+        # calls, wall ns of the backend's turns (the duration rule counts the time a backend held the machine)
+        self._measured: dict[str, list[int]] = {b.label: [0, 0] for b in plan.backends}
         self.outcome: str | None = None
         self.fatal: str | None = None
 
@@ -259,8 +260,8 @@ class Runner:
             if wants:
                 self._update(label, status="warmup")
                 try:
-                    calls, _ = host.run_turn(PHASE_WARMUP, calls=self.plan.warmup_iterations or None,
-                                             seconds=self.plan.warmup_s or None)
+                    calls = host.run_turn(PHASE_WARMUP, calls=self.plan.warmup_iterations or None,
+                                          seconds=self.plan.warmup_s or None).calls
                 except EngineFailure as exc:
                     self._fail(label, exc)
                     continue
@@ -269,8 +270,8 @@ class Runner:
 
     # ---- scheduling --------------------------------------------------------------------------------------
     def _done(self, label: str) -> bool:
-        calls, busy = self._measured[label]
-        return calls >= self.plan.iterations and busy >= self.plan.duration_s * 1e9
+        calls, wall = self._measured[label]
+        return calls >= self.plan.iterations and wall >= self.plan.duration_s * 1e9
 
     def _active(self) -> list[str]:
         return [lab for lab in self.hosts if lab not in self._stopped_labels and not self._done(lab)]
@@ -281,13 +282,13 @@ class Runner:
             return
         self._update(label, status="running")
         try:
-            calls, busy = host.run_turn(PHASE_MEASURE, seconds=self.plan.block_s)
+            turn = host.run_turn(PHASE_MEASURE, seconds=self.plan.block_s)
         except EngineFailure as exc:
             self._fail(label, exc)
             return
         with self._lock:
-            self._measured[label][0] += calls
-            self._measured[label][1] += busy
+            self._measured[label][0] += turn.calls
+            self._measured[label][1] += turn.wall_ns
         if label in self._stopped_labels:
             self._update(label, status="stopped")
         else:
@@ -348,10 +349,10 @@ class Runner:
             self._event("engine_error", f"run stopped: {self.fatal}")
 
     def measured(self, label: str) -> tuple[int, float]:
-        """(measured calls, measured busy seconds) of `label` so far."""
+        """(measured calls, measured seconds of turns) of `label` so far."""
         with self._lock:
-            calls, busy = self._measured[label]
-        return calls, busy / 1e9
+            calls, wall = self._measured[label]
+        return calls, wall / 1e9
 
 
 def _system_fingerprint() -> dict[str, Any]:

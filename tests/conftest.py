@@ -19,7 +19,7 @@ _TMP = tempfile.mkdtemp(prefix="infbench-tests-")
 
 def pytest_configure(config: pytest.Config) -> None:
     """Point caches and session storage at a private temp dir; register the faulty engines."""
-    os.environ.setdefault("INFBENCH_CACHE_DIR", os.path.join(_TMP, "cache"))
+    os.environ["INFBENCH_CACHE_DIR"] = os.path.join(_TMP, "cache")
     os.environ["INFBENCH_DATA_DIR"] = os.path.join(_TMP, "data")
     os.environ["INFBENCH_ENGINE_PLUGINS"] = ",".join(
         f"{name}=tests.engines.faulty_engines:{cls}" for name, cls in FAULTY.items()

@@ -13,7 +13,7 @@ from infbench.records import PHASE_MEASURE, BackendInfo, RunEvent, SampleBlock
 
 
 class HeadlessProgress:
-    """A RunListener that shows per-backend progress (measured seconds vs --duration) and running p50."""
+    """A RunListener that shows per-backend progress (measured turn seconds vs --duration) and running p50."""
 
     def __init__(self, console: Console, labels: list[str], duration_s: float, iterations: int) -> None:
         self.console = console
@@ -44,7 +44,8 @@ class HeadlessProgress:
         if block.phase != PHASE_MEASURE or len(block) == 0 or block.backend not in self._tasks:
             return
         with self._lock:
-            self._busy[block.backend] += float(block.dur_ns.sum()) / 1e9
+            # the block's span ≈ the turn time it covers (what the duration rule counts)
+            self._busy[block.backend] += float(block.start_ns[-1] + block.dur_ns[-1] - block.start_ns[0]) / 1e9
             self._calls[block.backend] += len(block)
             busy, calls = self._busy[block.backend], self._calls[block.backend]
         frac = min(busy / self.duration_s, calls / self.iterations, 1.0)

@@ -72,12 +72,12 @@ def run_headless(plan: Any, args: argparse.Namespace) -> int:
     progress = HeadlessProgress(err, plan.labels, plan.duration_s, plan.iterations)
     rec = RecordedRun(plan, args.save, monitors=not args.no_monitors, listeners=(progress,),
                       progress=PrepareProgress(err))
-    err.print(f"[bold]infbench[/bold] recording to {rec.path}")
     rec.prepare()
+    err.print(f"[bold]infbench[/bold] recording to {rec.path}")
     previous = signal.signal(signal.SIGTERM, lambda *_: rec.stop())
     try:
+        rec.start()
         with progress:
-            rec.start()
             _wait_interruptibly(rec, err)
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -15,19 +15,26 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import psutil
-
-from multiprocessing.connection import Connection
 
 from infbench.engines.base import ModelFiles
 from infbench.errors import EngineFailure
 from infbench.records import RunEvent, SampleBlock
 
 _POLL_S = 0.1
+
+
+class TurnResult(NamedTuple):
+    """What one turn did: calls made, time inside the calls, and the turn's wall time (ns)."""
+
+    calls: int
+    busy_ns: int
+    wall_ns: int
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -115,12 +122,8 @@ class EngineHost:
             elif msg[0] == "output":
                 self.output = msg[1]
 
-    def run_turn(self, phase: str, calls: int | None = None, seconds: float | None = None) -> tuple[int, int]:
-        """Run one turn (until every given target is met, or `halt()`); forward blocks as they arrive.
-
-        Returns:
-            (calls made, busy ns).
-        """
+    def run_turn(self, phase: str, calls: int | None = None, seconds: float | None = None) -> TurnResult:
+        """Run one turn (until every given target is met, or `halt()`); forward blocks as they arrive."""
         self._halted = False
         self._send(("run", {"phase": phase, "calls": calls, "seconds": seconds}))
         while True:
@@ -133,7 +136,8 @@ class EngineHost:
                     self.on_event(RunEvent(t_ns, "gc", f"garbage collection (gen {gen}) {dur_ns / 1e6:.1f} ms",
                                            self.label, {"duration_ms": dur_ns / 1e6, "generation": gen}))
             elif kind == "done":
-                return int(msg[1]["count"]), int(msg[1]["busy_ns"])
+                done = msg[1]
+                return TurnResult(int(done["count"]), int(done["busy_ns"]), int(done["wall_ns"]))
 
     def halt(self) -> None:
         """Ask the current turn to end at its next flush (≤ 50 ms). Safe from any thread."""

@@ -10,7 +10,7 @@ parent → child: ``("run", {"phase", "calls", "seconds"})`` one turn: run until
 
 child → parent: ``("loaded", {...})``, ``("first", {"first_inference_ms", "t_ns"})``,
 ``("output", ndarray)`` first output on input 0 (parity), ``("block", phase, start_ns, dur_ns, input_idx)``,
-``("gc", [(t_ns, dur_ns, generation), ...])``, ``("done", {"phase", "count", "busy_ns"})``,
+``("gc", [(t_ns, dur_ns, generation), ...])``, ``("done", {"phase", "count", "busy_ns", "wall_ns"})``,
 ``("error", stage, message)`` then exit.
 """
 
@@ -122,8 +122,10 @@ def _serve(conn: Any, engine: Any, prepared: list[Any]) -> None:
             continue  # a halt that arrived between turns
         if msg[0] == "run":
             args = msg[1]
+            t_begin = time.perf_counter_ns()
             next_idx, count, busy = _turn(conn, engine.run, prepared, next_idx, args, watch)
-            conn.send(("done", {"phase": args["phase"], "count": count, "busy_ns": busy}))
+            conn.send(("done", {"phase": args["phase"], "count": count, "busy_ns": busy,
+                                "wall_ns": time.perf_counter_ns() - t_begin}))
 
 
 def _turn(

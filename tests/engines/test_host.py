@@ -28,9 +28,9 @@ def test_null_engine_turns_ship_blocks_with_consistent_samples():
         assert host.loaded["providers"] == ["none"]
         assert host.first["first_inference_ms"] >= 0
         assert host.rss_after_load_mb and host.rss_after_load_mb > 1
-        calls, _ = host.run_turn("warmup", calls=7)
+        calls = host.run_turn("warmup", calls=7).calls
         assert calls == 7
-        calls, busy = host.run_turn("measure", seconds=0.2)
+        calls, busy, wall = host.run_turn("measure", seconds=0.2)
         assert calls > 1000
         measured = [b for b in blocks if b.phase == "measure"]
         starts = np.concatenate([b.start_ns for b in measured])
@@ -82,7 +82,7 @@ def test_halt_cuts_a_long_turn_short():
     try:
         timer = threading.Timer(0.3, host.halt)
         timer.start()
-        calls, busy = host.run_turn("measure", seconds=30)
+        calls, busy, wall = host.run_turn("measure", seconds=30)
         assert calls > 0
     finally:
         host.stop()

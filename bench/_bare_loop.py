@@ -1,0 +1,76 @@
+"""A bare timing loop of one backend's inference call in a plain Python process (the observer-effect baseline).
+
+Started by observer_effect.py. Reads commands on stdin: ``run SECONDS OUT.npy`` runs the loop and saves the
+durations (ns), then prints ``done``; ``quit`` exits. Uses each backend's own API directly, nothing of infbench.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+
+def build(backend: str, onnx_path: str, hf_dir: str, feeds: dict[str, np.ndarray]):
+    """Return a zero-argument callable doing one inference, configured for one thread."""
+    if backend == "onnxruntime":
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = 1
+        so.inter_op_num_threads = 1
+        sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+        return lambda: sess.run(None, feeds)
+    if backend == "openvino":
+        import openvino as ov
+
+        compiled = ov.Core().compile_model(onnx_path, "CPU", {"INFERENCE_NUM_THREADS": 1, "NUM_STREAMS": 1,
+                                                              "PERFORMANCE_HINT": "LATENCY"})
+        req = compiled.create_infer_request()
+        return lambda: req.infer(feeds)
+    if backend == "torch":
+        import torch
+        from transformers import AutoModelForTokenClassification
+
+        torch.set_num_threads(1)
+        model = AutoModelForTokenClassification.from_pretrained(hf_dir, local_files_only=True).eval()
+        tfeeds = {k: torch.from_numpy(v) for k, v in feeds.items()}
+
+        def call():
+            with torch.inference_mode():
+                return model(**tfeeds)
+
+        return call
+    raise SystemExit(f"unknown backend {backend}")
+
+
+def main() -> None:
+    """Serve run commands on stdin."""
+    backend, onnx_path, hf_dir, feeds_path = sys.argv[1:5]
+    feeds = dict(np.load(feeds_path))
+    call = build(backend, onnx_path, hf_dir, feeds)
+    for _ in range(5):
+        call()
+    print("ready", flush=True)
+    pc = time.perf_counter_ns
+    for line in sys.stdin:
+        parts = line.split()
+        if not parts or parts[0] == "quit":
+            return
+        seconds, out = float(parts[1]), parts[2]
+        durs = []
+        end = pc() + int(seconds * 1e9)
+        while True:
+            s = pc()
+            call()
+            e = pc()
+            durs.append(e - s)
+            if e >= end:
+                break
+        np.save(out, np.array(durs, dtype=np.int64))
+        print("done", flush=True)
+
+
+if __name__ == "__main__":
+    main()

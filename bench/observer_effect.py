@@ -1,0 +1,113 @@
+"""Observer effect: infbench's measured median/p99 divided by a bare loop of the same call in a plain process.
+
+For ORT, OpenVINO and torch on the built-in model (default bert-small, seq 128, one thread), an infbench engine
+child (EngineHost + worker) and a bare-loop process (bench/_bare_loop.py, the backend's own API, nothing of
+infbench) are both kept alive and measured alternately, A B A B …, in one run, so machine drift hits both.
+Targets: ratio of medians <= 1.02, ratio of p99 <= 1.05.
+
+    .venv/bin/python bench/observer_effect.py [--model bert-small] [--rounds 6] [--turn 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from infbench.config import WorkloadSpec  # noqa: E402
+from infbench.engines.host import EngineHost  # noqa: E402
+from infbench.engines.models import prepare_model  # noqa: E402
+from infbench.engines.workloads import build_inputs  # noqa: E402
+
+OPTIONS = {"onnxruntime": {"threads": 1, "inter_threads": 1}, "torch": {"threads": 1},
+           "openvino": {"threads": 1, "streams": 1, "hint": "latency"}}
+
+
+def measure(backend: str, model, feeds_path: str, rounds: int, turn_s: float, tmp: str) -> tuple[np.ndarray, ...]:
+    """Alternate infbench and bare-loop turns; return (infbench durations, bare durations) in ns."""
+    items = build_inputs(model, WorkloadSpec(batch=1, seq=128, cycle=1)).items
+    blocks: list = []
+    host = EngineHost(backend, backend, OPTIONS[backend], model, items, blocks.append, lambda e: None)
+    host.start()
+    bare = subprocess.Popen([sys.executable, str(ROOT / "bench" / "_bare_loop.py"), backend, model.onnx_path or "",
+                             model.hf_dir or "", feeds_path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert bare.stdout.readline().strip() == "ready"
+    host.run_turn("warmup", calls=5)
+    ours, theirs = [], []
+    try:
+        for r in range(rounds):
+            order = ("infbench", "bare") if r % 2 == 0 else ("bare", "infbench")
+            for who in order:
+                if who == "infbench":
+                    blocks.clear()
+                    host.run_turn("measure", seconds=turn_s)
+                    ours.append(np.concatenate([b.dur_ns for b in blocks]))
+                else:
+                    out = f"{tmp}/bare-{backend}-{r}.npy"
+                    bare.stdin.write(f"run {turn_s} {out}\n")
+                    bare.stdin.flush()
+                    assert bare.stdout.readline().strip() == "done"
+                    theirs.append(np.load(out))
+    finally:
+        bare.stdin.write("quit\n")
+        bare.stdin.flush()
+        bare.wait(10)
+        host.stop()
+    return np.concatenate(ours), np.concatenate(theirs)
+
+
+def main() -> int:
+    """Measure every installed backend and write bench/results/observer_effect.md."""
+    from infbench.engines.base import installed_backends
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="bert-small")
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--turn", type=float, default=2.0, help="seconds per turn")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "observer_effect.md"))
+    args = ap.parse_args()
+    backends = [b for b in ("onnxruntime", "openvino", "torch") if b in installed_backends()]
+    model = prepare_model(args.model, need_onnx=True, need_hf="torch" in backends, progress=print)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        feeds = build_inputs(model, WorkloadSpec(batch=1, seq=128, cycle=1)).items[0]
+        feeds_path = f"{tmp}/feeds.npz"
+        np.savez(feeds_path, **feeds)
+        for backend in backends:
+            ours, theirs = measure(backend, model, feeds_path, args.rounds, args.turn, tmp)
+            m_ratio = np.median(ours) / np.median(theirs)
+            p_ratio = np.percentile(ours, 99) / np.percentile(theirs, 99)
+            ok = "yes" if m_ratio <= 1.02 and p_ratio <= 1.05 else "no"
+            rows.append(f"| {backend} | {np.median(ours) / 1e6:.2f} | {np.median(theirs) / 1e6:.2f} | "
+                        f"{m_ratio:.3f} | {np.percentile(ours, 99) / 1e6:.2f} | {np.percentile(theirs, 99) / 1e6:.2f}"
+                        f" | {p_ratio:.3f} | {ours.size}/{theirs.size} | {ok} |")
+            print(rows[-1], flush=True)
+    text = "\n".join([
+        "## Observer effect (infbench vs a bare loop of the same call)",
+        "",
+        f"Run {datetime.date.today()}, {platform.machine()}, Python {platform.python_version()}: "
+        f"`python bench/observer_effect.py --model {args.model} --rounds {args.rounds} --turn {args.turn:g}` — "
+        f"batch 1, seq 128, one thread; infbench child and bare process alternated A B A B in one run.",
+        "",
+        "| backend | infbench p50 ms | bare p50 ms | p50 ratio | infbench p99 ms | bare p99 ms | p99 ratio | "
+        "calls | within target (<=1.02 / <=1.05) |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ])
+    Path(args.out).write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

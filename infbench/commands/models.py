@@ -1,0 +1,57 @@
+"""`infbench-tui models`: list the built-in models (and whether they are cached)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Register the `models` subcommand."""
+    p = sub.add_parser(
+        "models", help="list the built-in models",
+        description="List the built-in models: random-weight transformers built offline on first use and cached. "
+                    "Any command taking MODEL also accepts a path to a .onnx file or a local Hugging Face model "
+                    "directory (nothing is ever downloaded).",
+    )
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
+    return p
+
+
+_SHORT_TASKS = {"token-classification": "token-cls", "causal-lm": "causal-lm"}
+
+
+def _human(n: int) -> str:
+    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the built-in models as a table or JSON."""
+    from infbench.config import DEFAULT_MODEL
+    from infbench.engines.models import BUILTIN_MODELS, cache_root, is_cached
+
+    rows = [{"name": m.name, "family": m.family, "task": m.task, "layers": m.layers, "hidden": m.hidden,
+             "params": m.approx_params, "description": m.description, "cached": is_cached(m.name),
+             "default": m.name == DEFAULT_MODEL} for m in BUILTIN_MODELS.values()]
+    if args.json:
+        json.dump({"models": rows, "cache_dir": str(cache_root())}, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="built-in models: random weights, built offline on first use")
+    for col in ("name", "task", "size", "params", "cached", "description"):
+        table.add_column(col, justify="right" if col == "params" else "left", no_wrap=col != "description")
+    for r in rows:
+        name = f"{r['name']}*" if r["default"] else r["name"]
+        table.add_row(name, _SHORT_TASKS.get(r["task"], r["task"]), f"{r['layers']}×{r['hidden']}", _human(r["params"]),
+                      "yes" if r["cached"] else "no", r["description"])
+    console = Console()
+    console.print(table)
+    console.print(f"* default model.  size: layers×hidden.  cache: {cache_root()}")
+    console.print("MODEL may also be a path to a .onnx file (onnxruntime, openvino) or a local Hugging Face model "
+                  "directory (all backends; its ONNX export is cached).")
+    return 0

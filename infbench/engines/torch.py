@@ -1,0 +1,95 @@
+"""PyTorch engine: a Hugging Face transformers model in eager mode under `torch.inference_mode()`.
+
+This module is named ``torch`` inside the package; ``import torch`` below is an absolute import and resolves to
+the real PyTorch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import transformers
+
+from infbench.engines._modelcache import load_hf_model
+from infbench.engines.base import Engine, EngineLoadError, LoadResult, ModelFiles
+
+OPTIONS = ("threads", "inter_threads", "device")
+
+
+def _positive_int(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise EngineLoadError(f"torch option {key}={value!r}: must be a positive integer")
+    return value
+
+
+class TorchEngine(Engine):
+    """transformers ``AutoModelFor<task>`` loaded from the model's local HF directory.
+
+    Options: ``threads`` (torch.set_num_threads), ``inter_threads`` (torch.set_num_interop_threads, only
+    possible before any parallel work in this process), ``device`` (cpu|cuda|cuda:N).
+    """
+
+    def load(self, model: ModelFiles, options: dict[str, Any]) -> LoadResult:
+        """Set threads, load the model in eval mode onto the device."""
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise EngineLoadError(f"unknown torch option(s) {', '.join(unknown)}: valid are {', '.join(OPTIONS)}")
+        if not model.hf_dir:
+            raise EngineLoadError(f"torch needs a Hugging Face model directory and model {model.name} has none")
+        degraded = []
+        if "inter_threads" in options:
+            n = _positive_int("inter_threads", options["inter_threads"])
+            try:
+                torch.set_num_interop_threads(n)
+            except RuntimeError as exc:  # raised once inter-op work has started in this process
+                degraded.append(f"inter_threads={n} not applied: {exc}")
+        if "threads" in options:
+            torch.set_num_threads(_positive_int("threads", options["threads"]))
+        device = str(options.get("device", "cpu")).lower()
+        if device != "cpu" and not device.startswith("cuda"):
+            raise EngineLoadError(f"torch option device={device!r}: choose from cpu, cuda, cuda:N")
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise EngineLoadError("torch device cuda requested but CUDA is not available to this torch build "
+                                  f"({torch.__version__}): use device=cpu or install a CUDA build of torch")
+        self.device = torch.device(device)
+        self.cuda = self.device.type == "cuda"
+        try:
+            self.model = load_hf_model(model.hf_dir, model.task).to(self.device)
+        except Exception as exc:  # transformers raises OSError/ValueError/… for unusable directories
+            raise EngineLoadError(f"transformers cannot load {model.hf_dir}: {str(exc).splitlines()[0]}") from exc
+        self.kwargs: dict[str, Any] = {"use_cache": False} if model.task == "causal-lm" else {}
+        details = {"threads": torch.get_num_threads(), "inter_threads": torch.get_num_interop_threads(),
+                   "model_class": type(self.model).__name__,
+                   "attn_implementation": getattr(self.model.config, "_attn_implementation", None)}
+        provider = torch.cuda.get_device_name(self.device) if self.cuda else "cpu"
+        return LoadResult(providers=[provider], degraded=degraded,
+                          versions={"torch": torch.__version__, "transformers": transformers.__version__},
+                          details=details)
+
+    def prepare_inputs(self, inputs: dict[str, np.ndarray]) -> dict[str, Any]:
+        """numpy → tensors on the device (once, outside the timed loop)."""
+        prepared: dict[str, Any] = {k: torch.from_numpy(np.ascontiguousarray(v)).to(self.device)
+                                    for k, v in inputs.items()}
+        prepared.update(self.kwargs)
+        return prepared
+
+    def run(self, prepared: dict[str, Any]) -> Any:
+        """One forward pass; synchronised on CUDA so the timing covers the work."""
+        with torch.inference_mode():
+            out = self.model(**prepared)
+        if self.cuda:
+            torch.cuda.synchronize(self.device)
+        return out
+
+    def first_output(self, result: Any) -> np.ndarray:
+        """Logits (or the first output) as float32 numpy."""
+        first = getattr(result, "logits", None)
+        if first is None:
+            first = result[0]
+        return first.detach().float().cpu().numpy()
+
+    def close(self) -> None:
+        """Drop the model."""
+        self.model = None

@@ -1,0 +1,147 @@
+"""Workloads: the inputs every backend runs, identical and in the same order, deterministic from a seed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from infbench.config import WorkloadSpec
+from infbench.engines.base import InputSpec, ModelFiles
+from infbench.errors import ModelError
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The input cycle of a run.
+
+    Attributes:
+        items: `cycle` input dicts (name → array with the model's dtype).
+        lengths: int64 sequence length of each item.
+        tokens: int64 real (non-padding) tokens of each item: batch × length unless file lines were padded.
+    """
+
+    items: list[dict[str, np.ndarray]]
+    lengths: np.ndarray
+    tokens: np.ndarray
+
+
+def build_inputs(model: ModelFiles, workload: WorkloadSpec) -> Inputs:
+    """Generate `workload.cycle` inputs for `model`, deterministic from `workload.seed`.
+
+    Raises:
+        ModelError: the distribution needs something the model lacks (a tokenizer, dynamic lengths).
+    """
+    rng = np.random.default_rng(workload.seed)
+    dist = workload.seq_dist
+    if dist and dist.startswith("file:"):
+        rows = _file_rows(model, dist[len("file:"):], workload)
+    else:
+        rows = None
+    lengths = _lengths(dist, workload, rng) if rows is None else np.array([r.shape[1] for r in rows])
+    static = _static_seq(model)
+    if static is not None and np.any(lengths != static):
+        raise ModelError(f"the model has a fixed sequence length {static}: use --seq {static} without --seq-dist")
+    items, tokens = [], []
+    for i, length in enumerate(lengths):
+        ids = rows[i] if rows is not None else None
+        mask = (ids >= 0).astype(np.int64) if ids is not None else None
+        item = {spec.name: _array(spec, model, workload.batch, int(length), rng, ids, mask)
+                for spec in model.inputs}
+        items.append(item)
+        tokens.append(int(mask.sum()) if mask is not None else workload.batch * int(length))
+    return Inputs(items, lengths.astype(np.int64), np.array(tokens, dtype=np.int64))
+
+
+def _lengths(dist: str | None, workload: WorkloadSpec, rng: np.random.Generator) -> np.ndarray:
+    n, seq = workload.cycle, workload.seq
+    if not dist:
+        return np.full(n, seq, dtype=np.int64)
+    kind, _, arg = dist.partition(":")
+    if kind == "uniform":
+        lo, _, hi = arg.partition("-")
+        lo_i, hi_i = int(lo), int(hi)
+        if lo_i > hi_i:
+            raise ModelError(f"--seq-dist {dist}: LO must not exceed HI")
+        values = rng.integers(lo_i, hi_i + 1, size=n)
+    elif kind == "normal":
+        mean, _, std = arg.partition(",")
+        values = np.rint(rng.normal(float(mean), float(std), size=n))
+    else:
+        raise ModelError(f"--seq-dist {dist!r} not understood: use uniform:LO-HI, normal:MEAN,STD or file:PATH")
+    return np.clip(values, 1, seq).astype(np.int64)
+
+
+def _file_rows(model: ModelFiles, path_text: str, workload: WorkloadSpec) -> list[np.ndarray]:
+    """Token id rows per item from a text file: [batch, length] with -1 marking padding."""
+    path = Path(path_text).expanduser()
+    if not (model.has_tokenizer and model.hf_dir):
+        raise ModelError(f"--seq-dist file: needs a tokenizer, and model {model.name} has none: use a local "
+                         "Hugging Face directory with tokenizer files, or uniform:/normal: lengths")
+    if not path.is_file():
+        raise ModelError(f"--seq-dist file: {path} does not exist")
+    lines = [ln.strip() for ln in path.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+    if not lines:
+        raise ModelError(f"--seq-dist file: {path} has no non-empty lines")
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(model.hf_dir, local_files_only=True, trust_remote_code=False)
+    except Exception as exc:
+        raise ModelError(f"the tokenizer in {model.hf_dir} cannot be loaded: {str(exc).splitlines()[0]}") from exc
+    need = workload.cycle * workload.batch
+    texts = [lines[i % len(lines)] for i in range(need)]
+    ids = tok(texts, add_special_tokens=True, truncation=True, max_length=workload.seq)["input_ids"]
+    rows = []
+    for i in range(workload.cycle):
+        batch = ids[i * workload.batch:(i + 1) * workload.batch]
+        width = max(1, max(len(r) for r in batch))
+        row = np.full((workload.batch, width), -1, dtype=np.int64)
+        for j, r in enumerate(batch):
+            row[j, :len(r)] = r
+        rows.append(row)
+    return rows
+
+
+def _static_seq(model: ModelFiles) -> int | None:
+    for spec in model.inputs:
+        if len(spec.shape) >= 2 and isinstance(spec.shape[1], int) and spec.shape[1] > 0 \
+                and spec.dtype.startswith(("int", "uint")):
+            return spec.shape[1]
+    return None
+
+
+def _shape(spec: InputSpec, batch: int, length: int) -> tuple[int, ...]:
+    dims = []
+    for k, d in enumerate(spec.shape):
+        if isinstance(d, int) and d > 0:
+            dims.append(d)
+        elif k == 0:
+            dims.append(batch)
+        else:
+            # named like seq/sequence/length or anything else symbolic: the sequence length
+            dims.append(length)
+    return tuple(dims)
+
+
+def _array(spec: InputSpec, model: ModelFiles, batch: int, length: int, rng: np.random.Generator,
+           ids: np.ndarray | None, mask: np.ndarray | None) -> np.ndarray:
+    shape = _shape(spec, batch, length)
+    dtype = np.dtype(spec.dtype)
+    name = spec.name.lower()
+    if dtype.kind == "f":
+        return rng.standard_normal(shape).astype(dtype)
+    if dtype.kind == "b":
+        return np.ones(shape, dtype=dtype)
+    if "mask" in name:
+        return (mask if mask is not None and mask.shape == shape else np.ones(shape)).astype(dtype)
+    if "type" in name or "segment" in name:
+        return np.zeros(shape, dtype=dtype)
+    if "position" in name:
+        return np.broadcast_to(np.arange(shape[-1]), shape).astype(dtype)
+    if ids is not None and ids.shape == shape:
+        return np.where(ids >= 0, ids, 0).astype(dtype)
+    vocab = max(int(model.vocab_size), 2)
+    lo = min(1000, vocab // 2)  # skip the low ids: special and [unused] tokens in BERT-like vocabularies
+    return rng.integers(lo, vocab, size=shape).astype(dtype)

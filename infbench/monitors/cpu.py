@@ -1,0 +1,138 @@
+"""CPU utilisation (per core, steal, iowait, load) at 10 Hz and CPU frequency (current vs max) at ≤ 1 Hz."""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from typing import Any
+
+import psutil
+
+from infbench.monitors.base import Monitor, MonitorReading, Probe, Values, read_int, under, why_unreadable
+
+CPUFREQ0 = "/sys/devices/system/cpu/cpu0/cpufreq"
+
+
+def _busy_total(t: Any) -> tuple[float, float]:
+    """(busy, total) seconds of one psutil cputimes tuple, the way psutil.cpu_percent counts them."""
+    total = sum(t)
+    # guest time is already included in user/nice on Linux
+    total -= getattr(t, "guest", 0.0) + getattr(t, "guest_nice", 0.0)
+    idle = t.idle + getattr(t, "iowait", 0.0)
+    return total - idle, total
+
+
+class CpuMonitor(Monitor):
+    """Per-core and total utilisation, steal, iowait (from one `psutil.cpu_times(percpu=True)`) and load1."""
+
+    name = "cpu"
+
+    def __init__(self, rate_hz: float = 10.0) -> None:
+        self.rate_hz = rate_hz
+        self._prev: list[Any] | None = None
+
+    def probe(self) -> Probe:
+        """Utilisation and load are always there on Linux; steal only under a kernel that reports it."""
+        times = psutil.cpu_times(percpu=True)
+        self._prev = times
+        available = ["cpu.util", "cpu.iowait", "cpu.load1"]
+        missing = {}
+        if times and hasattr(times[0], "steal"):
+            available.append("cpu.steal")
+        else:
+            missing["cpu.steal"] = "not reported by this OS"
+        return Probe(self.name, available, missing)
+
+    def sample(self, t_ns: int) -> MonitorReading:
+        """Utilisation since the previous sample (None on the very first one)."""
+        times = psutil.cpu_times(percpu=True)
+        prev, self._prev = self._prev, times
+        values: Values = {}
+        if prev is not None and len(prev) == len(times):
+            busy_sum = total_sum = steal = iowait = 0.0
+            for i, (a, b) in enumerate(zip(prev, times)):
+                busy_a, tot_a = _busy_total(a)
+                busy_b, tot_b = _busy_total(b)
+                d_tot = tot_b - tot_a
+                d_busy = max(0.0, busy_b - busy_a)
+                values[f"cpu.util.{i}"] = round(100.0 * d_busy / d_tot, 2) if d_tot > 0 else 0.0
+                busy_sum += d_busy
+                total_sum += max(0.0, d_tot)
+                steal += max(0.0, getattr(b, "steal", 0.0) - getattr(a, "steal", 0.0))
+                iowait += max(0.0, getattr(b, "iowait", 0.0) - getattr(a, "iowait", 0.0))
+            ok = total_sum > 0
+            values["cpu.util.total"] = round(100.0 * busy_sum / total_sum, 2) if ok else 0.0
+            values["cpu.steal"] = round(100.0 * steal / total_sum, 2) if ok else 0.0
+            values["cpu.iowait"] = round(100.0 * iowait / total_sum, 2) if ok else 0.0
+        else:
+            values["cpu.util.total"] = None
+        values["cpu.load1"] = psutil.getloadavg()[0]
+        return self.reading(t_ns, values)
+
+
+def read_sysfs_freqs(root: str) -> list[tuple[float, float]]:
+    """(current, max) MHz per CPU from `cpu*/cpufreq` under `root`; the same files psutil.cpu_freq reads."""
+    out: list[tuple[float, float]] = []
+    base = under(root, "/sys/devices/system/cpu")
+    cpus = sorted((int(m.group(1)), p) for p in glob.glob(os.path.join(base, "cpu[0-9]*"))
+                  if (m := re.search(r"cpu(\d+)$", p)))
+    for _, path in cpus:
+        cur = read_int(os.path.join(path, "cpufreq", "scaling_cur_freq"))
+        if cur is None:
+            cur = read_int(os.path.join(path, "cpufreq", "cpuinfo_cur_freq"))
+        mx = read_int(os.path.join(path, "cpufreq", "scaling_max_freq"))
+        if mx is None:
+            mx = read_int(os.path.join(path, "cpufreq", "cpuinfo_max_freq"))
+        if cur is not None:
+            out.append((cur / 1000.0, (mx or 0) / 1000.0))
+    return out
+
+
+class CpuFreqMonitor(Monitor):
+    """CPU frequency per core, mean, and the max allowed (psutil at root ``/``, sysfs under another root).
+
+    Reading every core's frequency is the costliest CPU read on big machines, hence 1 Hz up to 16 CPUs and 0.5 Hz
+    above (pass `rate_hz` to override).
+    """
+
+    name = "cpufreq"
+
+    def __init__(self, root: str = "/", rate_hz: float | None = None) -> None:
+        self.root = root
+        ncpu = os.cpu_count() or 1
+        self.rate_hz = rate_hz if rate_hz is not None else (1.0 if ncpu <= 16 else 0.5)
+
+    def _read(self) -> list[tuple[float, float]]:
+        if self.root in ("", "/"):
+            freqs = psutil.cpu_freq(percpu=True) or []
+            return [(f.current, f.max) for f in freqs]
+        return read_sysfs_freqs(self.root)
+
+    def probe(self) -> Probe:
+        """Which of current/max frequency this machine reports."""
+        freqs = self._read()
+        available: list[str] = []
+        missing: dict[str, str] = {}
+        why = why_unreadable(under(self.root, CPUFREQ0 + "/scaling_cur_freq"), CPUFREQ0)
+        if freqs and any(cur > 0 for cur, _ in freqs):
+            available.append("cpu.freq_mhz")
+        else:
+            missing["cpu.freq_mhz"] = why or "not reported"
+        if freqs and any(mx > 0 for _, mx in freqs):
+            available.append("cpu.freq_max_mhz")
+        else:
+            missing["cpu.freq_max_mhz"] = why or "max frequency not reported"
+        return Probe(self.name, available, missing)
+
+    def sample(self, t_ns: int) -> MonitorReading:
+        """Current MHz of each CPU, their mean, and the highest max."""
+        freqs = self._read()
+        values: Values = {}
+        for i, (cur, _) in enumerate(freqs):
+            values[f"cpu.freq_mhz.{i}"] = round(cur, 1)
+        if freqs:
+            values["cpu.freq_mhz"] = round(sum(c for c, _ in freqs) / len(freqs), 1)
+            mx = max(m for _, m in freqs)
+            values["cpu.freq_max_mhz"] = round(mx, 1) if mx > 0 else None
+        return self.reading(t_ns, values)

@@ -1,0 +1,168 @@
+"""One daemon thread drives every monitor at its own rate on one clock, and reports to a RunListener."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from infbench.monitors.base import Monitor, Probe
+from infbench.monitors.throttle import ThrottleTracker
+from infbench.records import MonitorReading, RunEvent
+
+__all__ = ["Sampler", "default_monitors", "sensor_events"]
+
+
+def default_monitors(root: str = "/") -> list[Monitor]:
+    """Every monitor, reading sysfs/proc under `root` (tests point it at fixture trees)."""
+    from infbench.monitors.cpu import CpuFreqMonitor, CpuMonitor
+    from infbench.monitors.memory import MemoryMonitor
+    from infbench.monitors.nvidia import NvidiaMonitor
+    from infbench.monitors.system import OtherProcessesMonitor, PressureMonitor
+    from infbench.monitors.thermal import ThermalMonitor
+
+    return [
+        CpuMonitor(),
+        MemoryMonitor(root=root),
+        PressureMonitor(root=root),
+        CpuFreqMonitor(root=root),
+        ThermalMonitor(root=root),
+        OtherProcessesMonitor(root=root),
+        NvidiaMonitor(),
+    ]
+
+
+def sensor_events(probes: list[Probe], t_ns: int) -> list[RunEvent]:
+    """One ``sensor`` event per missing sensor, e.g. ``gpu: unavailable: NVML Shared Library Not Found``."""
+    events = []
+    for p in probes:
+        for sensor, reason in p.missing.items():
+            msg = f"{p.monitor}: unavailable: {reason}" if sensor == p.monitor else (
+                f"{p.monitor}: {sensor} unavailable: {reason}")
+            events.append(RunEvent(t_ns, "sensor", msg, data={"monitor": p.monitor, "sensor": sensor,
+                                                              "reason": reason}))
+    return events
+
+
+class Sampler:
+    """Samples monitors on one daemon thread; all readings of one tick share one `clock()` timestamp.
+
+    Args:
+        monitors: the monitors (probed in `start`; those with nothing available are not sampled).
+        listener: has ``on_monitor(list[MonitorReading])`` and ``on_event(RunEvent)``.
+        clock: the run's clock (`time.perf_counter_ns`).
+    """
+
+    def __init__(self, monitors: list[Monitor], listener: Any,
+                 clock: Callable[[], int] = time.perf_counter_ns) -> None:
+        self.monitors = list(monitors)
+        self.listener = listener
+        self.clock = clock
+        self.probes: list[Probe] = []
+        self.ticks = 0
+        self._active: list[Monitor] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._pids: dict[str, int] | None = None
+        self._failed: set[str] = set()
+        self._throttle = ThrottleTracker()
+
+    def set_processes(self, pids: dict[str, int]) -> None:
+        """Engine label → pid; handed to the monitors on the sampler thread at the next tick. Thread-safe."""
+        with self._lock:
+            self._pids = dict(pids)
+
+    def _emit(self, event: RunEvent) -> None:
+        with contextlib.suppress(Exception):  # a listener bug must not stop sampling
+            self.listener.on_event(event)
+
+    def _probe_all(self) -> None:
+        self.probes, self._active = [], []
+        for m in self.monitors:
+            try:
+                probe = m.probe()
+            except Exception as exc:  # noqa: BLE001 - a broken sensor must not stop the others
+                probe = Probe(m.name, [], {m.name: f"probe failed: {type(exc).__name__}: {exc}"})
+            self.probes.append(probe)
+            if probe.usable:
+                self._active.append(m)
+        for event in sensor_events(self.probes, self.clock()):
+            self._emit(event)
+
+    def start(self) -> None:
+        """Probe every monitor (emitting one ``sensor`` event per missing sensor), then start the thread."""
+        if self._thread is not None:
+            return
+        self._probe_all()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="infbench-sampler", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop the thread and wait for it (a tick in progress finishes first); close the monitors."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+        for m in self._active:
+            with contextlib.suppress(Exception):
+                m.close()
+
+    def _push_pids(self) -> None:
+        with self._lock:
+            pids, self._pids = self._pids, None
+        if pids is None:
+            return
+        for m in self._active:
+            try:
+                m.set_processes(pids)
+            except Exception as exc:  # noqa: BLE001
+                self._report_failure(m, exc)
+
+    def _report_failure(self, m: Monitor, exc: Exception) -> None:
+        if m.name in self._failed:
+            return
+        self._failed.add(m.name)
+        self._emit(RunEvent(self.clock(), "sensor", f"{m.name}: sampling failed: {type(exc).__name__}: {exc}",
+                            data={"monitor": m.name, "error": f"{type(exc).__name__}: {exc}"}))
+
+    def tick(self, due: list[Monitor]) -> list[MonitorReading]:
+        """Sample `due` monitors once on one timestamp; report readings and throttle transitions."""
+        self._push_pids()
+        t_ns = self.clock()
+        readings: list[MonitorReading] = []
+        for m in due:
+            try:
+                readings.append(m.sample(t_ns))
+            except Exception as exc:  # noqa: BLE001 - log once, keep sampling the others (and retry it)
+                self._report_failure(m, exc)
+        self.ticks += 1
+        if readings:
+            with contextlib.suppress(Exception):
+                self.listener.on_monitor(readings)
+            for event in self._throttle.update(readings):
+                self._emit(event)
+        return readings
+
+    def _loop(self) -> None:
+        now = time.monotonic()
+        next_due = {id(m): now for m in self._active}
+        periods = {id(m): 1.0 / max(m.rate_hz, 1e-3) for m in self._active}
+        while not self._stop.is_set():
+            now = time.monotonic()
+            due = [m for m in self._active if next_due[id(m)] <= now + 0.002]  # same tick if within 2 ms
+            if due:
+                self.tick(due)
+                for m in due:
+                    nxt = next_due[id(m)] + periods[id(m)]
+                    # fell behind (suspended, slow sensor): skip missed ticks rather than bursting
+                    next_due[id(m)] = nxt if nxt > now else now + periods[id(m)]
+            if not self._active:
+                self._stop.wait(1.0)
+                continue
+            wait = min(next_due.values()) - time.monotonic()
+            if wait > 0:
+                self._stop.wait(wait)
