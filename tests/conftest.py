@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FAULTY = {
     "segv": "SegfaultEngine", "abort": "AbortEngine", "hang": "HangEngine", "loadfail": "LoadFailEngine",
-    "raise": "RaiseEngine", "slow": "SlowEngine",
+    "raise": "RaiseEngine", "slow": "SlowEngine", "skewed": "SkewedOrtEngine:onnx",
 }
 _TMP = tempfile.mkdtemp(prefix="infbench-tests-")
 

@@ -78,3 +78,16 @@ class SlowEngine(_Counting):
     def run(self, prepared: Any) -> Any:
         time.sleep(self.after / 1000.0)
         return None
+
+
+class SkewedOrtEngine:
+    """ONNX Runtime with its outputs shifted by 0.5: a backend whose results disagree with the reference."""
+
+    def __new__(cls):  # built lazily so importing this module does not import onnxruntime
+        from infbench.engines.onnxruntime import OnnxRuntimeEngine
+
+        class _Skewed(OnnxRuntimeEngine):
+            def first_output(self, result: Any) -> np.ndarray:
+                return super().first_output(result) + 0.5
+
+        return _Skewed()

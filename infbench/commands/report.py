@@ -1,0 +1,134 @@
+"""`infbench-tui report SESSION`: the statistics of a recorded run (same as the headless run) plus its events."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+FORMATS = ("table", "md", "json", "csv")
+MAX_EVENTS_SHOWN = 40
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Register the `report` subcommand."""
+    p = sub.add_parser(
+        "report",
+        help="statistics of a recorded session",
+        description="Print the results of a recorded session: the same statistics as the headless run "
+        "(bootstrap CIs, relative-to-fastest, winners), then its events.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  infbench-tui report run.infb\n  infbench-tui report run.infb --format json > r.json\n",
+    )
+    p.add_argument("session", metavar="SESSION", help="session file (.infb)")
+    p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    p.add_argument("-o", "--output", metavar="PATH", default="-", help="write to PATH instead of stdout")
+    p.add_argument(
+        "--all-events",
+        action="store_true",
+        help=f"list every event (table shows the first {MAX_EVENTS_SHOWN})",
+    )
+    p.add_argument(
+        "--bootstrap", type=int, default=2000, metavar="N", help="bootstrap resamples (default 2000)"
+    )
+    return p
+
+
+def open_checked(path: str) -> Any:
+    """Open a session for a command: a missing path is a usage error (exit 2), a bad file a SessionError."""
+    from infbench.errors import ConfigError
+    from infbench.sessions.reader import open_session
+
+    if not Path(path).expanduser().exists():
+        raise ConfigError(f"{path}: no such session file")
+    return open_session(path)
+
+
+def session_header(reader: Any) -> str:
+    """One line describing a session: model, when, how long, outcome."""
+    meta = reader.metadata
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(reader.t0_wall)) if reader.t0_wall else "?"
+    dur = (reader.end_ns() - reader.t0_ns) / 1e9
+    outcome = meta.get("outcome") or "cut off (no clean end recorded)"
+    return (
+        f"{reader.path}  model {reader.plan.get('model', '?')}  recorded {when}  {dur:.1f} s  "
+        f"outcome {outcome}  infbench {meta.get('infbench_version', '?')}"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print or write the report; 0 on success."""
+    from infbench.analysis.summary import build_report
+    from infbench.errors import ConfigError
+    from infbench.render import results_csv, results_markdown
+
+    if args.bootstrap < 10:
+        raise ConfigError(f"--bootstrap must be at least 10, got {args.bootstrap}")
+    with open_checked(args.session) as reader:
+        report = build_report(reader, n_boot=args.bootstrap)
+        report["session"] = reader.metadata
+        header = session_header(reader)
+    if args.format == "json":
+        text = json.dumps(report, indent=2, default=_json_default) + "\n"
+    elif args.format == "csv":
+        text = results_csv(report)
+    elif args.format == "md":
+        text = f"# infbench report\n\n{header}\n\n" + results_markdown(report)
+    else:
+        text = None
+    if text is not None:
+        return _emit(args.output, text)
+    from rich.console import Console
+
+    if args.output == "-":
+        _print_table(Console(), header, report, args.all_events)
+    else:
+        with open(Path(args.output).expanduser(), "w", encoding="utf-8") as f:
+            _print_table(Console(file=f, width=200), header, report, args.all_events)
+    return 0
+
+
+def _print_table(console: Any, header: str, report: dict[str, Any], all_events: bool) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from infbench.render import print_results_table
+
+    console.print(escape(header))
+    print_results_table(console, report)
+    events = report.get("events") or []
+    if not events:
+        return
+    shown = events if all_events else events[:MAX_EVENTS_SHOWN]
+    table = Table(title="events", title_justify="left")
+    for col in ("t (s)", "kind", "backend", "message"):
+        table.add_column(col, justify="right" if col == "t (s)" else "left")
+    for e in shown:
+        table.add_row(
+            f"{e['t_s']:.3f}", escape(e["kind"]), escape(e.get("backend") or ""), escape(e["message"])
+        )
+    console.print(table)
+    if len(shown) < len(events):
+        console.print(f"… {len(events) - len(shown)} more events (--all-events)")
+
+
+def _emit(output: str, text: str) -> int:
+    from infbench.errors import ConfigError
+
+    if output == "-":
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(output).expanduser().write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {output}: {exc.strerror or exc}") from None
+    return 0
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    return str(obj)

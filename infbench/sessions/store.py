@@ -1,0 +1,295 @@
+"""`LiveStore`: the in-memory, columnar copy of a running run — a RunListener and a RunData at once.
+
+Engine hosts and the monitor sampler push into it from their threads; the headless report and the live TUI
+query it by time. Sample blocks are appended as they come and merged into larger chunks lazily, so appends
+stay O(1) and a time-window query touches only the chunks that overlap the window.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from infbench.records import PHASE_MEASURE, PHASE_WARMUP, BackendInfo, MonitorReading, RunEvent, SampleBlock
+
+PHASE_CODES = {PHASE_WARMUP: 0, PHASE_MEASURE: 1}
+_MERGE_SAMPLES = 1 << 16  # pending blocks are merged into one chunk at this many samples …
+_MERGE_BLOCKS = 32  # … or this many blocks
+
+
+class _Chunk:
+    """Contiguous samples of one backend: start, duration, phase code and input index arrays."""
+
+    __slots__ = ("dur", "idx", "phase", "start", "t_first", "t_last")
+
+    def __init__(self, start: np.ndarray, dur: np.ndarray, phase: np.ndarray, idx: np.ndarray) -> None:
+        self.start, self.dur, self.phase, self.idx = start, dur, phase, idx
+        self.t_first = int(start.min()) if start.size else 0
+        self.t_last = int(start.max()) if start.size else 0
+
+
+def _concat(chunks: list[_Chunk]) -> _Chunk:
+    if len(chunks) == 1:
+        return chunks[0]
+    return _Chunk(
+        np.concatenate([c.start for c in chunks]),
+        np.concatenate([c.dur for c in chunks]),
+        np.concatenate([c.phase for c in chunks]),
+        np.concatenate([c.idx for c in chunks]),
+    )
+
+
+class _Series:
+    """All samples of one backend: merged chunks plus recently appended small blocks."""
+
+    def __init__(self) -> None:
+        self.chunks: list[_Chunk] = []
+        self.pending: list[_Chunk] = []
+        self.pending_n = 0
+        self.version = 0
+        self.count = [0, 0]  # per phase code
+        self.last_end = 0
+        self.cache: dict[tuple, tuple[int, tuple[np.ndarray, np.ndarray]]] = {}
+
+    def append(self, chunk: _Chunk, code: int) -> None:
+        n = chunk.start.size
+        self.pending.append(chunk)
+        self.pending_n += n
+        self.count[code] += n
+        self.last_end = max(self.last_end, int((chunk.start + chunk.dur).max()))
+        self.version += 1
+        if self.pending_n >= _MERGE_SAMPLES or len(self.pending) >= _MERGE_BLOCKS:
+            self.chunks.append(_concat(self.pending))
+            self.pending, self.pending_n = [], 0
+
+    def query(self, t0: int | None, t1: int | None, code: int | None) -> tuple[np.ndarray, np.ndarray]:
+        key = (t0, t1, code)
+        hit = self.cache.get(key)
+        if hit is not None and hit[0] == self.version:
+            return hit[1]
+        parts = [
+            c
+            for c in self.chunks + self.pending
+            if (t0 is None or c.t_last >= t0) and (t1 is None or c.t_first < t1)
+        ]
+        if not parts:
+            out = (np.empty(0, np.int64), np.empty(0, np.int64))
+        else:
+            c = _concat(parts)
+            mask = None
+            if t0 is not None:
+                mask = c.start >= t0
+            if t1 is not None:
+                m = c.start < t1
+                mask = m if mask is None else mask & m
+            if code is not None:
+                m = c.phase == code
+                mask = m if mask is None else mask & m
+            out = (c.start, c.dur) if mask is None else (c.start[mask], c.dur[mask])
+        if len(self.cache) > 16:
+            self.cache.clear()
+        self.cache[key] = (self.version, out)
+        return out
+
+
+class LiveStore:
+    """In-memory run data; thread-safe. Implements both `RunListener` and `RunData`.
+
+    Attributes:
+        plan: the plan dict (`RunPlan.to_dict()`), empty until `on_start`.
+        system: the system fingerprint.
+        t0_ns: perf_counter_ns of the run's t=0.
+        t0_wall: wall-clock time (epoch seconds) of t=0.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.plan: dict[str, Any] = {}
+        self.system: dict[str, Any] = {}
+        self.t0_ns = 0
+        self.t0_wall = 0.0
+        self._infos: dict[str, BackendInfo] = {}
+        self._series: dict[str, _Series] = {}
+        self._metric_t: dict[str, list[int]] = {}
+        self._metric_v: dict[str, list[Any]] = {}
+        self._metric_cache: dict[str, tuple[int, tuple[np.ndarray, np.ndarray]]] = {}
+        self._events: list[RunEvent] = []
+        self._event_t: list[int] = []
+        self._end_ns = 0
+        self._outcome: str | None = None
+
+    # ---- RunListener -------------------------------------------------------------------------------------
+    def on_start(self, plan: dict[str, Any], system: dict[str, Any], t0_ns: int, t0_wall: float) -> None:
+        """Record the plan, fingerprint and clock origin."""
+        with self._lock:
+            self.plan, self.system, self.t0_ns, self.t0_wall = dict(plan), dict(system), int(t0_ns), t0_wall
+            self._end_ns = max(self._end_ns, self.t0_ns)
+            for b in plan.get("backends", []) or []:
+                label = b.get("label") if isinstance(b, dict) else None
+                if label and label not in self._infos:
+                    self._infos[label] = BackendInfo(
+                        label, b.get("backend", label), dict(b.get("options", {}))
+                    )
+
+    def on_backend(self, info: BackendInfo) -> None:
+        """Keep a copy of the latest info of a backend."""
+        copy = replace(
+            info,
+            options=dict(info.options),
+            degraded_reasons=list(info.degraded_reasons),
+            providers=list(info.providers),
+            versions=dict(info.versions),
+        )
+        with self._lock:
+            self._infos[info.label] = copy
+
+    def on_samples(self, block: SampleBlock) -> None:
+        """Append a block (arrays are kept, not copied: senders must not reuse them)."""
+        n = len(block)
+        if n == 0:
+            return
+        code = PHASE_CODES.get(block.phase, 1)
+        start = np.asarray(block.start_ns, dtype=np.int64)
+        dur = np.asarray(block.dur_ns, dtype=np.int64)
+        idx = (
+            np.asarray(block.input_idx, dtype=np.int32)
+            if block.input_idx is not None
+            else np.zeros(n, np.int32)
+        )
+        chunk = _Chunk(start, dur, np.full(n, code, np.uint8), idx)
+        with self._lock:
+            series = self._series.get(block.backend)
+            if series is None:
+                series = self._series[block.backend] = _Series()
+            series.append(chunk, code)
+            self._end_ns = max(self._end_ns, series.last_end)
+
+    def on_monitor(self, readings: list[MonitorReading]) -> None:
+        """Append every metric of every reading."""
+        with self._lock:
+            for r in readings:
+                t = int(r.t_ns)
+                for name, value in r.values.items():
+                    ts = self._metric_t.get(name)
+                    if ts is None:
+                        ts = self._metric_t[name] = []
+                        self._metric_v[name] = []
+                    vs = self._metric_v[name]
+                    if ts and t < ts[-1]:
+                        i = bisect.bisect_right(ts, t)
+                        ts.insert(i, t)
+                        vs.insert(i, value)
+                    else:
+                        ts.append(t)
+                        vs.append(value)
+                self._end_ns = max(self._end_ns, t)
+
+    def on_event(self, event: RunEvent) -> None:
+        """Insert an event in time order."""
+        with self._lock:
+            i = bisect.bisect_right(self._event_t, event.t_ns)
+            self._event_t.insert(i, event.t_ns)
+            self._events.insert(i, event)
+            self._end_ns = max(self._end_ns, int(event.t_ns))
+
+    def on_finish(self, outcome: str) -> None:
+        """Remember how the run ended."""
+        with self._lock:
+            self._outcome = outcome
+
+    # ---- RunData -----------------------------------------------------------------------------------------
+    def backend_infos(self) -> dict[str, BackendInfo]:
+        """Label → latest BackendInfo (copies), plan order first, then labels seen only in data."""
+        with self._lock:
+            labels = list(self._infos) + [k for k in self._series if k not in self._infos]
+            out = {}
+            for label in labels:
+                info = self._infos.get(label) or BackendInfo(label, label, {})
+                out[label] = replace(
+                    info, options=dict(info.options), degraded_reasons=list(info.degraded_reasons)
+                )
+            return out
+
+    def end_ns(self) -> int:
+        """Latest timestamp recorded (sample end, monitor or event time)."""
+        with self._lock:
+            return max(self._end_ns, self.t0_ns)
+
+    def samples(
+        self, label: str, t0_ns: int | None = None, t1_ns: int | None = None, phase: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(start_ns, dur_ns) of `label`'s calls starting in [t0_ns, t1_ns), optionally of one phase."""
+        code = None if phase is None else PHASE_CODES.get(phase, -1)
+        with self._lock:
+            series = self._series.get(label)
+            if series is None:
+                return np.empty(0, np.int64), np.empty(0, np.int64)
+            return series.query(t0_ns, t1_ns, code)
+
+    def sample_count(self, label: str, phase: str | None = None) -> int:
+        """Number of calls of `label` so far (O(1))."""
+        with self._lock:
+            series = self._series.get(label)
+            if series is None:
+                return 0
+            return sum(series.count) if phase is None else series.count[PHASE_CODES.get(phase, 1)]
+
+    def metrics(self) -> list[str]:
+        """Names of all monitor metrics seen."""
+        with self._lock:
+            return list(self._metric_t)
+
+    def monitor_series(
+        self, metric: str, t0_ns: int | None = None, t1_ns: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(t_ns, value) of one metric in [t0_ns, t1_ns); NaN for unreadable or non-numeric values."""
+        with self._lock:
+            ts = self._metric_t.get(metric)
+            if not ts:
+                return np.empty(0, np.int64), np.empty(0, np.float64)
+            hit = self._metric_cache.get(metric)
+            if hit is None or hit[0] != len(ts):
+                hit = (
+                    len(ts),
+                    (np.asarray(ts, np.int64), np.array([_num(v) for v in self._metric_v[metric]])),
+                )
+                self._metric_cache[metric] = hit
+            t, v = hit[1]
+        lo = 0 if t0_ns is None else int(np.searchsorted(t, t0_ns, "left"))
+        hi = t.size if t1_ns is None else int(np.searchsorted(t, t1_ns, "left"))
+        return t[lo:hi], v[lo:hi]
+
+    def monitor_latest(self, t_ns: int) -> dict[str, float | str | None]:
+        """The latest value of every metric at or before `t_ns`."""
+        out: dict[str, float | str | None] = {}
+        with self._lock:
+            for name, ts in self._metric_t.items():
+                i = bisect.bisect_right(ts, t_ns)
+                if i:
+                    out[name] = self._metric_v[name][i - 1]
+        return out
+
+    def events(self, t0_ns: int | None = None, t1_ns: int | None = None) -> list[RunEvent]:
+        """Events with t in [t0_ns, t1_ns), by time."""
+        with self._lock:
+            lo = 0 if t0_ns is None else bisect.bisect_left(self._event_t, t0_ns)
+            hi = len(self._events) if t1_ns is None else bisect.bisect_left(self._event_t, t1_ns)
+            return self._events[lo:hi]
+
+    def outcome(self) -> str | None:
+        """``complete`` | ``interrupted`` | ``failed``, or None while running."""
+        with self._lock:
+            return self._outcome
+
+
+def _num(v: Any) -> float:
+    if isinstance(v, bool):
+        return float(v)
+    if isinstance(v, (int, float)):
+        return float(v) if math.isfinite(float(v)) or isinstance(v, float) else math.nan
+    return math.nan

@@ -1,0 +1,104 @@
+"""Synthetic run data fed through any RunListener (LiveStore, Recorder), deterministic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from infbench.records import BackendInfo, MonitorReading, RunEvent, SampleBlock
+
+T0 = 1_000_000_000_000
+
+
+def plan_dict(labels: list[str], batch: int = 1, seq: int = 16) -> dict[str, Any]:
+    """A plan dict like RunPlan.to_dict() for `labels`."""
+    from infbench.config import BackendSpec, RunPlan, WorkloadSpec
+
+    plan = RunPlan(
+        model="bert-tiny",
+        backends=tuple(BackendSpec("null", x) for x in labels),
+        workload=WorkloadSpec(batch=batch, seq=seq),
+        duration_s=1.0,
+        iterations=10,
+    )
+    return plan.to_dict()
+
+
+def blocks(
+    label: str,
+    n_blocks: int,
+    per_block: int,
+    median_ns: float,
+    seed: int,
+    t_start: int = T0,
+    warmup_blocks: int = 1,
+) -> list[SampleBlock]:
+    """Back-to-back calls with lognormal durations and small gaps, split into blocks."""
+    rng = np.random.default_rng(seed)
+    n = n_blocks * per_block
+    dur = (median_ns * rng.lognormal(0, 0.1, n)).astype(np.int64)
+    gap = rng.integers(200, 2000, n)
+    start = t_start + np.concatenate([[0], np.cumsum(dur + gap)[:-1]]).astype(np.int64)
+    idx = (np.arange(n) % 64).astype(np.int32)
+    out = []
+    for b in range(n_blocks):
+        sl = slice(b * per_block, (b + 1) * per_block)
+        phase = "warmup" if b < warmup_blocks else "measure"
+        out.append(SampleBlock(label, phase, start[sl].copy(), dur[sl].copy(), idx[sl].copy()))
+    return out
+
+
+def feed(
+    listener: Any,
+    labels: tuple[str, ...] = ("a", "b"),
+    n_blocks: int = 20,
+    per_block: int = 50,
+    outcome: str | None = "complete",
+) -> None:
+    """Feed a whole small run into `listener`."""
+    listener.on_start(plan_dict(list(labels)), {"cpu": "test", "cores": 2}, T0, 1_700_000_000.0)
+    for i, label in enumerate(labels):
+        info = BackendInfo(
+            label,
+            "null",
+            {"threads": 1},
+            status="running",
+            load_ms=10.0 + i,
+            first_inference_ms=2.0 + i,
+            rss_after_load_mb=100.0 + i,
+            rss_peak_mb=110.0 + i,
+            model_size_mb=4.0,
+            parity={"max_abs": 1e-6 * i, "cosine": 1.0, "reference": labels[0]},
+        )
+        listener.on_backend(info)
+    streams = [blocks(label, n_blocks, per_block, 1e6 * (1 + i), seed=i) for i, label in enumerate(labels)]
+    for j in range(n_blocks):
+        for s in streams:
+            listener.on_samples(s[j])
+        t = T0 + j * 50_000_000
+        listener.on_monitor(
+            [
+                MonitorReading(
+                    t, "cpu", {"cpu.util.total": 50.0 + j, "cpu.name": "x", "mem.available_mb": None}
+                )
+            ]
+        )
+        if j == 1:
+            listener.on_event(RunEvent(t, "warmup_end", "warm-up done", labels[0], {"n": per_block}))
+    listener.on_event(RunEvent(T0 + 5, "mark", "user mark"))
+    for label in labels:
+        listener.on_backend(
+            BackendInfo(
+                label,
+                "null",
+                {"threads": 1},
+                status="done",
+                load_ms=10.0,
+                first_inference_ms=2.0,
+                rss_after_load_mb=100.0,
+                rss_peak_mb=110.0,
+            )
+        )
+    if outcome:
+        listener.on_finish(outcome)
