@@ -108,19 +108,26 @@ def backend_results(data: RunData, n_boot: int = 2000) -> dict[str, dict[str, An
     return out
 
 
+CONTROL_BACKENDS = {"null"}  # harness controls: shown, but never "fastest" and never a winner
+
+
+def _competes(r: dict[str, Any]) -> bool:
+    return r.get("status") != "failed" and r.get("backend") not in CONTROL_BACKENDS
+
+
 def _add_relative(results: dict[str, dict[str, Any]]) -> None:
     for key in ("median", "p99"):
-        vals = [r["latency_ms"][key] for r in results.values() if r["latency_ms"] and r["status"] != "failed"]
+        vals = [r["latency_ms"][key] for r in results.values() if r["latency_ms"] and _competes(r)]
         best = min(vals) if vals else None
         for r in results.values():
-            if r["latency_ms"] is None or not best:
+            if r["latency_ms"] is None or not best or r.get("backend") in CONTROL_BACKENDS:
                 continue
             rel = r["relative_to_fastest"] = r["relative_to_fastest"] or {}
             rel[key] = r["latency_ms"][key] / best
 
 
 def winners(results: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """Metric → winning label among backends that did not fail (only when at least two have a value).
+    """Metric → winning label among competing backends (not failed, not the null control), when >= 2 have a value.
 
     Lowest median, p99, cold start (load + first inference) and peak RSS; highest throughput.
     """
@@ -128,7 +135,7 @@ def winners(results: dict[str, dict[str, Any]]) -> dict[str, str]:
     for metric, (get, higher) in WINNER_METRICS.items():
         cands = []
         for label, r in results.items():
-            if r.get("status") == "failed":
+            if not _competes(r):
                 continue
             v = get(r)
             if isinstance(v, (int, float)) and np.isfinite(v):

@@ -17,7 +17,7 @@ def plan_dict(labels: list[str], batch: int = 1, seq: int = 16) -> dict[str, Any
 
     plan = RunPlan(
         model="bert-tiny",
-        backends=tuple(BackendSpec("null", x) for x in labels),
+        backends=tuple(BackendSpec("onnxruntime", x) for x in labels),
         workload=WorkloadSpec(batch=batch, seq=seq),
         duration_s=1.0,
         iterations=10,
@@ -61,7 +61,7 @@ def feed(
     for i, label in enumerate(labels):
         info = BackendInfo(
             label,
-            "null",
+            "onnxruntime",
             {"threads": 1},
             status="running",
             load_ms=10.0 + i,
@@ -91,7 +91,7 @@ def feed(
         listener.on_backend(
             BackendInfo(
                 label,
-                "null",
+                "onnxruntime",
                 {"threads": 1},
                 status="done",
                 load_ms=10.0,

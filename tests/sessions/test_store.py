@@ -78,7 +78,13 @@ def test_summary_and_render() -> None:
     assert a["relative_to_fastest"]["median"] == 1.0 and 1.9 < b["relative_to_fastest"]["median"] < 2.1
     assert a["tokens_per_s"] == a["throughput_per_s"] * 16
     assert winners(res)["median"] == "a" and winners(res)["throughput"] == "a"
-    s.on_backend(BackendInfo("b", "null", {}, status="failed", error="segfault (signal 11)"))
+    # the null engine is a control: never the fastest, never a winner, no relative figure of its own
+    s.on_backend(BackendInfo("a", "null", {}, status="done"))
+    res = backend_results(s, n_boot=200)
+    assert res["a"]["relative_to_fastest"] is None and res["b"]["relative_to_fastest"]["median"] == 1.0
+    assert "median" not in winners(res)
+    s.on_backend(BackendInfo("a", "onnxruntime", {}, status="done"))
+    s.on_backend(BackendInfo("b", "onnxruntime", {}, status="failed", error="segfault (signal 11)"))
     rep = build_report(s, n_boot=200)
     assert rep["backends"]["b"]["status"] == "failed" and "median" not in rep["winners"]
     buf = io.StringIO()
