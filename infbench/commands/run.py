@@ -31,8 +31,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--headless", action="store_true", help="no TUI: progress bars, then a results table")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON ('-' for stdout)")
     p.add_argument("--csv", metavar="PATH", help="write one row per backend as CSV ('-' for stdout)")
-    p.add_argument("--save", metavar="PATH", help="session file to record to (default: a timestamped file under "
-                                                   "the user's data dir, printed at start and end)")
+    p.add_argument("--save", metavar="PATH", help="session file to record to; never overwritten (default: a "
+                                                   "timestamped file under the user's data dir, printed at start "
+                                                   "and end)")
     p.add_argument("--no-monitors", action="store_true", help="do not sample CPU/memory/GPU monitors")
     p.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)
     return p
@@ -53,9 +54,12 @@ def _check_output_paths(args: argparse.Namespace) -> None:
     for flag in ("json", "csv", "save"):
         value = getattr(args, flag, None)
         if value and value != "-":
-            parent = Path(value).expanduser().resolve().parent
-            if not parent.is_dir():
-                raise ConfigError(f"--{flag} {value}: directory {parent} does not exist")
+            target = Path(value).expanduser().resolve()
+            if not target.parent.is_dir():
+                raise ConfigError(f"--{flag} {value}: directory {target.parent} does not exist")
+            if flag == "save" and target.exists() and (target.is_dir() or target.stat().st_size > 0):
+                raise ConfigError(f"--save {value}: already exists; sessions are never overwritten — "
+                                  f"choose another path or delete it first")
 
 
 def run_headless(plan: Any, args: argparse.Namespace) -> int:
