@@ -1,0 +1,111 @@
+"""analysis/compare.py: A/A, planted slowdown/speedup, brute-force bootstrap agreement, schedule bias."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from infbench.analysis.compare import (
+    NO_DIFFERENCE,
+    compare_latencies,
+    mann_whitney_p,
+    noise_band_from_aa,
+    relative_table,
+    simulate_schedule_bias,
+)
+from infbench.analysis.stats import ci95
+
+
+def _lat(rng: np.random.Generator, n: int, scale: float = 1.0) -> np.ndarray:
+    return (scale * 10e6 * rng.lognormal(0.0, 0.25, n)).astype(np.int64)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_aa_same_distribution_is_no_difference(seed):
+    rng = np.random.default_rng(seed)
+    c = compare_latencies(_lat(rng, 4000), _lat(rng, 4000), seed=seed)
+    lo, hi = c.median_ratio_ci95
+    assert lo <= 1.0 <= hi
+    assert c.verdict == NO_DIFFERENCE and not c.regression
+    assert c.n_a == c.n_b == 4000
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_planted_slowdown_and_speedup(seed):
+    rng = np.random.default_rng(seed)
+    a = _lat(rng, 3000)
+    slow = compare_latencies(a, _lat(rng, 3000, 1.2), seed=seed)
+    assert slow.verdict == "slower" and slow.regression
+    assert slow.median_ratio == pytest.approx(1.2, rel=0.03)
+    assert slow.median_ratio_ci95[0] > 1.05 and slow.p_value < 0.05
+    fast = compare_latencies(a, _lat(rng, 3000, 0.8), seed=seed)
+    assert fast.verdict == "faster" and not fast.regression
+    assert fast.median_ratio_ci95[1] < 0.95
+
+
+def test_difference_inside_noise_band_is_not_a_win():
+    rng = np.random.default_rng(5)
+    c = compare_latencies(_lat(rng, 50_000), _lat(rng, 50_000, 1.03), threshold=0.05)
+    assert c.median_ratio_ci95[0] > 1.0 and c.p_value < 1e-6  # real, but within the band
+    assert c.verdict == NO_DIFFERENCE
+    assert compare_latencies(_lat(rng, 50_000), _lat(rng, 50_000, 1.03), threshold=0.01).verdict == "slower"
+
+
+def test_ratio_ci_matches_brute_force_bootstrap():
+    rng = np.random.default_rng(11)
+    a, b = rng.gamma(3.0, 2.0, 41), rng.gamma(3.0, 2.6, 37)
+    c = compare_latencies(a, b, n_boot=20_000, seed=3)
+    n_boot = 20_000
+
+    def lower_quantile(x, q):
+        m = max(1, math.ceil(x.shape[1] * q))
+        return np.sort(x, axis=1)[:, m - 1]
+
+    for q, ci in ((0.5, c.median_ratio_ci95), (0.99, c.p99_ratio_ci95)):
+        ra = lower_quantile(rng.choice(a, (n_boot, a.size)), q)
+        rb = lower_quantile(rng.choice(b, (n_boot, b.size)), q)
+        ref = ci95(rb / ra)
+        assert ci[0] == pytest.approx(ref[0], rel=0.03)
+        assert ci[1] == pytest.approx(ref[1], rel=0.03)
+    assert c.median_ratio == pytest.approx(np.median(b) / np.median(a))
+    assert c.p99_ratio == pytest.approx(np.percentile(b, 99) / np.percentile(a, 99))
+
+
+def test_mann_whitney_subsampling_and_degenerate_inputs():
+    rng = np.random.default_rng(0)
+    big = rng.lognormal(0, 0.2, 450_000)
+    assert 0.0 <= mann_whitney_p(big, big * 1.0) <= 1.0
+    assert mann_whitney_p(big, big * 1.05) < 1e-6
+    assert mann_whitney_p(np.ones(10), np.ones(10)) == 1.0
+    c = compare_latencies(np.ones(10), np.ones(12))
+    assert c.median_ratio == 1.0 and c.verdict == NO_DIFFERENCE
+    with pytest.raises(ValueError):
+        compare_latencies(np.array([]), np.ones(3))
+
+
+def test_noise_band_from_aa_is_small_and_positive():
+    rng = np.random.default_rng(4)
+    band = noise_band_from_aa(_lat(rng, 5000), _lat(rng, 5000))
+    assert 0.0 < band < 0.05
+
+
+def test_relative_table_uses_fastest_as_baseline():
+    rng = np.random.default_rng(6)
+    t = relative_table({"ort": _lat(rng, 2000, 1.3), "ov": _lat(rng, 2000), "empty": np.array([])})
+    assert t["baseline"] == "ov" and set(t["rows"]) == {"ort", "ov"}
+    assert t["rows"]["ov"]["verdict"] == "baseline"
+    assert t["rows"]["ort"]["verdict"] == "slower" and t["rows"]["ort"]["median_ratio"] > 1.2
+    assert relative_table({})["baseline"] is None
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_blocked_order_under_drift_is_biased_and_interleaving_removes_it(seed):
+    blocked = simulate_schedule_bias("blocked", seed=seed)
+    assert blocked.median_ratio_ci95[0] > 1.02 and blocked.p_value < 1e-6  # confident, and false
+    inter = simulate_schedule_bias("interleaved", seed=seed)
+    lo, hi = inter.median_ratio_ci95
+    assert lo <= 1.0 <= hi and inter.verdict == NO_DIFFERENCE
+    with pytest.raises(ValueError):
+        simulate_schedule_bias("random")
