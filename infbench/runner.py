@@ -67,6 +67,7 @@ class Runner:
         self.model: ModelFiles | None = None
         self.inputs: list[dict[str, np.ndarray]] = []
         self.tokens: np.ndarray | None = None
+        self._inputs_by_batch: dict[int, list[dict[str, np.ndarray]]] = {}
         self.infos = {b.label: BackendInfo(b.label, b.backend, dict(b.options)) for b in plan.backends}
         self.hosts: dict[str, EngineHost] = {}
         self.sampler: Any = None
@@ -103,7 +104,15 @@ class Runner:
         built = build_inputs(self.model, self.plan.workload)
         self.inputs = built.items
         self.tokens = built.tokens
+        self._inputs_by_batch = {self.plan.workload.batch: self.inputs}
+        for spec in self.plan.backends:  # a sweep may give a backend its own batch size
+            batch = int(spec.options.get("batch", self.plan.workload.batch))
+            if batch not in self._inputs_by_batch:
+                check_shapes(self.model, batch, self.plan.workload.seq)
+                self._inputs_by_batch[batch] = build_inputs(self.model, replace(self.plan.workload, batch=batch)).items
 
+    def _inputs_for(self, spec: BackendSpec) -> list[dict[str, np.ndarray]]:
+        return self._inputs_by_batch.get(int(spec.options.get("batch", self.plan.workload.batch)), self.inputs)
     # ---- control (any thread) ----------------------------------------------------------------------------
     @property
     def paused(self) -> bool:
@@ -208,7 +217,8 @@ class Runner:
                 return
             self._update(spec.label, status="loading", model_size_mb=self._model_size(spec))
             self.progress(f"loading {spec.label}…")
-            host = EngineHost(spec.label, spec.backend, dict(spec.options), self.model, self.inputs,
+            engine_options = {k: v for k, v in spec.options.items() if k != "batch"}
+            host = EngineHost(spec.label, spec.backend, engine_options, self.model, self._inputs_for(spec),
                               self.listener.on_samples, self.listener.on_event, self.plan.timeout_s, self.log_dir)
             self.hosts[spec.label] = host
             try:

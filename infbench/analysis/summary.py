@@ -62,6 +62,13 @@ def _status(info: Any, has_samples: bool) -> tuple[str, str | None]:
     return "ok", info.error
 
 
+def _int(value: Any, default: int) -> int:
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return default
+
+
 def backend_results(data: RunData, n_boot: int = 2000) -> dict[str, dict[str, Any]]:
     """Per-backend results (the ``backends`` object of the headless JSON), over ``measure`` samples only."""
     plan = data.plan or {}
@@ -74,6 +81,7 @@ def backend_results(data: RunData, n_boot: int = 2000) -> dict[str, dict[str, An
     out: dict[str, dict[str, Any]] = {}
     for label, info in data.backend_infos().items():
         _, dur = data.samples(label, phase=PHASE_MEASURE)
+        own_batch = _int(info.options.get("batch"), batch)  # a sweep may run backends at their own batch
         _, wdur = data.samples(label, phase=PHASE_WARMUP)
         status, error = _status(info, dur.size > 0)
         res: dict[str, Any] = {
@@ -97,12 +105,12 @@ def backend_results(data: RunData, n_boot: int = 2000) -> dict[str, dict[str, An
             "relative_to_fastest": None,
         }
         if dur.size:
-            st = summarize(dur, batch=batch, n_boot=n_boot)
+            st = summarize(dur, batch=own_batch, n_boot=n_boot)
             res["latency_ms"] = st.latency_dict()
             res["throughput_per_s"] = st.throughput_per_s
             res["samples_per_s"] = st.samples_per_s
             if tpc is not None:
-                res["tokens_per_s"] = st.throughput_per_s * tpc
+                res["tokens_per_s"] = st.throughput_per_s * tpc * own_batch / batch
         out[label] = res
     _add_relative(out)
     return out

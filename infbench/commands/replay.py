@@ -1,0 +1,34 @@
+"""`infbench-tui replay SESSION`: the live screen fed from a recorded session, with play/pause/seek."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from infbench.errors import ConfigError
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Register the `replay` subcommand."""
+    p = sub.add_parser(
+        "replay", help="replay a recorded session in the TUI",
+        description="Replay a session file in the same screen the live run showed: space play/pause, ←/→ seek "
+                    "±10 s, +/- speed (0.25×–32×), n/N next/previous event, click or drag the scrubber. At the "
+                    "end the statistics are exactly those of `report`.",
+    )
+    p.add_argument("session", help="session file (.infb) written by `run`")
+    p.add_argument("--speed", type=float, default=1.0, metavar="X", help="playback speed, 0.25–32 (default 1)")
+    p.add_argument("--start", type=float, default=0.0, metavar="S", help="start at S seconds after t=0")
+    p.add_argument("--paused", action="store_true", help="open paused at --start")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Open the session and replay it; a bad file gives one line and a non-zero exit."""
+    if not 0.25 <= args.speed <= 32:
+        raise ConfigError(f"--speed must be between 0.25 and 32, got {args.speed:g}")
+    if args.start < 0:
+        raise ConfigError(f"--start must not be negative, got {args.start:g}")
+    from infbench.tui.launch import run_replay
+
+    return run_replay(args.session, speed=args.speed, start_s=args.start, paused=args.paused)

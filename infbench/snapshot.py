@@ -1,0 +1,305 @@
+"""Immutable snapshots of a run at an instant, built incrementally from any `RunData` (live store or reader).
+
+The TUI renders only `Snapshot` objects, so live and replay share one code path. No Textual here.
+Live statistics come from log-spaced histogram counts (~1 % wide buckets, updated with `np.add.at`), so a
+10–20 Hz tick stays cheap at 100k+ calls/s; when the instant reaches the end of a finished run, the exact
+statistics of `report` replace them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from infbench.records import PHASE_MEASURE, PHASE_WARMUP, RunEvent
+from infbench.sessions.data import RunData
+
+LOG_BASE = 1.01
+MIN_NS = 10.0
+N_BUCKETS = math.ceil(math.log(1e11 / MIN_NS) / math.log(LOG_BASE)) + 1
+BLOCK_S = 0.5
+RECENT_EVENTS = 200
+STATUS_TEXT = {"pending": "pending", "loading": "loading…", "loaded": "loaded", "warmup": "warm-up",
+               "waiting": "waiting its turn", "running": "running", "done": "done", "ok": "done",
+               "degraded": "done (degraded)", "stopped": "stopped by the user"}
+
+
+def bucket_of(dur_ns: np.ndarray) -> np.ndarray:
+    """Histogram bucket index of each duration (ns)."""
+    d = np.maximum(np.asarray(dur_ns, dtype=np.float64), MIN_NS)
+    return np.minimum((np.log(d / MIN_NS) / math.log(LOG_BASE)).astype(np.int64), N_BUCKETS - 1)
+
+
+def bucket_mid_ms(idx: np.ndarray | int) -> np.ndarray:
+    """Geometric middle of bucket(s) `idx`, in ms."""
+    return MIN_NS * LOG_BASE ** (np.asarray(idx, dtype=np.float64) + 0.5) / 1e6
+
+
+def hist_quantiles(counts: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """Quantiles (ms) of a bucket histogram; NaN when empty."""
+    n = int(counts.sum())
+    if n == 0:
+        return [math.nan] * len(qs)
+    cum = np.cumsum(counts)
+    return [float(bucket_mid_ms(int(np.searchsorted(cum, max(1.0, q * n))))) for q in qs]
+
+
+@dataclass(frozen=True, eq=False)
+class BackendSnap:
+    """One backend at an instant: status, running (or final exact) stats, histogram and timeline."""
+
+    label: str
+    backend: str
+    status: str
+    status_text: str
+    error: str | None
+    degraded: tuple[str, ...]
+    count: int
+    warmup_count: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    mean_ms: float
+    cv: float
+    throughput: float
+    rel_to_fastest: float | None
+    hist: np.ndarray
+    tl_t: np.ndarray
+    tl_med: np.ndarray
+    tl_max: np.ndarray
+    spikes: tuple[float, ...]
+    final: bool
+    load_ms: float | None
+    first_inference_ms: float | None
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """Everything the screen shows at `t_s` seconds after the run's t0."""
+
+    t_s: float
+    end_s: float
+    model: str
+    plan: dict[str, Any]
+    outcome: str | None
+    at_end: bool
+    backends: tuple[BackendSnap, ...]
+    monitor: dict[str, Any]
+    events: tuple[RunEvent, ...]
+    throttle_active: bool
+    throttle_spans: tuple[tuple[float, float | None], ...]
+    unavailable: dict[str, str]
+    t0_wall: float = 0.0
+    t0_ns: int = 0
+    marks: tuple[float, ...] = field(default=())
+
+
+class _Acc:
+    """Incremental per-backend accumulator: histogram counts, sums, and per-block (median, max) timeline.
+
+    Block medians come from the block's own bucket counts (±0.5 %), so each tick costs O(new calls).
+    """
+
+    def __init__(self) -> None:
+        self.cursor: int | None = None  # next start_ns to read (per backend, blocks arrive in order)
+        self.hist = np.zeros(N_BUCKETS, dtype=np.int64)
+        self.n = 0
+        self.warm = 0
+        self.sum = 0.0
+        self.sumsq = 0.0
+        self.busy_ns = 0
+        self.last_start = -1
+        self.last_phase = ""
+        self.blocks: dict[int, tuple[float, float]] = {}  # block index → (median ms, max ms)
+        self.open_idx = -1
+        self.open_hist = np.zeros(N_BUCKETS, dtype=np.int64)
+        self.open_max = 0
+
+    def add(self, start: np.ndarray, dur: np.ndarray, n_warm: int, last: tuple[int, str], t0_ns: int) -> None:
+        """Fold new measured calls (sorted by start) and a count of new warm-up calls into the accumulator."""
+        self.warm += n_warm
+        if last[0] > self.last_start:
+            self.last_start, self.last_phase = last
+        if start.size == 0:
+            return
+        idx = bucket_of(dur)
+        self.hist += np.bincount(idx, minlength=N_BUCKETS)
+        ms = dur.astype(np.float64) / 1e6
+        self.n += int(dur.size)
+        self.sum += float(ms.sum())
+        self.sumsq += float((ms * ms).sum())
+        self.busy_ns += int(dur.sum())
+        blk = (start - t0_ns) // int(BLOCK_S * 1e9)
+        cuts = np.flatnonzero(np.diff(blk)) + 1
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, blk.size]):
+            b = int(blk[lo])
+            if b != self.open_idx:
+                self.open_idx = b
+                self.open_hist = np.zeros(N_BUCKETS, dtype=np.int64)
+                self.open_max = 0
+            self.open_hist += np.bincount(idx[lo:hi], minlength=N_BUCKETS)
+            self.open_max = max(self.open_max, int(dur[lo:hi].max()))
+            self.blocks[b] = (hist_quantiles(self.open_hist, (0.5,))[0], self.open_max / 1e6)
+
+
+class SnapshotBuilder:
+    """Builds `Snapshot`s of one `RunData` at increasing instants, incrementally; recomputes on rewind."""
+
+    def __init__(self, data: RunData, session: str = "", *, inline_final: bool = True) -> None:
+        """`inline_final` False: the exact final statistics appear only after `prepare_final()` (which may be
+        called from a worker thread, as it sorts every sample)."""
+        self.data = data
+        self.session = session
+        self.inline_final = inline_final
+        self._final: dict[str, dict[str, float]] | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self._t = -1
+        self._accs: dict[str, _Acc] = {}
+        self._events: list[RunEvent] = []
+
+    def build(self, t_ns: int | None = None) -> Snapshot:
+        """The snapshot at `t_ns` (perf_counter_ns; None: everything recorded so far)."""
+        data = self.data
+        end = data.end_ns()
+        t = end if t_ns is None else min(int(t_ns), end)
+        t0 = data.t0_ns
+        if t < self._t:
+            self._reset()
+        upto = None if t_ns is None else t + 1
+        infos = data.backend_infos()
+        for label in infos:
+            acc = self._accs.setdefault(label, _Acc())
+            lo = acc.cursor
+            m_start, m_dur = data.samples(label, lo, upto, PHASE_MEASURE)
+            w_start, _ = data.samples(label, lo, upto, PHASE_WARMUP)
+            last = max((int(m_start[-1]), PHASE_MEASURE) if m_start.size else (-1, ""),
+                       (int(w_start[-1]), PHASE_WARMUP) if w_start.size else (-1, ""))
+            acc.add(np.asarray(m_start, np.int64), np.asarray(m_dur, np.int64), int(w_start.size), last, t0)
+            if last[0] >= 0:
+                acc.cursor = last[0] + 1
+        if t_ns is None:  # live: events from several threads may land slightly out of order; re-read
+            self._events = list(data.events(None, None))
+        else:
+            self._events.extend(data.events(None if self._t < 0 else self._t, t + 1))
+        self._t = t + 1
+        outcome = data.outcome()
+        at_end = outcome is not None and t >= end
+        final = None
+        if at_end:
+            final = self._final if self._final is not None or not self.inline_final else self.prepare_final()
+        snaps = [self._backend(label, info, t, at_end, final) for label, info in infos.items()]
+        snaps = _with_relative(snaps)
+        spans, active = self._throttle(t0)
+        plan = dict(data.plan or {})
+        return Snapshot(
+            t_s=(t - t0) / 1e9, end_s=(end - t0) / 1e9, model=str(plan.get("model", "?")), plan=plan,
+            outcome=outcome if at_end else None, at_end=at_end, backends=tuple(snaps),
+            monitor=dict(data.monitor_latest(t)), events=tuple(self._events[-RECENT_EVENTS:]),
+            throttle_active=active, throttle_spans=spans, unavailable=self._unavailable(),
+            t0_wall=float(getattr(data, "t0_wall", 0.0) or 0.0), t0_ns=t0,
+            marks=tuple((e.t_ns - t0) / 1e9 for e in self._events if e.kind == "mark"),
+        )
+
+    def _backend(self, label: str, info: Any, t: int, at_end: bool, final: dict | None) -> BackendSnap:
+        acc = self._accs[label]
+        p50, p95, p99 = hist_quantiles(acc.hist, (0.5, 0.95, 0.99))
+        n = acc.n
+        mean = acc.sum / n if n else math.nan
+        var = (acc.sumsq - n * mean * mean) / (n - 1) if n > 1 else 0.0
+        cv = math.sqrt(max(var, 0.0)) / mean if n > 1 and mean > 0 else math.nan
+        thr = n / (acc.busy_ns / 1e9) if acc.busy_ns else math.nan
+        f = (final or {}).get(label)
+        if f:
+            p50, p95, p99, mean, cv, thr, n = (f["median"], f["p95"], f["p99"], f["mean"], f["cv"],
+                                               f["throughput"], int(f["count"]))
+        status = self._status(label, info, acc, t, at_end)
+        text = STATUS_TEXT.get(status, status)
+        if status == "failed":
+            text = f"crashed: {info.error or 'unknown error'}"
+        t0 = self.data.t0_ns
+        idx = np.fromiter(acc.blocks.keys(), dtype=np.int64, count=len(acc.blocks))
+        vals = np.array(list(acc.blocks.values()), dtype=np.float64).reshape(-1, 2)
+        order = np.argsort(idx)
+        spikes = tuple((e.t_ns - t0) / 1e9 for e in self._events if e.kind == "spike" and e.backend == label)
+        return BackendSnap(
+            label=label, backend=info.backend, status=status, status_text=text, error=info.error,
+            degraded=tuple(info.degraded_reasons or ()), count=n, warmup_count=acc.warm, p50_ms=p50,
+            p95_ms=p95, p99_ms=p99, mean_ms=mean, cv=cv, throughput=thr, rel_to_fastest=None,
+            hist=acc.hist.copy(), tl_t=idx[order] * BLOCK_S, tl_med=vals[order, 0], tl_max=vals[order, 1],
+            spikes=spikes, final=bool(f), load_ms=info.load_ms, first_inference_ms=info.first_inference_ms,
+        )
+
+    def _status(self, label: str, info: Any, acc: _Acc, t: int, at_end: bool) -> str:
+        """The backend's status at `t`: the recorded one at the live edge, else inferred from the data."""
+        if at_end or t >= self.data.end_ns():
+            return info.status
+        for e in reversed(self._events):
+            if e.backend == label and e.kind == "engine_error":
+                return "failed"
+        if acc.last_start >= 0 and t - acc.last_start < 150_000_000:
+            return "running" if acc.last_phase == PHASE_MEASURE else "warmup"
+        if acc.last_start < 0:
+            return "loading"
+        return "waiting"
+
+    def _throttle(self, t0: int) -> tuple[tuple[tuple[float, float | None], ...], bool]:
+        spans: list[list[Any]] = []
+        on: dict[str, float] = {}
+        for e in self._events:
+            key = str(e.data.get("source", e.backend or "")) if e.data else (e.backend or "")
+            if e.kind == "throttle_on" and key not in on:
+                on[key] = (e.t_ns - t0) / 1e9
+            elif e.kind == "throttle_off" and key in on:
+                spans.append([on.pop(key), (e.t_ns - t0) / 1e9])
+        spans.extend([v, None] for v in on.values())
+        return tuple((a, b) for a, b in sorted(spans, key=lambda s: s[0])), bool(on)
+
+    def _unavailable(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for e in self._events:
+            if e.kind == "sensor" and "unavailable" in e.message:  # "group: [metric] unavailable: reason"
+                head, _, reason = e.message.partition("unavailable")
+                key = " ".join(head.replace(":", " ").split())
+                out.setdefault(key, reason.lstrip(": ").strip() or "unavailable")
+        return out
+
+    @property
+    def final_ready(self) -> bool:
+        """Whether the exact final statistics have been computed."""
+        return self._final is not None
+
+    def prepare_final(self) -> dict[str, dict[str, float]]:
+        """Compute (once) the exact per-backend statistics of the finished run: the numbers of `report`."""
+        if self._final is None:
+            self._final = final_stats(self.data)
+        return self._final
+
+
+def final_stats(data: RunData) -> dict[str, dict[str, float]]:
+    """label → exact median/p95/p99/mean/cv/throughput/count: the numbers `report` prints."""
+    from infbench.analysis.summary import backend_results
+
+    out: dict[str, dict[str, float]] = {}
+    for label, b in backend_results(data).items():
+        lat = b.get("latency_ms")
+        if lat:
+            out[label] = {"median": lat["median"], "p95": lat["p95"], "p99": lat["p99"], "mean": lat["mean"],
+                          "cv": lat["cv"], "throughput": b["throughput_per_s"], "count": b["iterations"]}
+    return out
+
+
+def _with_relative(snaps: list[BackendSnap]) -> list[BackendSnap]:
+    """Fill `rel_to_fastest`: p50 / the fastest real backend's p50 (the `null` control is not a competitor)."""
+    ok = [s for s in snaps if s.count and not math.isnan(s.p50_ms) and s.p50_ms > 0 and s.status != "failed"]
+    real = [s for s in ok if s.backend != "null"] or ok  # the null control is a floor, not a competitor
+    if not real:
+        return snaps
+    best = min(s.p50_ms for s in real)
+    from dataclasses import replace
+
+    return [replace(s, rel_to_fastest=s.p50_ms / best) if s.count and s.p50_ms > 0 else s for s in snaps]

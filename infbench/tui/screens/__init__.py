@@ -1,0 +1,1 @@
+"""Screens: setup, the shared dashboard (live and replay), help and the mark modal."""

@@ -1,0 +1,232 @@
+"""`LiveScreen`: the dashboard fed from a running `RecordedRun` (its LiveStore), with run controls."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.binding import Binding, BindingType
+
+from infbench.config import RunPlan
+from infbench.snapshot import Snapshot, SnapshotBuilder
+from infbench.tui.messages import Progress, RunEnded, RunStarted
+from infbench.tui.screens.dashboard import DashboardScreen
+from infbench.tui.widgets.header import RunHeader
+
+
+@dataclass
+class LiveResult:
+    """What a live run left behind: exit code, session file, and the error that ended it, if any."""
+
+    code: int
+    path: str | None
+    error: BaseException | None = None
+
+
+def exit_code(rec: Any) -> int:
+    """0 all backends ok, 1 any failed/degraded (or the run failed), 130 interrupted — as the headless run."""
+    if rec.outcome == "interrupted":
+        return 130
+    if rec.outcome != "complete":
+        return 1
+    from infbench.records import PHASE_MEASURE
+
+    infos = rec.store.backend_infos()
+    for label, info in infos.items():  # the status rule of analysis.summary, without sorting every sample
+        if info.status == "failed" or info.degraded_reasons or info.status == "degraded":
+            return 1
+        count = getattr(rec.store, "sample_count", None)
+        n = count(label, PHASE_MEASURE) if count else rec.store.samples(label, phase=PHASE_MEASURE)[0].size
+        if n == 0:
+            return 1
+    return 0 if infos else 1
+
+
+class LiveScreen(DashboardScreen):
+    """Runs the plan (recording always on) and shows it live; quitting finishes the session file cleanly."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("p", "pause", "Pause/Resume"),
+        Binding("m", "mark", "Mark"),
+        Binding("x", "stop_backend", "Stop backend"),
+        *DashboardScreen.BINDINGS,
+    ]
+
+    def __init__(self, plan: RunPlan, *, save: str | None = None, monitors: bool = True,
+                 from_setup: bool = False) -> None:
+        super().__init__(plan.labels, "")
+        self.plan = plan
+        self.save = save
+        self.monitors = monitors
+        self.from_setup = from_setup
+        self.rec: Any = None
+        self.builder: SnapshotBuilder | None = None
+        self.phase = "preparing"
+        self.progress = "preparing…"
+        self.quit_requested = False
+        self.result: LiveResult | None = None
+
+    def on_mount(self) -> None:
+        """Start the run worker (Textual also runs the base class's on_mount, which starts the tick)."""
+        self.run_worker_thread()
+
+    @work(thread=True, exit_on_error=False, group="run")
+    def run_worker_thread(self) -> None:
+        """Prepare (may export a model), run, wait, finish the session file; report back by messages."""
+        from infbench.recorded_run import RecordedRun
+
+        try:
+            rec = RecordedRun(self.plan, self.save, monitors=self.monitors,
+                              progress=lambda msg: self.post_message(Progress(msg)))
+            self.rec = rec
+            self.session = str(rec.path)
+            self.post_message(Progress(f"preparing {self.plan.model}…"))
+            rec.prepare()
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            self.post_message(RunEnded("failed", f"{exc}"))
+            self._error = exc
+            return
+        if self.quit_requested:
+            rec.recorder.discard()
+            self.post_message(RunEnded("interrupted", None))
+            return
+        rec.start()
+        self.post_message(RunStarted())
+        while not rec.wait(0.2):
+            pass
+        error = None
+        try:
+            rec.finish()
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            error = str(exc)
+            self._error = exc
+        self.post_message(RunEnded(rec.outcome or "interrupted", error))
+
+    _error: BaseException | None = None
+
+    @on(Progress)
+    def _progress(self, message: Progress) -> None:
+        self.progress = message.text
+
+    @on(RunStarted)
+    def _started(self) -> None:
+        self.phase = "running"
+        self.builder = SnapshotBuilder(self.rec.store, self.session, inline_final=False)
+
+    @on(RunEnded)
+    def _ended(self, message: RunEnded) -> None:
+        started = self.phase != "preparing" or self.builder is not None
+        self.phase = "ended"
+        self.tick()
+        if not started and not self.quit_requested:
+            self._finish(LiveResult(2 if self._error is not None else 1, None, self._error))
+            return
+        code = 1 if message.error else (exit_code(self.rec) if self.rec and started else 130)
+        self.result = LiveResult(code, (self.session or None) if started else None, self._error)
+        if self.quit_requested:
+            self._finish(self.result)
+        elif message.error:
+            self.notify(f"run ended: {message.error}", severity="error", timeout=30)
+        else:
+            self.notify(f"run {message.outcome}; session saved: {self.session} — press q to quit", timeout=15)
+
+    def _finish(self, result: LiveResult) -> None:
+        if self.from_setup and result.path is None and result.error is not None and not self.quit_requested:
+            self.notify(f"{result.error}", severity="error", timeout=20)
+            self.app.pop_screen()  # back to the setup form
+            return
+        self.app.exit(result)
+
+    def snapshot(self) -> Snapshot | None:
+        """Everything recorded so far."""
+        if self.builder is None:
+            return None
+        return self.builder.build(None)
+
+    def show_header(self, snap: Snapshot | None) -> None:
+        """Model, session file, elapsed, state."""
+        runner = self.rec.runner if self.rec is not None else None
+        elapsed = 0.0
+        if snap is not None and self.rec is not None and self.rec.store.t0_ns:
+            elapsed = (time.perf_counter_ns() - self.rec.store.t0_ns) / 1e9
+            if self.phase == "ended":
+                elapsed = snap.end_s
+        if self.phase == "preparing":
+            state, style = self.progress, "cyan"
+        elif self.phase == "stopping":
+            state, style = "stopping… finishing the session file", "bold yellow"
+        elif self.phase == "ended":
+            state, style = f"run {snap.outcome if snap and snap.outcome else 'ended'}", "bold"
+        elif runner is not None and runner.paused:
+            state, style = "⏸ paused (current turn finishes)", "bold yellow"
+        else:
+            state, style = "● recording", "bold green"
+        self.query_one(RunHeader).show(mode="LIVE", model=self.plan.model, session=self.session, clock_s=elapsed,
+                                       state=state, state_style=style,
+                                       extra=f"{self.plan.schedule} · seq {self.plan.workload.seq} · batch "
+                                             f"{self.plan.workload.batch}")
+
+    def _runner(self) -> Any:
+        if self.rec is None or self.phase != "running":
+            self.notify("the run is not measuring yet" if self.phase == "preparing" else "the run has ended",
+                        severity="warning")
+            return None
+        return self.rec.runner
+
+    def action_pause(self) -> None:
+        """Pause or resume the measurement (between turns)."""
+        runner = self._runner()
+        if runner is not None:
+            (runner.resume if runner.paused else runner.pause)()
+            self.tick()
+
+    def action_mark(self) -> None:
+        """Drop a user mark with a note."""
+        if self._runner() is None:
+            return
+        from infbench.tui.screens.mark import MarkModal
+
+        def dropped(note: str | None) -> None:
+            if note is not None and self.rec is not None and self.phase == "running":
+                self.rec.runner.mark(note)
+                self.notify(f"mark: {note}")
+
+        self.app.push_screen(MarkModal(), callback=dropped)
+
+    def action_stop_backend(self) -> None:
+        """Stop the selected backend (select a panel with Tab or a click first)."""
+        runner = self._runner()
+        if runner is None:
+            return
+        label = self.selected_label()
+        if label is None:
+            self.notify("select a backend panel first (Tab or click), then press x", severity="warning")
+            return
+        runner.stop_backend(label)
+        self.notify(f"stopping {label}…")
+
+    def action_quit_run(self) -> None:
+        """Quit: stop the run, wait for it and finish the session file (in a worker); twice kills engines."""
+        if self.phase == "ended" or (self.phase == "preparing" and self.rec is None):
+            self.app.exit(self.result or LiveResult(130, None))
+            return
+        if self.quit_requested:
+            self._kill_worker()
+            return
+        self.quit_requested = True
+        if self.phase == "running":
+            self.phase = "stopping"
+            self._stop_worker()
+        self.notify("stopping… (q again kills the engines)")
+        self.tick()
+
+    @work(thread=True, exit_on_error=False, group="stop")
+    def _stop_worker(self) -> None:
+        self.rec.stop()
+
+    @work(thread=True, exit_on_error=False, group="stop")
+    def _kill_worker(self) -> None:
+        for host in list(self.rec.runner.hosts.values()):
+            host.kill()

@@ -1,0 +1,68 @@
+"""`Scrubber`: a clickable, draggable replay position bar with event ticks."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.text import Text
+from textual import events
+from textual.widget import Widget
+
+from infbench.tui.fmt import grid_text
+from infbench.tui.messages import SeekTo
+
+
+class Scrubber(Widget):
+    """The whole session as one bar: click or drag to seek; ticks mark events (▲ spike, ⚑ mark, ✗ error)."""
+
+    DEFAULT_CSS = """
+    Scrubber { height: 1; width: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._pos = 0.0
+        self._end = 1.0
+        self._ticks: tuple[tuple[float, str], ...] = ()
+        self._drag = False
+
+    def show(self, pos_s: float, end_s: float, ticks: tuple[tuple[float, str], ...]) -> None:
+        """Set the position, the end and the event ticks (t, kind)."""
+        key = (round(pos_s, 2), end_s, len(ticks))
+        if key != (round(self._pos, 2), self._end, len(self._ticks)):
+            self._pos, self._end, self._ticks = pos_s, max(end_s, 1e-9), ticks
+            self.refresh()
+
+    def render(self) -> Text:
+        """The bar."""
+        w = max(self.size.width, 2)
+        cur = min(int(self._pos / self._end * (w - 1)), w - 1)
+        cells = [("━", "bold $accent" if c <= cur else "dim") for c in range(w)]
+        for t, kind in self._ticks:
+            c = min(int(t / self._end * (w - 1)), w - 1)
+            ch = {"spike": "▲", "mark": "⚑", "engine_error": "✗", "throttle_on": "!"}.get(kind)
+            if ch:
+                cells[c] = (ch, "bold red" if kind != "mark" else "bold magenta")
+        cells[cur] = ("●", "bold")
+        palette = sorted({st for _, st in cells})
+        styles = np.array([[palette.index(st) for _, st in cells]])
+        return grid_text(np.array([[ch for ch, _ in cells]]), styles, [p.replace("$accent", "cyan") for p in palette])
+
+    def _seek_at(self, x: int) -> None:
+        w = max(self.size.width, 2)
+        self.post_message(SeekTo(max(0.0, min(x / (w - 1), 1.0)) * self._end))
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        """Start dragging and seek."""
+        self._drag = True
+        self.capture_mouse()
+        self._seek_at(event.x)
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        """Seek while dragging."""
+        if self._drag:
+            self._seek_at(event.x)
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        """Stop dragging."""
+        self._drag = False
+        self.release_mouse()

@@ -1,0 +1,101 @@
+"""`LatencyTimeline`: per-block median (bars) and max (dots) over time, with spike/throttle/mark markers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.text import Text
+from textual.widget import Widget
+
+from infbench.snapshot import BLOCK_S
+from infbench.tui.fmt import fmt_ms, grid_text
+
+BARS = " ▁▂▃▄▅▆▇█"
+
+
+class LatencyTimeline(Widget):
+    """One column per 0.5 s block on a time axis shared by all panels (the latest blocks when the run is
+    longer than the widget): the block median as a bar, the block max as a dot above it. The bottom row marks
+    spikes (red ▲), throttling (yellow ━) and user marks (magenta ⚑)."""
+
+    DEFAULT_CSS = """
+    LatencyTimeline { height: 1fr; min-height: 4; width: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._data: tuple | None = None
+        self._key: tuple = ()
+
+    def show(self, t_s: float, tl_t: np.ndarray, tl_med: np.ndarray, tl_max: np.ndarray,
+             spikes: tuple[float, ...], throttle: tuple[tuple[float, float | None], ...],
+             marks: tuple[float, ...]) -> None:
+        """Set the blocks (start s, median ms, max ms), the current time and the markers."""
+        key = (round(t_s / BLOCK_S), tl_t.size, float(tl_med[-1]) if tl_med.size else 0.0, len(spikes),
+               len(throttle), len(marks))
+        if key == self._key:
+            return
+        self._key = key
+        self._data = (t_s, tl_t, tl_med, tl_max, spikes, throttle, marks)
+        self.refresh()
+
+    def render(self) -> Text:
+        """Bars, max dots and the marker row as Rich text."""
+        width, height = max(self.size.width, 10), max(self.size.height, 3)
+        if self._data is None or self._data[1].size == 0:
+            return Text("timeline: waiting for measured calls", style="dim")
+        t_s, tl_t, tl_med, tl_max, spikes, throttle, marks = self._data
+        first = max(0, math.ceil(t_s / BLOCK_S) - width)
+        col = (np.round(tl_t / BLOCK_S).astype(np.int64) - first)
+        keep = (col >= 0) & (col < width)
+        col, med, mx = col[keep], tl_med[keep], tl_max[keep]
+        rows = height - 2
+        top = float(mx.max()) if mx.size else 1.0
+        low = 0.9 * float(med.min()) if med.size else 0.0
+        log = low > 0 and top / low > 10  # tails far above the median (the null engine): log scale
+
+        def y(v: np.ndarray) -> np.ndarray:
+            if log:
+                return np.log(np.maximum(v, low) / low) / np.log(top / low)
+            return (v - low) / (top - low if top > low else 1.0)
+
+        lvl_med = np.full(width, -1, dtype=int)
+        lvl_max = np.full(width, -1, dtype=int)
+        lvl_med[col] = np.maximum(np.ceil(y(med) * rows * 8).astype(int), 1)
+        lvl_max[col] = np.minimum((y(mx) * rows).astype(int), rows - 1)
+        scale = f"{fmt_ms(low)}–{fmt_ms(top)}{' log' if log else ''}  ▇ block median  • block max"
+        r_idx = np.arange(rows - 1, -1, -1)[:, None]
+        fill = np.clip(lvl_med[None, :] - r_idx * 8, 0, 8)
+        chars = np.array(list(BARS))[fill]
+        styles = np.zeros((rows + 2, width), dtype=np.int64)
+        dots = (fill == 0) & (lvl_max[None, :] == r_idx) & (lvl_med[None, :] >= 0)
+        chars[dots] = "•"
+        styles[1:-1][dots] = 1
+        head = np.array(list(scale[:width].ljust(width)))
+        cells = self._marker_row(width, first, t_s, spikes, throttle, marks)
+        palette = ["blue", "magenta", "dim", "bold yellow", "bold magenta", "bold red"]
+        styles[0, :] = 2
+        styles[-1, :] = [palette.index(st) for _, st in cells]
+        chars = np.vstack([head[None, :], chars, np.array([ch for ch, _ in cells])[None, :]])
+        return grid_text(chars, styles, palette)
+
+    @staticmethod
+    def _marker_row(width: int, first: int, t_s: float, spikes: tuple[float, ...],
+                    throttle: tuple[tuple[float, float | None], ...], marks: tuple[float, ...]) -> list[tuple[str, str]]:
+        cells: list[tuple[str, str]] = [("─", "dim")] * width
+
+        def at(t: float) -> int:
+            return int(t / BLOCK_S) - first
+
+        for a, b in throttle:
+            end = at(b if b is not None else t_s)
+            for c in range(max(at(a), 0), min(end, width - 1) + 1):
+                cells[c] = ("━", "bold yellow")
+        for t in marks:
+            if 0 <= at(t) < width:
+                cells[at(t)] = ("⚑", "bold magenta")
+        for t in spikes:
+            if 0 <= at(t) < width:
+                cells[at(t)] = ("▲", "bold red")
+        return cells
