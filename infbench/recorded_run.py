@@ -1,4 +1,4 @@
-"""A run wired for recording: Runner → Fanout(Recorder, LiveStore, extra listeners), run in a thread.
+"""A run wired for recording: Runner → Fanout(Recorder, LiveStore, LiveAnalyzer, extra listeners), in a thread.
 
 Shared by the headless CLI and the live TUI so both record the same way: the recorder is always on.
 """
@@ -11,6 +11,7 @@ from typing import Any
 
 from infbench.config import RunPlan
 from infbench.errors import InfbenchError
+from infbench.live_analysis import LiveAnalyzer
 from infbench.records import Fanout
 from infbench.runner import Runner
 
@@ -28,6 +29,9 @@ class RecordedRun:
         self.store = LiveStore()
         self.recorder: Any = None  # opened by start(), after the model is ready: a failed prepare leaves no file
         self.fanout = Fanout(self.store, *listeners)
+        # Spike/step detection reads the store and emits events back through the fan-out (so they are recorded).
+        self.analyzer = LiveAnalyzer(self.store, self.fanout.on_event)
+        self.fanout.listeners.insert(1, self.analyzer)
         self.runner = Runner(plan, self.fanout, monitors=monitors, progress=progress,
                              health_check=lambda: self.recorder.error if self.recorder else None)
         self.thread: threading.Thread | None = None

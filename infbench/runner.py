@@ -147,9 +147,9 @@ class Runner:
                 host.halt()
             self._event("status", f"{label} stopped by the user", label)
 
-    def mark(self, note: str) -> None:
-        """Drop a user mark with a note at the current instant."""
-        self._event("mark", note or "mark")
+    def mark(self, note: str, t_ns: int | None = None) -> None:
+        """Drop a user mark with a note, at `t_ns` (perf_counter_ns, e.g. when the key was pressed) or now."""
+        self.listener.on_event(RunEvent(t_ns or time.perf_counter_ns(), "mark", note or "mark"))
 
     # ---- the run -----------------------------------------------------------------------------------------
     def run(self) -> str:

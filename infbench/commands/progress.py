@@ -65,7 +65,7 @@ class HeadlessProgress:
         """Print errors and sensor notices above the bars."""
         if event.kind == "engine_error":
             self.console.print(f"[red]✗ {event.message}[/red]")
-        elif event.kind in ("throttle_on", "throttle_off"):
+        elif event.kind in ("throttle_on", "throttle_off", "spike", "step", "drift"):
             self.console.print(f"[yellow]⚠ {event.message}[/yellow]")
 
 

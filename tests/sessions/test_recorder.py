@@ -157,3 +157,28 @@ def test_signal_loses_nothing(tmp_path: Path, sig: int) -> None:
     blocks = set((start // 10**9).tolist())
     assert blocks == set(range(len(blocks))) and len(blocks) >= last + 1 and start.size == len(blocks) * 1000
     assert not Path(str(path) + "-wal").exists()
+
+
+def test_fast_engine_blocks_are_stored_raw_and_round_trip() -> None:
+    import numpy as np
+
+    from infbench.sessions import schema
+
+    rng = np.random.default_rng(5)
+    n = 5000
+    dur = rng.integers(60, 250, n).astype(np.int64)  # null-engine-like: ~100 ns calls, ~60 ns apart
+    gaps = rng.integers(40, 90, n).astype(np.int64)
+    start = 10**12 + np.concatenate([[0], np.cumsum(dur[:-1] + gaps[:-1])])
+    idx = (np.arange(n) % 64).astype(np.int32)
+    fast = schema.encode_samples(start, dur, idx)
+    assert fast[:4] == b"IBS0" and len(fast) < 4 * n
+    slow_start = 10**12 + np.arange(n, dtype=np.int64) * 10_000_000
+    slow = schema.encode_samples(slow_start, dur, idx)
+    assert slow[:4] == b"IBS1"
+    for blob, s in ((fast, start), (slow, slow_start)):
+        s2, d2, i2 = schema.decode_samples(blob)
+        assert np.array_equal(s2, s) and np.array_equal(d2, dur) and np.array_equal(i2, idx)
+    import pytest
+
+    with pytest.raises(schema.CodecError):
+        schema.decode_samples(fast[:-1])
