@@ -17,6 +17,7 @@ import numpy as np
 from infbench.analysis.attribution import attribute
 from infbench.analysis.blocks import block_stats
 from infbench.analysis.drift import CusumDetector
+from infbench.analysis.session_analysis import RECOVERY, cause_text
 from infbench.analysis.spikes import SpikeDetector
 from infbench.records import PHASE_MEASURE, RunEvent
 
@@ -120,10 +121,10 @@ class LiveAnalyzer:
         return events
 
     def _event(self, kind: str, label: str, t0: int, t1: int, what: str, detail: dict) -> RunEvent:
-        attr = attribute(t0, max(t1, t0 + BLOCK_NS), self.data, backend=label)
-        cause = f"{attr.verdict}: {'; '.join(attr.evidence[:2])}" if attr.evidence else attr.verdict
-        return RunEvent(t0, kind, f"{label}: {what} — {cause}", label,
-                        {**detail, "t_end_ns": t1, "attribution": attr.to_dict()})
+        ratio = float(detail.get("ratio", 1.0))
+        attr = RECOVERY if ratio < 1.0 else attribute(t0, max(t1, t0 + BLOCK_NS), self.data, backend=label).to_dict()
+        return RunEvent(t0, kind, f"{label}: {what} — {cause_text(attr)}", label,
+                        {**detail, "t_end_ns": t1, "attribution": attr})
 
 
 def _shift_dict(shift: Any) -> dict[str, Any]:

@@ -119,13 +119,14 @@ def backend_results(data: RunData, n_boot: int = 2000) -> dict[str, dict[str, An
 CONTROL_BACKENDS = {"null"}  # harness controls: shown, but never "fastest" and never a winner
 
 
-def _competes(r: dict[str, Any]) -> bool:
-    return r.get("status") != "failed" and r.get("backend") not in CONTROL_BACKENDS
+def _competes(r: dict[str, Any], label: str = "") -> bool:
+    """Whether a backend competes for "fastest"/winner: not failed, not a control, not an A/A twin."""
+    return r.get("status") != "failed" and r.get("backend") not in CONTROL_BACKENDS and not label.endswith("#aa")
 
 
 def _add_relative(results: dict[str, dict[str, Any]]) -> None:
     for key in ("median", "p99"):
-        vals = [r["latency_ms"][key] for r in results.values() if r["latency_ms"] and _competes(r)]
+        vals = [r["latency_ms"][key] for lab, r in results.items() if r["latency_ms"] and _competes(r, lab)]
         best = min(vals) if vals else None
         for r in results.values():
             if r["latency_ms"] is None or not best or r.get("backend") in CONTROL_BACKENDS:
@@ -143,7 +144,7 @@ def winners(results: dict[str, dict[str, Any]]) -> dict[str, str]:
     for metric, (get, higher) in WINNER_METRICS.items():
         cands = []
         for label, r in results.items():
-            if not _competes(r):
+            if not _competes(r, label):
                 continue
             v = get(r)
             if isinstance(v, (int, float)) and np.isfinite(v):
@@ -165,12 +166,15 @@ def event_dict(event: Any, t0_ns: int) -> dict[str, Any]:
     }
 
 
-def build_report(data: RunData, n_boot: int = 2000) -> dict[str, Any]:
-    """The whole report: backends, winners, plan, system, events, outcome, timing."""
+def build_report(data: RunData, n_boot: int = 2000, analysis: bool = True) -> dict[str, Any]:
+    """The whole report: backends, winners, analysis (findings + fair comparison), plan, system, events, …"""
+    from infbench.analysis.session_analysis import analyze_session
+
     results = backend_results(data, n_boot=n_boot)
     return {
         "backends": results,
         "winners": winners(results),
+        "analysis": analyze_session(data, results) if analysis else None,
         "plan": data.plan,
         "system": data.system,
         "events": [event_dict(e, data.t0_ns) for e in data.events()],

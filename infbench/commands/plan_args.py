@@ -9,6 +9,7 @@ from typing import Any
 from infbench.config import DEFAULT_MODEL, SCHEDULES, BackendSpec, RunPlan, WorkloadSpec, parse_backend_arg, unique_labels
 from infbench.errors import ConfigError
 
+AA_SUFFIX = "#aa"  # label of the A/A twin; analysis.session_analysis pairs it with its original
 THREAD_KEYS = {"onnxruntime": "threads", "openvino": "threads", "torch": "threads"}
 INTER_KEYS = {"onnxruntime": "inter_threads", "torch": "inter_threads"}
 
@@ -82,6 +83,11 @@ def backend_specs(args: argparse.Namespace, backends: list[str] | None = None) -
             merged["device"] = args.device.upper() if name == "openvino" else args.device.lower()
         merged.update(opts)
         specs.append(BackendSpec(name, label, merged))
+    if getattr(args, "aa", False):
+        first = next((s for s in specs if s.backend != "null"), None)
+        if first is None:
+            raise ConfigError("--aa needs a real backend to run twice (not only null)")
+        specs.append(BackendSpec(first.backend, first.label + AA_SUFFIX, dict(first.options)))
     return tuple(specs)
 
 

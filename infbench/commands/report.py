@@ -76,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         text = results_csv(report)
     elif args.format == "md":
-        text = f"# infbench report\n\n{header}\n\n" + results_markdown(report)
+        from infbench.render_analysis import analysis_markdown
+
+        text = f"# infbench report\n\n{header}\n\n" + results_markdown(report) + "\n" + analysis_markdown(report)
     else:
         text = None
     if text is not None:
@@ -97,8 +99,11 @@ def _print_table(console: Any, header: str, report: dict[str, Any], all_events: 
 
     from infbench.render import print_results_table
 
+    from infbench.render_analysis import print_analysis
+
     console.print(escape(header))
     print_results_table(console, report)
+    print_analysis(console, report)
     events = report.get("events") or []
     if not events:
         return

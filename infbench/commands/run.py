@@ -34,6 +34,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--save", metavar="PATH", help="session file to record to; never overwritten (default: a "
                                                    "timestamped file under the user's data dir, printed at start "
                                                    "and end)")
+    p.add_argument("--aa", action="store_true",
+                   help="A/A: also run the first backend a second time (label NAME#aa) to measure this machine's own "
+                        "noise band; the fair comparison then calls a win only beyond that band")
     p.add_argument("--no-monitors", action="store_true", help="do not sample CPU/memory/GPU monitors")
     p.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)
     return p
@@ -70,6 +73,7 @@ def run_headless(plan: Any, args: argparse.Namespace) -> int:
     from infbench.commands.progress import HeadlessProgress, PrepareProgress
     from infbench.recorded_run import RecordedRun
     from infbench.render import print_results_table
+    from infbench.render_analysis import print_analysis
 
     err = Console(stderr=True)
     out = Console()
@@ -89,6 +93,7 @@ def run_headless(plan: Any, args: argparse.Namespace) -> int:
     report = build_report(rec.store)
     report["session"] = str(rec.path)
     print_results_table(out, report)
+    print_analysis(out, report)
     _write_outputs(args, report)
     err.print(f"session saved: {rec.path}  (replay: infbench-tui replay {rec.path})")
     if rec.outcome == "interrupted":

@@ -28,12 +28,18 @@ def sessions() -> list[Path]:
 def test_headless_json_contract_and_exit_zero(tmp_path):
     out, csv = tmp_path / "out.json", tmp_path / "out.csv"
     save = tmp_path / "run.infb"
-    proc = cli_run("run", "bert-tiny", "-b", "ort", "-b", "null", "--seq", "32", "-d", "0.5", "-n", "20",
+    proc = cli_run("run", "bert-tiny", "-b", "ort", "-b", "null", "--seq", "32", "-d", "0.5", "-n", "20", "--aa",
                    "--headless", "--json", str(out), "--csv", str(csv), "--save", str(save))
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     data = json.loads(out.read_text())
-    assert set(data["backends"]) == {"onnxruntime", "null"}
+    assert set(data["backends"]) == {"onnxruntime", "null", "onnxruntime#aa"}
+    comparison = data["analysis"]["comparison"]
+    assert comparison["threshold_source"] == "aa" and comparison["aa"]["b"] == "onnxruntime#aa"
+    assert comparison["threshold"] == pytest.approx(max(comparison["aa"]["noise_band"], 0.002))
+    assert set(comparison["rows"]) == {"onnxruntime"}  # the twin measures noise; null is a control
+    assert "onnxruntime#aa" not in data["winners"].values()
+    assert set(data["analysis"]["backends"]["onnxruntime"]) >= {"spikes", "shifts", "warnings", "warmup_end_s"}
     ort = data["backends"]["onnxruntime"]
     assert ort["status"] == "ok" and ort["error"] is None
     assert set(ort["latency_ms"]) >= LATENCY_KEYS
