@@ -18,8 +18,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from infbench.engines.base import ModelFiles  # noqa: E402
-from infbench.engines.host import EngineHost  # noqa: E402
+from infbench.engines.base import ModelFiles
+from infbench.engines.host import EngineHost
 
 
 def main() -> int:
@@ -49,9 +49,8 @@ def main() -> int:
     text = "\n".join([
         "## Harness floor (null engine)",
         "",
-        f"Run {datetime.date.today()} on {platform.machine()} {platform.processor() or ''} "
-        f"({_cpu_model()}), Python {platform.python_version()}: `python bench/harness_floor.py "
-        f"--seconds {args.seconds:g}`.",
+        (f"Run {datetime.date.today()} on {platform.machine()} ({_cpu_model()}), Python "
+         f"{platform.python_version()}: `python bench/harness_floor.py --seconds {args.seconds:g}`."),
         f"{d.size:,} calls in {span_s:.2f} s of turns ({d.size / span_s:,.0f} calls/s including block shipping).",
         "",
         "| percentile | per-call duration |",

@@ -23,10 +23,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from infbench.config import WorkloadSpec  # noqa: E402
-from infbench.engines.host import EngineHost  # noqa: E402
-from infbench.engines.models import prepare_model  # noqa: E402
-from infbench.engines.workloads import build_inputs  # noqa: E402
+from infbench.config import WorkloadSpec
+from infbench.engines.host import EngineHost
+from infbench.engines.models import prepare_model
+from infbench.engines.workloads import build_inputs
 
 OPTIONS = {"onnxruntime": {"threads": 1, "inter_threads": 1}, "torch": {"threads": 1},
            "openvino": {"threads": 1, "streams": 1, "hint": "latency"}}
@@ -73,9 +73,10 @@ def main() -> int:
     ap.add_argument("--model", default="bert-small")
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--turn", type=float, default=2.0, help="seconds per turn")
+    ap.add_argument("--backends", default="onnxruntime,openvino,torch", help="comma-separated subset")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "observer_effect.md"))
     args = ap.parse_args()
-    backends = [b for b in ("onnxruntime", "openvino", "torch") if b in installed_backends()]
+    backends = [b for b in args.backends.split(",") if b in installed_backends()]
     model = prepare_model(args.model, need_onnx=True, need_hf="torch" in backends, progress=print)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -94,12 +95,12 @@ def main() -> int:
     text = "\n".join([
         "## Observer effect (infbench vs a bare loop of the same call)",
         "",
-        f"Run {datetime.date.today()}, {platform.machine()}, Python {platform.python_version()}: "
-        f"`python bench/observer_effect.py --model {args.model} --rounds {args.rounds} --turn {args.turn:g}` — "
-        f"batch 1, seq 128, one thread; infbench child and bare process alternated A B A B in one run.",
+        (f"Run {datetime.date.today()}, {platform.machine()}, Python {platform.python_version()}: "
+         f"`python bench/observer_effect.py --model {args.model} --rounds {args.rounds} --turn {args.turn:g}` — "
+         f"batch 1, seq 128, one thread; infbench child and bare process alternated A B A B in one run."),
         "",
-        "| backend | infbench p50 ms | bare p50 ms | p50 ratio | infbench p99 ms | bare p99 ms | p99 ratio | "
-        "calls | within target (<=1.02 / <=1.05) |",
+        ("| backend | infbench p50 ms | bare p50 ms | p50 ratio | infbench p99 ms | bare p99 ms | p99 ratio | "
+         "calls | within target (<=1.02 / <=1.05) |"),
         "|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
-    except Exception as exc:  # noqa: BLE001 - last line of defence: one line, not a traceback
+    except Exception as exc:
         if os.environ.get("INFBENCH_DEBUG"):
             raise
         sys.stderr.write(

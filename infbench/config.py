@@ -99,7 +99,7 @@ class RunPlan:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "RunPlan":
+    def from_dict(cls, d: dict[str, Any]) -> RunPlan:
         """Inverse of `to_dict`; unknown keys are ignored."""
         known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         known["backends"] = tuple(

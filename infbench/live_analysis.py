@@ -116,8 +116,8 @@ class LiveAnalyzer:
                            f"latency spike ×{spike.ratio:.2f} ({spike.metric})", spike.to_dict()))
         for shift in track.cusum.update(blocks):
             end = shift.t_end_ns or shift.t_ns + BLOCK_NS
-            events.append((shift.kind, label, shift.t_ns, end, f"latency {shift.kind} ×{shift.ratio:.2f} "
-                           f"({shift.before / 1e6:.3g} → {shift.after / 1e6:.3g} ms)", _shift_dict(shift)))
+            what = f"latency {shift.kind} ×{shift.ratio:.2f} ({shift.before / 1e6:.3g} → {shift.after / 1e6:.3g} ms)"
+            events.append((shift.kind, label, shift.t_ns, end, what, _shift_dict(shift)))
         return events
 
     def _event(self, kind: str, label: str, t0: int, t1: int, what: str, detail: dict) -> RunEvent:

@@ -115,7 +115,7 @@ class BackendInfo:
         return {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in self.__dict__.items()}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "BackendInfo":
+    def from_dict(cls, d: dict[str, Any]) -> BackendInfo:
         """Inverse of `to_dict`; unknown keys are ignored (forward compatibility)."""
         known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         return cls(**known)

@@ -6,7 +6,15 @@ import argparse
 import os
 from typing import Any
 
-from infbench.config import DEFAULT_MODEL, SCHEDULES, BackendSpec, RunPlan, WorkloadSpec, parse_backend_arg, unique_labels
+from infbench.config import (
+    DEFAULT_MODEL,
+    SCHEDULES,
+    BackendSpec,
+    RunPlan,
+    WorkloadSpec,
+    parse_backend_arg,
+    unique_labels,
+)
 from infbench.errors import ConfigError
 
 AA_SUFFIX = "#aa"  # label of the A/A twin; analysis.session_analysis pairs it with its original

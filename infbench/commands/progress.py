@@ -32,11 +32,11 @@ class HeadlessProgress:
             for lab in labels
         }
 
-    def __enter__(self) -> "HeadlessProgress":
+    def __enter__(self) -> HeadlessProgress:  # noqa: PYI034 - Self needs Python 3.11
         self.progress.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
     def on_samples(self, block: SampleBlock) -> None:

@@ -98,7 +98,6 @@ def _print_table(console: Any, header: str, report: dict[str, Any], all_events: 
     from rich.table import Table
 
     from infbench.render import print_results_table
-
     from infbench.render_analysis import print_analysis
 
     console.print(escape(header))

@@ -60,15 +60,13 @@ class CpuMonitor(Monitor):
     def __init__(self, rate_hz: float = 10.0, stat_path: str = "/proc/stat") -> None:
         self.rate_hz = rate_hz
         self.stat_path = stat_path
-        self._prev: list[Any] | None = None
-        self._prev_fast: list[tuple[int, int, int, int]] | None = None
+        self._prev_fast: list[tuple] | None = None
         self._fast = read_proc_stat(stat_path) is not None
 
     def probe(self) -> Probe:
         """Utilisation and load are always there on Linux; steal only under a kernel that reports it."""
         times = psutil.cpu_times(percpu=True)
-        self._prev = times
-        self._prev_fast = read_proc_stat(self.stat_path) if self._fast else None
+        self._prev_fast = self._read()
         available = ["cpu.util", "cpu.iowait", "cpu.load1"]
         missing = {}
         if times and hasattr(times[0], "steal"):
@@ -79,54 +77,40 @@ class CpuMonitor(Monitor):
 
     def sample(self, t_ns: int) -> MonitorReading:
         """Utilisation since the previous sample (None on the very first one)."""
-        if self._fast:
-            return self._sample_fast(t_ns)
-        times = psutil.cpu_times(percpu=True)
-        prev, self._prev = self._prev, times
-        values: Values = {}
-        if prev is not None and len(prev) == len(times):
-            busy_sum = total_sum = steal = iowait = 0.0
-            for i, (a, b) in enumerate(zip(prev, times)):
-                busy_a, tot_a = _busy_total(a)
-                busy_b, tot_b = _busy_total(b)
-                d_tot = tot_b - tot_a
-                d_busy = max(0.0, busy_b - busy_a)
-                values[f"cpu.util.{i}"] = round(100.0 * d_busy / d_tot, 2) if d_tot > 0 else 0.0
-                busy_sum += d_busy
-                total_sum += max(0.0, d_tot)
-                steal += max(0.0, getattr(b, "steal", 0.0) - getattr(a, "steal", 0.0))
-                iowait += max(0.0, getattr(b, "iowait", 0.0) - getattr(a, "iowait", 0.0))
-            ok = total_sum > 0
-            values["cpu.util.total"] = round(100.0 * busy_sum / total_sum, 2) if ok else 0.0
-            values["cpu.steal"] = round(100.0 * steal / total_sum, 2) if ok else 0.0
-            values["cpu.iowait"] = round(100.0 * iowait / total_sum, 2) if ok else 0.0
-        else:
-            values["cpu.util.total"] = None
-        values["cpu.load1"] = psutil.getloadavg()[0]
-        return self.reading(t_ns, values)
-
-    def _sample_fast(self, t_ns: int) -> MonitorReading:
-        now = read_proc_stat(self.stat_path)
+        now = self._read()
         prev, self._prev_fast = self._prev_fast, now
-        values: Values = {}
-        if now is not None and prev is not None and len(prev) == len(now):
-            busy_sum = total_sum = steal = iowait = 0
-            for i, (a, b) in enumerate(zip(prev, now)):
-                d_tot = b[1] - a[1]
-                d_busy = max(0, b[0] - a[0])
-                values[f"cpu.util.{i}"] = round(100.0 * d_busy / d_tot, 2) if d_tot > 0 else 0.0
-                busy_sum += d_busy
-                total_sum += max(0, d_tot)
-                steal += max(0, b[2] - a[2])
-                iowait += max(0, b[3] - a[3])
-            ok = total_sum > 0
-            values["cpu.util.total"] = round(100.0 * busy_sum / total_sum, 2) if ok else 0.0
-            values["cpu.steal"] = round(100.0 * steal / total_sum, 2) if ok else 0.0
-            values["cpu.iowait"] = round(100.0 * iowait / total_sum, 2) if ok else 0.0
-        else:
-            values["cpu.util.total"] = None
+        values: Values = utilisation(prev, now)
         values["cpu.load1"] = os.getloadavg()[0]
         return self.reading(t_ns, values)
+
+    def _read(self) -> list[tuple[float, float, float, float]] | None:
+        """(busy, total, steal, iowait) per CPU: /proc/stat when readable, else psutil."""
+        if self._fast:
+            return read_proc_stat(self.stat_path)
+        return [(*_busy_total(t), getattr(t, "steal", 0.0), getattr(t, "iowait", 0.0))
+                for t in psutil.cpu_times(percpu=True)]
+
+
+def utilisation(prev: list[tuple] | None, now: list[tuple] | None) -> Values:
+    """Per-CPU and total utilisation, steal and iowait (%) between two (busy, total, steal, iowait) readings."""
+    values: Values = {}
+    if now is None or prev is None or len(prev) != len(now):
+        values["cpu.util.total"] = None
+        return values
+    busy_sum = total_sum = steal = iowait = 0.0
+    for i, (a, b) in enumerate(zip(prev, now)):
+        d_tot = b[1] - a[1]
+        d_busy = max(0, b[0] - a[0])
+        values[f"cpu.util.{i}"] = round(100.0 * d_busy / d_tot, 2) if d_tot > 0 else 0.0
+        busy_sum += d_busy
+        total_sum += max(0, d_tot)
+        steal += max(0, b[2] - a[2])
+        iowait += max(0, b[3] - a[3])
+    ok = total_sum > 0
+    values["cpu.util.total"] = round(100.0 * busy_sum / total_sum, 2) if ok else 0.0
+    values["cpu.steal"] = round(100.0 * steal / total_sum, 2) if ok else 0.0
+    values["cpu.iowait"] = round(100.0 * iowait / total_sum, 2) if ok else 0.0
+    return values
 
 
 def read_sysfs_freqs(root: str) -> list[tuple[float, float]]:

@@ -18,7 +18,7 @@ LATENCY_KEYS = {"mean", "median", "p90", "p95", "p99", "p999", "min", "max", "st
 
 def cli_run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "infbench", *args], capture_output=True, text=True,
-                          timeout=timeout, env=dict(os.environ, COLUMNS="200"))
+                          timeout=timeout, env=dict(os.environ, COLUMNS="200"), check=False)
 
 
 def sessions() -> list[Path]:

@@ -64,7 +64,7 @@ def test_interleaved_run_meets_the_stop_rule_and_shuffles_turns():
 
 
 def test_a_crash_mid_run_is_reported_and_the_others_finish():
-    runner, store, turns, outcome = run_plan(
+    _, store, turns, outcome = run_plan(
         backends=[("segv", "segv", {"after": 200}), ("null", "null", {})], duration_s=0.5)
     assert outcome == "complete"
     infos = store.backend_infos()
@@ -92,7 +92,7 @@ def test_sequential_and_concurrent_schedules():
     _, _, turns, outcome = run_plan(backends=[("null", "a", {}), ("null", "b", {})], schedule="sequential",
                                     duration_s=0.3)
     assert outcome == "complete" and turns.order == ["a", "b"]
-    runner, store, _, outcome = run_plan(backends=[("slow", "a", {"after": 2}), ("slow", "b", {"after": 2})],
+    _, store, _, outcome = run_plan(backends=[("slow", "a", {"after": 2}), ("slow", "b", {"after": 2})],
                                          schedule="concurrent", duration_s=0.5, iterations=5)
     a, b = (store.samples(x, phase="measure")[0] for x in ("a", "b"))
     # both ran at the same time: their measured spans overlap
