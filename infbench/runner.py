@@ -239,28 +239,36 @@ class Runner:
             return None
         return self.model.size_mb
 
+    def _batch_of(self, label: str) -> int:
+        return int(self.infos[label].options.get("batch", self.plan.workload.batch))
+
     def _check_parity(self) -> None:
-        ref = reference_label(self.plan, list(self.hosts))
-        if ref is None:
+        """Compare each backend's first output with a reference of the same batch size (a sweep may mix them)."""
+        for batch in sorted({self._batch_of(lab) for lab in self.hosts}):
+            same = [lab for lab in self.hosts if self._batch_of(lab) == batch]
+            ref = reference_label(self.plan, same)
+            if ref is None:
+                continue
+            ref_out = self.hosts[ref].output
+            assert ref_out is not None
+            for label in same:
+                self._compare_with(label, ref, ref_out)
+
+    def _compare_with(self, label: str, ref: str, ref_out: np.ndarray) -> None:
+        host = self.hosts[label]
+        if self.infos[label].backend in NO_MODEL_BACKENDS or host.output is None:
             return
-        ref_out = self.hosts[ref].output
-        assert ref_out is not None
-        for label, host in self.hosts.items():
-            if self.infos[label].backend in NO_MODEL_BACKENDS or host.output is None:
-                continue
-            result = parity(host.output, ref_out)
-            reasons = list(self.infos[label].degraded_reasons)
-            if result is None:
-                reasons.append(f"output shape {host.output.shape} differs from {ref}'s {ref_out.shape}")
-                self._update(label, parity={"max_abs": None, "cosine": None, "reference": ref},
-                             degraded_reasons=reasons)
-                continue
-            max_abs, cos = result
-            if max_abs > self.plan.parity_tolerance:
-                reasons.append(f"outputs differ from {ref}'s: max abs diff {max_abs:.3g} > tolerance "
-                               f"{self.plan.parity_tolerance:g}")
-            self._update(label, parity={"max_abs": max_abs, "cosine": cos, "reference": ref},
-                         degraded_reasons=reasons)
+        result = parity(host.output, ref_out)
+        reasons = list(self.infos[label].degraded_reasons)
+        if result is None:
+            reasons.append(f"output shape {host.output.shape} differs from {ref}'s {ref_out.shape}")
+            self._update(label, parity={"max_abs": None, "cosine": None, "reference": ref}, degraded_reasons=reasons)
+            return
+        max_abs, cos = result
+        if max_abs > self.plan.parity_tolerance:
+            reasons.append(f"outputs differ from {ref}'s: max abs diff {max_abs:.3g} > tolerance "
+                           f"{self.plan.parity_tolerance:g}")
+        self._update(label, parity={"max_abs": max_abs, "cosine": cos, "reference": ref}, degraded_reasons=reasons)
 
     def _warmup_all(self) -> None:
         wants = self.plan.warmup_iterations > 0 or self.plan.warmup_s > 0

@@ -44,7 +44,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark; exit code 0 ok, 1 any backend failed/degraded."""
-    _check_output_paths(args)
+    check_output_paths(args)
     plan = plan_from_args(args)
     if not args.headless:
         from infbench.tui.launch import run_live
@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     return run_headless(plan, args)
 
 
-def _check_output_paths(args: argparse.Namespace) -> None:
+def check_output_paths(args: argparse.Namespace) -> None:
+    """ConfigError for --json/--csv/--save paths whose directory is missing, or a --save that exists."""
     for flag in ("json", "csv", "save"):
         value = getattr(args, flag, None)
         if value and value != "-":
@@ -86,7 +87,7 @@ def run_headless(plan: Any, args: argparse.Namespace) -> int:
     try:
         rec.start()
         with progress:
-            _wait_interruptibly(rec, err)
+            wait_interruptibly(rec, err)
     finally:
         signal.signal(signal.SIGTERM, previous)
     rec.finish()
@@ -102,7 +103,7 @@ def run_headless(plan: Any, args: argparse.Namespace) -> int:
     return 0 if statuses and all(s == "ok" for s in statuses) else 1
 
 
-def _wait_interruptibly(rec: Any, err: Any) -> None:
+def wait_interruptibly(rec: Any, err: Any) -> None:
     """Wait for the run; first Ctrl-C stops it cleanly (recording kept), a second kills the engines."""
     interrupts = 0
     while True:
@@ -121,7 +122,7 @@ def _wait_interruptibly(rec: Any, err: Any) -> None:
 
 def _write_outputs(args: argparse.Namespace, report: dict[str, Any]) -> None:
     if args.json:
-        text = json.dumps(report, indent=2, default=_json_default)
+        text = json.dumps(report, indent=2, default=json_default)
         if args.json == "-":
             sys.stdout.write(text + "\n")
         else:
@@ -136,7 +137,8 @@ def _write_outputs(args: argparse.Namespace, report: dict[str, Any]) -> None:
             Path(args.csv).expanduser().write_text(text)
 
 
-def _json_default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
+    """`json.dumps` default for numpy values and dataclasses with to_dict()."""
     if hasattr(obj, "tolist"):
         return obj.tolist()
     if hasattr(obj, "to_dict"):

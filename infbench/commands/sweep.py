@@ -1,0 +1,308 @@
+"""`infbench-tui sweep`: one backend's option grid in one interleaved run; table, Pareto set, advice."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from infbench.commands.plan_args import add_plan_arguments, plan_from_args
+from infbench.errors import ConfigError
+
+MAX_CONFIGS = 64
+SHORT = {"onnxruntime": "ort", "openvino": "ov"}
+# grid flag → (option key, value type or choices)
+AXES: dict[str, tuple[str, Any]] = {
+    "--threads": ("threads", int),
+    "--inter-threads": ("inter_threads", int),
+    "--exec-mode": ("execution_mode", ("sequential", "parallel")),
+    "--graph-opt": ("graph_opt", ("disable", "basic", "extended", "all")),
+    "--streams": ("streams", int),
+    "--hint": ("hint", ("latency", "throughput", "none")),
+    "--batch": ("batch", int),
+}
+BACKEND_AXES = {
+    "onnxruntime": ("threads", "inter_threads", "execution_mode", "graph_opt", "batch"),
+    "openvino": ("threads", "streams", "hint", "batch"),
+    "torch": ("threads", "inter_threads", "batch"),
+}
+_ALIASES = {"seq": "sequential", "par": "parallel"}
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Register the `sweep` subcommand (run's plan arguments, with list-valued grid flags)."""
+    p = sub.add_parser(
+        "sweep", help="sweep one backend's options (threads, batch, …) and recommend a configuration",
+        description="Run every combination of the given option values of one backend, plus its default "
+                    "configuration, in one interleaved run recorded as a session. Ends with a table, the "
+                    "latency-vs-throughput Pareto set and a recommended configuration with its margin over "
+                    "the default. Exit code: 0 all ok, 1 any failed or degraded, 2 bad arguments.",
+        formatter_class=argparse.RawDescriptionHelpFormatter, conflict_handler="resolve",
+        epilog="examples:\n"
+               "  infbench-tui sweep bert-tiny --backend ort --threads 1,2,4 --exec-mode seq,par\n"
+               "  infbench-tui sweep bert-small -b ov --streams 1,2 --hint latency,throughput --batch 1,8 "
+               "--objective throughput --headless --json sweep.json\n",
+    )
+    add_plan_arguments(p)
+    p.add_argument("-b", "--backend", metavar="NAME[:k=v,…]",
+                   help="the backend to sweep (onnxruntime/ort, openvino/ov, torch); options after a colon "
+                        "apply to every grid point")
+    for flag, (key, kind) in AXES.items():
+        values = "N,N,…" if kind is int else ",".join(kind)
+        p.add_argument(flag, metavar=values, help=f"comma-separated {key} values to sweep")
+    p.add_argument("-d", "--duration", type=float, default=3.0, metavar="S",
+                   help="minimum measured seconds per configuration (default 3)")
+    p.add_argument("-n", "--iterations", type=int, default=30, metavar="N",
+                   help="minimum measured calls per configuration (default 30)")
+    p.add_argument("--objective", choices=("latency", "throughput"), default="latency",
+                   help="recommend for lowest median latency per call (default) or highest samples/s")
+    p.add_argument("--threshold", type=float, default=0.05, metavar="X",
+                   help="noise band: a gain over the default must exceed this fraction (default 0.05)")
+    p.add_argument("--headless", action="store_true", help="no TUI: progress bars, then the sweep table")
+    p.add_argument("--json", metavar="PATH", help="write the report + 'sweep' as JSON ('-': stdout)")
+    p.add_argument("--save", metavar="PATH", help="session file to record to; never overwritten")
+    p.add_argument("--no-monitors", action="store_true", help="do not sample CPU/memory/GPU monitors")
+    return p
+
+
+def parse_list(flag: str, text: str, kind: Any) -> list[Any]:
+    """``"1,2,4"`` → [1, 2, 4] (positive ints) or checked choices; duplicates dropped; ConfigError if bad."""
+    items = [t.strip().lower() for t in str(text).split(",") if t.strip()]
+    if not items:
+        raise ConfigError(f"{flag} {text!r}: empty list; give values separated by commas")
+    out: list[Any] = []
+    for item in items:
+        if kind is int:
+            if not item.isdigit() or int(item) < 1:
+                raise ConfigError(f"{flag} {text!r}: {item!r} is not a positive integer; e.g. {flag} 1,2,4")
+            value: Any = int(item)
+        else:
+            value = _ALIASES.get(item, item)
+            if value not in kind:
+                raise ConfigError(f"{flag} {text!r}: {item!r} is not one of {', '.join(kind)}")
+        if value not in out:
+            out.append(value)
+    return out
+
+
+def build_grid(args: argparse.Namespace) -> tuple[str, dict[str, Any], list[dict[str, Any]]]:
+    """(canonical backend, fixed options, grid option dicts) from the arguments; ConfigError when bad."""
+    from infbench.config import parse_backend_arg
+    from infbench.engines.base import canonical_backend
+
+    if not 0 <= args.threshold < 1:
+        raise ConfigError(f"--threshold must be a fraction in [0, 1), got {args.threshold}")
+    if not args.backend:
+        raise ConfigError("sweep needs --backend NAME (onnxruntime/ort, openvino/ov or torch)")
+    name, fixed = parse_backend_arg(args.backend)
+    backend = canonical_backend(name)
+    allowed = BACKEND_AXES.get(backend, ("batch",))
+    axes: dict[str, list[Any]] = {}
+    for flag, (key, kind) in AXES.items():
+        text = getattr(args, flag.lstrip("-").replace("-", "_"))
+        if text is None:
+            continue
+        if key not in allowed:
+            have = ", ".join(f for f, (k, _) in AXES.items() if k in allowed)
+            raise ConfigError(f"{flag}: {backend} has no such option (it sweeps {have})")
+        if key in fixed:
+            raise ConfigError(f"{flag}: {key} is also fixed in --backend {args.backend!r}; give it once")
+        axes[key] = parse_list(flag, text, kind)
+    if not axes:
+        raise ConfigError("empty grid: give values to sweep, e.g. --threads 1,2,4 --batch 1,8")
+    from infbench.analysis.sweep import grid_configs
+
+    grid = grid_configs(axes)
+    if len(grid) > MAX_CONFIGS:
+        raise ConfigError(f"the grid has {len(grid)} configurations (over {MAX_CONFIGS}): give fewer values")
+    return backend, fixed, grid
+
+
+def sweep_plan(args: argparse.Namespace) -> tuple[Any, list[dict[str, Any]], str]:
+    """(RunPlan: the default first, then one BackendSpec per grid point; grid description; default label)."""
+    from infbench.analysis.sweep import config_label, is_default_config
+    from infbench.config import BackendSpec
+
+    backend, fixed, grid = build_grid(args)
+    unset = {"threads": None, "inter_threads": None, "batch": 1, "aa": False}  # the grid sets these per point
+    base = argparse.Namespace(**{**vars(args), **unset})
+    plan = plan_from_args(base, backends=[backend])  # validates model, workload, durations; applies --device
+    common = dict(plan.backends[0].options)
+    prefix = SHORT.get(backend, backend)
+    specs, described, default_label = [], [], None
+    for options in grid:
+        label = config_label(prefix, options)
+        is_default = not fixed and is_default_config(options)
+        if is_default and default_label is None:
+            default_label = label
+        specs.append(BackendSpec(backend, label, {**common, **fixed, **options}))
+        described.append({"label": label, "options": {**fixed, **options}, "default": is_default})
+    if default_label is None:
+        default_label = f"{prefix} default"
+        specs.insert(0, BackendSpec(backend, default_label, dict(common)))
+        described.insert(0, {"label": default_label, "options": {}, "default": True})
+    # the default first: the runner takes the first backend as the parity reference
+    order = sorted(range(len(specs)), key=lambda i: specs[i].label != default_label)
+    plan = dataclasses.replace(plan, backends=tuple(specs[i] for i in order))
+    return plan, [described[i] for i in order], default_label
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the sweep (live TUI or headless); print table, Pareto set, recommendation; exit code as `run`."""
+    from infbench.commands.run import check_output_paths
+
+    check_output_paths(args)
+    plan, grid, default_label = sweep_plan(args)
+    if args.headless:
+        report, samples, code = _run_headless(plan, args)
+    else:
+        report, samples, code = _run_live(plan, args)
+        if report is None:  # nothing was recorded (quit before the run started)
+            return code
+    from infbench.analysis.sweep import sweep_summary
+
+    summary = sweep_summary(report["backends"], grid, default_label, args.objective, samples, args.threshold)
+    report["sweep"] = summary
+    print_sweep(report)
+    if args.json:
+        from infbench.commands.run import json_default
+
+        text = json.dumps(report, indent=2, default=json_default)
+        if args.json == "-":
+            sys.stdout.write(text + "\n")
+        else:
+            Path(args.json).expanduser().write_text(text + "\n")
+    if code == 130:
+        return 130
+    statuses = [b["status"] for b in report["backends"].values()]
+    return 0 if statuses and all(s == "ok" for s in statuses) else 1
+
+
+def _samples(data: Any, labels: list[str]) -> dict[str, Any]:
+    from infbench.records import PHASE_MEASURE
+
+    return {label: data.samples(label, phase=PHASE_MEASURE)[1] for label in labels}
+
+
+def _run_headless(plan: Any, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """Run with Rich progress on stderr as `run --headless`; (report, samples, 0, or 130 if interrupted)."""
+    import signal
+
+    from rich.console import Console
+
+    from infbench.analysis.summary import build_report
+    from infbench.commands.progress import HeadlessProgress, PrepareProgress
+    from infbench.commands.run import wait_interruptibly
+    from infbench.recorded_run import RecordedRun
+
+    err = Console(stderr=True)
+    progress = HeadlessProgress(err, plan.labels, plan.duration_s, plan.iterations)
+    rec = RecordedRun(plan, args.save, monitors=not args.no_monitors, listeners=(progress,),
+                      progress=PrepareProgress(err))
+    rec.prepare()
+    err.print(f"[bold]infbench sweep[/bold] {len(plan.backends)} configurations, recording to {rec.path}")
+    previous = signal.signal(signal.SIGTERM, lambda *_: rec.stop())
+    try:
+        rec.start()
+        with progress:
+            wait_interruptibly(rec, err)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    rec.finish()
+    report = build_report(rec.store)
+    report["session"] = str(rec.path)
+    err.print(f"session saved: {rec.path}  (replay: infbench-tui replay {rec.path})")
+    return report, _samples(rec.store, plan.labels), 130 if rec.outcome == "interrupted" else 0
+
+
+def _run_live(plan: Any, args: argparse.Namespace) -> tuple[dict[str, Any] | None, dict[str, Any], int]:
+    """Run in the live TUI (every configuration a panel), then read the session back (report None if none)."""
+    from infbench.analysis.summary import build_report
+    from infbench.sessions.paths import default_session_path
+    from infbench.sessions.reader import open_session
+    from infbench.tui.launch import run_live
+
+    if not args.save:  # pick the path here so the session can be read back after the TUI closes
+        args.save = str(default_session_path(Path(plan.model).name))
+    code = run_live(plan, args)
+    path = Path(args.save).expanduser()
+    if not path.exists() or path.stat().st_size == 0:
+        return None, {}, code
+    data = open_session(path)
+    try:
+        report = build_report(data)
+        samples = _samples(data, plan.labels)
+    finally:
+        data.close()
+    report["session"] = str(path)
+    return report, samples, 130 if code == 130 else 0
+
+
+def recommendation_line(rec: dict[str, Any] | None) -> str:
+    """``recommended: ort t2 i1 seq b1 — median 4.10 ms, 1.32× faster than the default [1.28–1.36]``."""
+    from infbench.render import fmt_ms
+
+    if rec is None:
+        return "no recommendation: no configuration finished ok"
+    if rec["metric"] == "median_ms":
+        head, better = f"median {fmt_ms(rec['value'])}", "faster than the default"
+    else:
+        head, better = f"{rec['value']:,.1f} samples/s", "the default's throughput"
+    line = f"recommended: {rec['label']} — {head}"
+    if rec["margin"] is None:
+        return f"{line} ({rec['verdict']})"
+    if rec["label"] == rec["default_label"]:
+        return f"{line}: the default configuration is already the best measured"
+    ci = rec.get("margin_ci95")
+    line += f", {rec['margin']:.2f}× {better}" + (f" [{ci[0]:.2f}–{ci[1]:.2f}]" if ci else "")
+    return line if rec["verdict"] == "gain" else f"{line}: {rec['verdict']}"
+
+
+def _options_text(options: dict[str, Any], default: bool) -> str:
+    text = ", ".join(f"{k}={v}" for k, v in options.items())
+    return f"{text} (default)".strip() if default else text
+
+
+def print_sweep(report: dict[str, Any]) -> None:
+    """The sweep table (options, median [CI], p99, samples/s, status, Pareto ★), Pareto set and advice."""
+    from rich import box
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.measure import Measurement
+    from rich.table import Table
+
+    from infbench.render import WIN, _ci, fmt_ms
+
+    sweep, results = report["sweep"], report["backends"]
+    pareto, rec = set(sweep["pareto"]), sweep["recommendation"] or {}
+    wl = (report.get("plan") or {}).get("workload") or {}
+    model = (report.get("plan") or {}).get("model", "?")
+    table = Table(title=escape(f"sweep {model}  seq {wl.get('seq', '?')}  objective {sweep['objective']}"),
+                  box=box.SIMPLE_HEAD,
+                  caption=f"{WIN} Pareto set (latency vs samples/s) · → recommended · [..] bootstrap 95 % CI")
+    for col in ("configuration", "options", "median", "p99", "samples/s", "status", "pareto"):
+        table.add_column(col, justify="left" if col in ("configuration", "options", "status") else "right",
+                         no_wrap=col != "options")
+    for item in sweep["grid"]:
+        r = results.get(item["label"]) or {}
+        lat, sps, status = r.get("latency_ms") or {}, r.get("samples_per_s"), str(r.get("status"))
+        colour = {"ok": "green", "degraded": "yellow"}.get(status, "red")
+        table.add_row(escape(("→ " if item["label"] == rec.get("label") else "  ") + item["label"]),
+                      escape(_options_text(item["options"], item["default"])),
+                      fmt_ms(lat.get("median")) + _ci(lat.get("median_ci95")), fmt_ms(lat.get("p99")),
+                      "–" if sps is None else f"{sps:,.1f}", f"[{colour}]{escape(status)}[/{colour}]",
+                      WIN if item["label"] in pareto else "")
+    out = Console()
+    need = Measurement.get(out, out.options.update_width(10_000), table).maximum
+    if need > out.width and not out.is_terminal:  # a file or pipe: one row per line, at the width it needs
+        out = Console(width=need)
+    out.print(table)
+    for label, r in results.items():
+        if r.get("status") != "ok":
+            why = r.get("error") or "; ".join(r.get("degraded_reasons") or [])
+            out.print(f"  [yellow]{escape(label)}[/yellow]: {escape(str(why))}")
+    out.print(f"Pareto set: {escape(', '.join(sweep['pareto']) or '(none)')}")
+    out.print(escape(recommendation_line(sweep["recommendation"])), style="bold", soft_wrap=True)
