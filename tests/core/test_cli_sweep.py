@@ -10,7 +10,6 @@ import sys
 import pytest
 
 
-
 def cli_run(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "infbench", *args],
