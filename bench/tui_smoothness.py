@@ -73,7 +73,8 @@ async def measure(schedule: str, seconds: float, size: tuple[int, int]) -> dict:
     async with app.run_test(size=size) as pilot:
         live = app.screen
         assert isinstance(live, LiveScreen)
-        await _until(lambda: live.last_snapshot is not None
+        await _until(lambda: live.last_snapshot is not None  # every backend present and measuring
+                     and len(live.last_snapshot.backends) == len(plan.labels)
                      and all(b.count > 0 for b in live.last_snapshot.backends), 300)
         await asyncio.sleep(1.0)
         store = live.rec.store
@@ -98,13 +99,16 @@ async def measure(schedule: str, seconds: float, size: tuple[int, int]) -> dict:
         res["calls_per_s"] = {lab: (store.sample_count(lab) - n0[lab]) / dt for lab in plan.labels}
         res["build_ms"] = (statistics.median(build) * 1e3, max(build) * 1e3)
         keys: list[float] = []
+        by_key: dict[str, list[float]] = {"?": [], "esc": [], "p": []}
         for _ in range(5):
-            keys.append(await _key(app, "question_mark", "?", lambda: isinstance(app.screen, HelpScreen)))
-            keys.append(await _key(app, "escape", None, lambda: app.screen is live))
+            by_key["?"].append(await _key(app, "question_mark", "?", lambda: isinstance(app.screen, HelpScreen)))
+            by_key["esc"].append(await _key(app, "escape", None, lambda: app.screen is live))
             was = live.rec.runner.paused
-            keys.append(await _key(app, "p", "p", lambda w=was: live.rec.runner.paused != w))
+            by_key["p"].append(await _key(app, "p", "p", lambda w=was: live.rec.runner.paused != w))
             await asyncio.sleep(0.2)
+        keys = [k for ks in by_key.values() for k in ks]
         res["key_ms"] = (statistics.median(keys) * 1e3, max(keys) * 1e3, len(keys))
+        res["key_by"] = {k: (statistics.median(v) * 1e3, max(v) * 1e3) for k, v in by_key.items()}
         if live.rec.runner.paused:
             live.rec.runner.resume()
         await pilot.press("q")
@@ -113,25 +117,36 @@ async def measure(schedule: str, seconds: float, size: tuple[int, int]) -> dict:
     return res
 
 
-def write(results: list[dict]) -> None:
-    """Write the markdown table."""
+NOTES = "<!-- notes: kept when the bench rewrites the table -->"
+
+
+def write(results: list[dict], load: tuple[tuple[float, ...], tuple[float, ...]], argv: list[str]) -> None:
+    """Write the markdown table (keeping the hand-written notes below the `NOTES` marker)."""
     lines = [
         "# TUI smoothness (bench/tui_smoothness.py)", "",
+        f"{time.strftime('%Y-%m-%d %H:%M %Z')} · `{' '.join(['.venv/bin/python bench/tui_smoothness.py', *argv])}`",
+        "",
         (f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}. Live app headless (`run_test`), bert-tiny seq 128, onnxruntime + openvino + "
-        "torch (1 thread each) + null; frames = composed screen updates; key = post → first frame showing the "
-        "effect (`?` help, `escape`, `p` pause/resume). Targets: ≥ 15 frames/s, key ≤ 100 ms."), "",
+        f"{platform.python_version()}; load average (1/5/15 min) before {'/'.join(f'{x:.2f}' for x in load[0])}, "
+        f"after {'/'.join(f'{x:.2f}' for x in load[1])}. Live app headless (`run_test`), bert-tiny seq 128, "
+        "onnxruntime + openvino + torch (1 thread each) + null; frames = composed screen updates; key = post → "
+        "first frame showing the effect (`?` help, `escape`, `p` pause/resume). Targets: ≥ 15 frames/s, key ≤ 100 ms."),
+        "",
         ("| schedule | terminal | frames/s | longest gap | snapshot build median / max | key median / max (n) "
-        "| calls/s during the window |"),
-        "|---|---|---|---|---|---|---|",
+         "| key median / max: ? · esc · p | calls/s during the window |"),
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         calls = ", ".join(f"{k} {v:,.0f}" for k, v in r["calls_per_s"].items())
+        by = " · ".join(f"{a:.0f}/{b:.0f}" for a, b in r["key_by"].values())
         lines.append(
             f"| {r['schedule']} | {r['size'][0]}×{r['size'][1]} | {r['fps']:.1f} | {r['max_gap_ms']:.0f} ms "
             f"| {r['build_ms'][0]:.1f} / {r['build_ms'][1]:.1f} ms | {r['key_ms'][0]:.0f} / {r['key_ms'][1]:.0f} ms "
-            f"({r['key_ms'][2]}) | {calls} |")
-    OUT.write_text("\n".join(lines) + "\n")
+            f"({r['key_ms'][2]}) | {by} ms | {calls} |")
+    notes = ""
+    if OUT.exists() and NOTES in OUT.read_text():
+        notes = OUT.read_text().split(NOTES, 1)[1]
+    OUT.write_text("\n".join(lines) + "\n\n" + NOTES + notes.rstrip() + "\n")
     print("\n".join(lines))
 
 
@@ -141,8 +156,9 @@ def main() -> int:
     p.add_argument("--schedule", action="append", choices=("concurrent", "interleaved"))
     p.add_argument("--seconds", type=float, default=6.0)
     args = p.parse_args()
+    load0 = os.getloadavg()
     results = [asyncio.run(measure(s, args.seconds, (160, 48))) for s in args.schedule or ["interleaved", "concurrent"]]
-    write(results)
+    write(results, (load0, os.getloadavg()), sys.argv[1:])
     ok = all(r["fps"] >= 15 and r["key_ms"][0] <= 100 for r in results)
     return 0 if ok else 1
 

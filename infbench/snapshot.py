@@ -21,6 +21,7 @@ LOG_BASE = 1.01
 MIN_NS = 10.0
 N_BUCKETS = math.ceil(math.log(1e11 / MIN_NS) / math.log(LOG_BASE)) + 1
 BLOCK_S = 0.5
+_EMPTY = np.empty(0, np.int64)
 RECENT_EVENTS = 200
 STATUS_TEXT = {"pending": "pending", "loading": "loading…", "loaded": "loaded", "warmup": "warm-up",
                "waiting": "waiting its turn", "running": "running", "done": "done", "ok": "done",
@@ -117,6 +118,9 @@ class _Acc:
         self.open_idx = -1
         self.open_hist = np.zeros(N_BUCKETS, dtype=np.int64)
         self.open_max = 0
+        self.seen = {PHASE_MEASURE: -1, PHASE_WARMUP: -1}  # live: sample counts already read, per phase
+        self.version = 0  # bumped by every add() with measured calls
+        self.view: tuple | None = None  # (version, quantiles, hist copy, timeline arrays) shared by snapshots
 
     def add(self, start: np.ndarray, dur: np.ndarray, n_warm: int, last: tuple[int, str], t0_ns: int) -> None:
         """Fold new measured calls (sorted by start) and a count of new warm-up calls into the accumulator."""
@@ -125,6 +129,7 @@ class _Acc:
             self.last_start, self.last_phase = last
         if start.size == 0:
             return
+        self.version += 1
         idx = bucket_of(dur)
         self.hist += np.bincount(idx, minlength=N_BUCKETS)
         ms = dur.astype(np.float64) / 1e6
@@ -161,6 +166,20 @@ class SnapshotBuilder:
         self._t = -1
         self._accs: dict[str, _Acc] = {}
         self._events: list[RunEvent] = []
+        self._derived_n = -1  # number of events the cached event-derived fields below were computed from
+        self._derived: tuple = ()
+        self._failed: set[str] = set()  # labels with an engine_error event
+
+    def _samples(self, label: str, acc: _Acc, lo: int | None, upto: int | None, phase: str,
+                 count: Any) -> tuple[np.ndarray, np.ndarray]:
+        """New calls of one phase since the cursor; live, skips the query when the store's count has not moved
+        (a waiting backend costs nothing, and the store need not concatenate its recent chunks)."""
+        if count is not None:
+            n = int(count(label, phase))
+            if n == acc.seen[phase]:
+                return _EMPTY, _EMPTY
+            acc.seen[phase] = n  # read before the query: calls landing in between are fetched now or next time
+        return self.data.samples(label, lo, upto, phase)
 
     def build(self, t_ns: int | None = None) -> Snapshot:
         """The snapshot at `t_ns` (perf_counter_ns; None: everything recorded so far)."""
@@ -168,15 +187,16 @@ class SnapshotBuilder:
         end = data.end_ns()
         t = end if t_ns is None else min(int(t_ns), end)
         t0 = data.t0_ns
-        if t < self._t:
+        if t + 1 < self._t:  # a rewind (the same instant again, e.g. a paused replay, is no rewind)
             self._reset()
         upto = None if t_ns is None else t + 1
         infos = data.backend_infos()
+        count = getattr(data, "sample_count", None) if t_ns is None else None
         for label in infos:
             acc = self._accs.setdefault(label, _Acc())
             lo = acc.cursor
-            m_start, m_dur = data.samples(label, lo, upto, PHASE_MEASURE)
-            w_start, _ = data.samples(label, lo, upto, PHASE_WARMUP)
+            m_start, m_dur = self._samples(label, acc, lo, upto, PHASE_MEASURE, count)
+            w_start, _ = self._samples(label, acc, lo, upto, PHASE_WARMUP, count)
             last = max((int(m_start[-1]), PHASE_MEASURE) if m_start.size else (-1, ""),
                        (int(w_start[-1]), PHASE_WARMUP) if w_start.size else (-1, ""))
             acc.add(np.asarray(m_start, np.int64), np.asarray(m_dur, np.int64), int(w_start.size), last, t0)
@@ -192,22 +212,49 @@ class SnapshotBuilder:
         final = None
         if at_end:
             final = self._final if self._final is not None or not self.inline_final else self.prepare_final()
-        snaps = [self._backend(label, info, t, at_end, final) for label, info in infos.items()]
+        spikes, spans, active, unavailable, marks, recent = self._from_events(t0)
+        snaps = [self._backend(label, info, t, at_end, final, spikes.get(label, ())) for label, info in infos.items()]
         snaps = _with_relative(snaps)
-        spans, active = self._throttle(t0)
         plan = dict(data.plan or {})
         return Snapshot(
             t_s=(t - t0) / 1e9, end_s=(end - t0) / 1e9, model=str(plan.get("model", "?")), plan=plan,
             outcome=outcome if at_end else None, at_end=at_end, backends=tuple(snaps),
-            monitor=dict(data.monitor_latest(t)), events=tuple(self._events[-RECENT_EVENTS:]),
-            throttle_active=active, throttle_spans=spans, unavailable=self._unavailable(),
-            t0_wall=float(getattr(data, "t0_wall", 0.0) or 0.0), t0_ns=t0,
-            marks=tuple((e.t_ns - t0) / 1e9 for e in self._events if e.kind == "mark"),
+            monitor=dict(data.monitor_latest(t)), events=recent,
+            throttle_active=active, throttle_spans=spans, unavailable=unavailable,
+            t0_wall=float(getattr(data, "t0_wall", 0.0) or 0.0), t0_ns=t0, marks=marks,
         )
 
-    def _backend(self, label: str, info: Any, t: int, at_end: bool, final: dict | None) -> BackendSnap:
+    def _from_events(self, t0: int) -> tuple:
+        """Spikes per backend, throttle spans and state, sensor notices, marks and the recent events: walked
+        over every event only when the event list grew (events are only ever added; a rewind resets)."""
+        if len(self._events) != self._derived_n:
+            ev = self._events
+            spikes: dict[str, list[float]] = {}
+            failed: set[str] = set()
+            for e in ev:
+                if e.kind == "spike" and e.backend:
+                    spikes.setdefault(e.backend, []).append((e.t_ns - t0) / 1e9)
+                elif e.kind == "engine_error" and e.backend:
+                    failed.add(e.backend)
+            self._failed = failed
+            spans, active = self._throttle(t0)
+            self._derived = ({k: tuple(v) for k, v in spikes.items()}, spans, active, self._unavailable(),
+                             tuple((e.t_ns - t0) / 1e9 for e in ev if e.kind == "mark"),
+                             tuple(ev[-RECENT_EVENTS:]))
+            self._derived_n = len(ev)
+        spikes_, spans_, active_, unavailable_, marks_, recent_ = self._derived
+        return spikes_, spans_, active_, dict(unavailable_), marks_, recent_
+
+    def _backend(self, label: str, info: Any, t: int, at_end: bool, final: dict | None,
+                 spikes: tuple[float, ...]) -> BackendSnap:
         acc = self._accs[label]
-        p50, p95, p99 = hist_quantiles(acc.hist, (0.5, 0.95, 0.99))
+        if acc.view is None or acc.view[0] != acc.version:  # only a backend that got new calls is recomputed
+            idx = np.fromiter(acc.blocks.keys(), dtype=np.int64, count=len(acc.blocks))
+            vals = np.array(list(acc.blocks.values()), dtype=np.float64).reshape(-1, 2)
+            order = np.argsort(idx)
+            acc.view = (acc.version, hist_quantiles(acc.hist, (0.5, 0.95, 0.99)), acc.hist.copy(),
+                        idx[order] * BLOCK_S, vals[order, 0], vals[order, 1])
+        _, (p50, p95, p99), hist, tl_t, tl_med, tl_max = acc.view
         n = acc.n
         mean = acc.sum / n if n else math.nan
         var = (acc.sumsq - n * mean * mean) / (n - 1) if n > 1 else 0.0
@@ -221,16 +268,11 @@ class SnapshotBuilder:
         text = STATUS_TEXT.get(status, status)
         if status == "failed":
             text = f"crashed: {info.error or 'unknown error'}"
-        t0 = self.data.t0_ns
-        idx = np.fromiter(acc.blocks.keys(), dtype=np.int64, count=len(acc.blocks))
-        vals = np.array(list(acc.blocks.values()), dtype=np.float64).reshape(-1, 2)
-        order = np.argsort(idx)
-        spikes = tuple((e.t_ns - t0) / 1e9 for e in self._events if e.kind == "spike" and e.backend == label)
         return BackendSnap(
             label=label, backend=info.backend, status=status, status_text=text, error=info.error,
             degraded=tuple(info.degraded_reasons or ()), count=n, warmup_count=acc.warm, p50_ms=p50,
             p95_ms=p95, p99_ms=p99, mean_ms=mean, cv=cv, throughput=thr, rel_to_fastest=None,
-            hist=acc.hist.copy(), tl_t=idx[order] * BLOCK_S, tl_med=vals[order, 0], tl_max=vals[order, 1],
+            hist=hist, tl_t=tl_t, tl_med=tl_med, tl_max=tl_max,
             spikes=spikes, final=bool(f), load_ms=info.load_ms, first_inference_ms=info.first_inference_ms,
         )
 
@@ -238,9 +280,8 @@ class SnapshotBuilder:
         """The backend's status at `t`: the recorded one at the live edge, else inferred from the data."""
         if at_end or t >= self.data.end_ns():
             return info.status
-        for e in reversed(self._events):
-            if e.backend == label and e.kind == "engine_error":
-                return "failed"
+        if label in self._failed:
+            return "failed"
         if acc.last_start >= 0 and t - acc.last_start < 150_000_000:
             return "running" if acc.last_phase == PHASE_MEASURE else "warmup"
         if acc.last_start < 0:

@@ -33,6 +33,10 @@ class DashboardScreen(Screen):
         Binding("q", "quit_run", "Quit"),
     ]
 
+    PLOT_EVERY = 1
+    """Each panel redraws its histogram and timeline every this many ticks (panels take turns); the
+    statistics lines update on every tick."""
+
     def __init__(self, labels: list[str], session: str) -> None:
         super().__init__()
         self.labels = list(labels)
@@ -40,6 +44,7 @@ class DashboardScreen(Screen):
         self.last_snapshot: Snapshot | None = None
         self.ticks = 0
         self._final_pending = False
+        self._widgets: tuple[dict[str, BackendPanel], MonitorPanel, EventsLog] | None = None
 
     def compose(self) -> ComposeResult:
         """The shared layout; `extra_rows` lets a subclass add rows (the replay scrubber)."""
@@ -81,8 +86,12 @@ class DashboardScreen(Screen):
             self._final_worker(builder)
         with self.app.batch_update():
             self.show_header(snap)
-            if snap is not None:
+            if snap is not None and snap is not self.last_snapshot:
                 self.render_snapshot(snap)
+            elif self._widgets is not None and self.PLOT_EVERY > 1:
+                for i, panel in enumerate(self._widgets[0].values()):
+                    if (self.ticks + i) % self.PLOT_EVERY == 0:
+                        panel.flush_plots()
 
     @work(thread=True, exit_on_error=False, group="final")
     def _final_worker(self, builder: SnapshotBuilder) -> None:
@@ -92,13 +101,16 @@ class DashboardScreen(Screen):
     def render_snapshot(self, snap: Snapshot) -> None:
         """Update every widget from `snap`."""
         self.last_snapshot = snap
-        panels = {p.label: p for p in self.query(BackendPanel)}
-        for b in snap.backends:
+        if self._widgets is None:  # looked up once: DOM queries every tick add up
+            self._widgets = ({p.label: p for p in self.query(BackendPanel)}, self.query_one(MonitorPanel),
+                             self.query_one(EventsLog))
+        panels, monitor, events = self._widgets
+        for i, b in enumerate(snap.backends):
             panel = panels.get(b.label)
             if panel is not None:
-                panel.show(b, snap)
-        self.query_one(MonitorPanel).show(snap)
-        self.query_one(EventsLog).show(snap.events, snap.t0_ns)
+                panel.show(b, snap, plots=(self.ticks + i) % self.PLOT_EVERY == 0)
+        monitor.show(snap)
+        events.show(snap.events, snap.t0_ns)
 
     def selected_label(self) -> str | None:
         """The label of the focused backend panel, if any."""

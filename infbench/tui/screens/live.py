@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -44,8 +46,21 @@ def exit_code(rec: Any) -> int:
     return 0 if infos else 1
 
 
+def _freeze_heap(collect: bool = True) -> None:
+    """Move every object alive now (the app, and the modules the run imported: torch alone is ~100k objects)
+    out of the collector's reach: a full collection of that heap stalls the UI thread for 100–200 ms every few
+    seconds while the run allocates; afterwards it only scans what was made since. `collect` first frees the
+    cyclic garbage (itself a full collection: only before the run measures)."""
+    if collect:
+        gc.collect()
+    gc.freeze()
+
+
 class LiveScreen(DashboardScreen):
     """Runs the plan (recording always on) and shows it live; quitting finishes the session file cleanly."""
+
+    PLOT_EVERY = 2  # 10 Hz plots, half the panels per tick: with every engine at full rate the UI shares
+    # two cores with them, and the plots are most of a frame's cost
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "pause", "Pause/Resume"),
@@ -67,6 +82,11 @@ class LiveScreen(DashboardScreen):
         self.progress = "preparing…"
         self.quit_requested = False
         self.result: LiveResult | None = None
+        self._latest: Snapshot | None = None  # the newest snapshot the builder thread made
+        self._build_error: BaseException | None = None
+        self._want = threading.Event()  # set by the tick: build the next snapshot
+        self._stop_build = threading.Event()
+        self._frozen_loaded = False
 
     def on_mount(self) -> None:
         """Start the run worker (Textual also runs the base class's on_mount, which starts the tick)."""
@@ -92,6 +112,7 @@ class LiveScreen(DashboardScreen):
             rec.recorder.discard()
             self.post_message(RunEnded("interrupted", None))
             return
+        _freeze_heap()
         rec.start()
         self.post_message(RunStarted())
         while not rec.wait(0.2):
@@ -114,6 +135,33 @@ class LiveScreen(DashboardScreen):
     def _started(self) -> None:
         self.phase = "running"
         self.builder = SnapshotBuilder(self.rec.store, self.session, inline_final=False)
+        self._want.set()
+        threading.Thread(target=self._build_loop, name="infbench-snapshots", daemon=True).start()
+
+    def _build_loop(self) -> None:
+        """Builder thread: one snapshot per request of the tick, so folding a burst of calls (a null engine's
+        turn can deliver a million at once) never stalls the UI thread; the screen shows the previous one."""
+        while not self._stop_build.is_set():
+            if not self._want.wait(0.5):
+                continue
+            self._want.clear()
+            builder = self.builder
+            if builder is None:
+                continue
+            try:
+                self._latest = snap = builder.build(None)
+                if not self._frozen_loaded and snap.backends and all(
+                        b.count > 0 or b.status in ("done", "failed", "stopped") for b in snap.backends):
+                    self._frozen_loaded = True  # every backend loaded: the modules their hosts imported, too
+                    _freeze_heap(collect=False)
+            except BaseException as exc:  # noqa: BLE001 - re-raised on the UI thread by snapshot()
+                self._build_error = exc
+                return
+
+    def on_unmount(self) -> None:
+        """Stop the builder thread."""
+        self._stop_build.set()
+        self._want.set()
 
     @on(RunEnded)
     def _ended(self, message: RunEnded) -> None:
@@ -141,9 +189,12 @@ class LiveScreen(DashboardScreen):
 
     def snapshot(self) -> Snapshot | None:
         """Everything recorded so far."""
+        if self._build_error is not None:
+            raise self._build_error
         if self.builder is None:
             return None
-        return self.builder.build(None)
+        self._want.set()  # the next tick shows what this request builds
+        return self._latest
 
     def show_header(self, snap: Snapshot | None) -> None:
         """Model, session file, elapsed, state."""

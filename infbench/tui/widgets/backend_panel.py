@@ -82,13 +82,33 @@ class BackendPanel(Vertical, can_focus=True):
         """Select this panel."""
         self.focus()
 
-    def show(self, b: BackendSnap, snap: Snapshot) -> None:
-        """Render backend `b` of snapshot `snap`."""
+    def on_mount(self) -> None:
+        """Keep the children (queried once, not on every tick)."""
+        self._stats = self.query_one(".stats", Static)
+        self._hist = self.query_one(LatencyHistogram)
+        self._timeline = self.query_one(LatencyTimeline)
+
+    def show(self, b: BackendSnap, snap: Snapshot, *, plots: bool = True) -> None:
+        """Render backend `b` of snapshot `snap`; `plots` False: the statistics only, the histogram and
+        timeline wait for the next `show` or `flush_plots` (the screen spreads plot redraws over ticks)."""
         text = stats_text(b)
         if text.plain != self._text_key:
             self._text_key = text.plain
-            self.query_one(".stats", Static).update(text, layout=False)
-        self.set_class(b.status == "failed", "-failed")
-        self.query_one(LatencyHistogram).show(b.hist, b.p50_ms, b.p95_ms, b.p99_ms)
-        self.query_one(LatencyTimeline).show(snap.t_s, b.tl_t, b.tl_med, b.tl_max, b.spikes,
-                                             snap.throttle_spans, snap.marks)
+            self._stats.update(text, layout=False)
+        failed = b.status == "failed"
+        if failed != self.has_class("-failed"):
+            self.set_class(failed, "-failed")
+        self._pending = (b, snap)
+        if plots:
+            self.flush_plots()
+
+    _pending: tuple[BackendSnap, Snapshot] | None = None
+
+    def flush_plots(self) -> None:
+        """Draw the histogram and timeline of the latest `show` (a no-op when already drawn)."""
+        if self._pending is None:
+            return
+        b, snap = self._pending
+        self._pending = None
+        self._hist.show(b.hist, b.p50_ms, b.p95_ms, b.p99_ms)
+        self._timeline.show(snap.t_s, b.tl_t, b.tl_med, b.tl_max, b.spikes, snap.throttle_spans, snap.marks)

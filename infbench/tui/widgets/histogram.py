@@ -6,16 +6,16 @@ import math
 
 import numpy as np
 from rich.text import Text
-from textual.widget import Widget
 
 from infbench.snapshot import bucket_mid_ms, bucket_of
-from infbench.tui.fmt import fmt_ms, grid_text
+from infbench.tui.fmt import fmt_ms
+from infbench.tui.widgets.grid import Grid, GridWidget
 
 BARS = " ▁▂▃▄▅▆▇█"
 MARKS = (("p50", "green"), ("p95", "yellow"), ("p99", "red"))
 
 
-class LatencyHistogram(Widget):
+class LatencyHistogram(GridWidget):
     """Vertical bars over log-spaced latency buckets (regrouped to the widget's width); the last row is an
     axis with ▲ under the p50 (green), p95 (yellow) and p99 (red) columns and the range at both ends."""
 
@@ -30,17 +30,16 @@ class LatencyHistogram(Widget):
         self._key: tuple = ()
 
     def show(self, hist: np.ndarray, p50: float, p95: float, p99: float) -> None:
-        """Set the bucket counts and the marked quantiles (ms); refreshes only on change."""
+        """Set the bucket counts and the marked quantiles (ms); redraws only when a drawn cell changes."""
         key = (int(hist.sum()), p50, p95, p99)
         if key == self._key:
             return
         self._key = key
         self._hist, self._quants = hist, (p50, p95, p99)
-        self.refresh()
+        self._changed()
 
-    def render(self) -> Text:
-        """Bars and axis as Rich text."""
-        width, height = max(self.size.width, 10), max(self.size.height, 2)
+    def _cells(self, width: int, height: int) -> Text | Grid:
+        """Characters, style indices and palette of the bars and axis (or a Text when there is nothing)."""
         hist = self._hist
         if hist is None or not hist.any():
             return Text("no measured calls yet", style="dim")
@@ -78,4 +77,4 @@ class LatencyHistogram(Widget):
             axis[c] = "▲"
             styles[:, c] = palette.index(style)
         chars = np.vstack([chars, np.array(axis)[None, :]])
-        return grid_text(chars, styles, palette)
+        return chars, styles, palette

@@ -54,9 +54,14 @@ class MonitorPanel(Static):
         super().__init__("", id=id)
         self.border_title = "machine"
         self._plain = ""
+        self._inputs: tuple | None = None
 
     def show(self, snap: Snapshot) -> None:
-        """Render the monitor readings of `snap`."""
+        """Render the monitor readings of `snap` (nothing to do while they are the ones shown)."""
+        inputs = (snap.monitor, snap.throttle_active, snap.unavailable)
+        if inputs == self._inputs:
+            return
+        self._inputs = inputs
         text = render_monitor(snap)
         alarm = snap.throttle_active or any(
             k.endswith("clock_event_alarm") and bool(v) for k, v in snap.monitor.items())

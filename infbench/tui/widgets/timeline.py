@@ -6,15 +6,15 @@ import math
 
 import numpy as np
 from rich.text import Text
-from textual.widget import Widget
 
 from infbench.snapshot import BLOCK_S
-from infbench.tui.fmt import fmt_ms, grid_text
+from infbench.tui.fmt import fmt_ms
+from infbench.tui.widgets.grid import Grid, GridWidget
 
 BARS = " ▁▂▃▄▅▆▇█"
 
 
-class LatencyTimeline(Widget):
+class LatencyTimeline(GridWidget):
     """One column per 0.5 s block on a time axis shared by all panels (the latest blocks when the run is
     longer than the widget): the block median as a bar, the block max as a dot above it. The bottom row marks
     spikes (red ▲), throttling (yellow ━) and user marks (magenta ⚑)."""
@@ -22,6 +22,7 @@ class LatencyTimeline(Widget):
     DEFAULT_CSS = """
     LatencyTimeline { height: 1fr; min-height: 4; width: 1fr; }
     """
+    MIN_SIZE = (10, 3)
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -31,18 +32,17 @@ class LatencyTimeline(Widget):
     def show(self, t_s: float, tl_t: np.ndarray, tl_med: np.ndarray, tl_max: np.ndarray,
              spikes: tuple[float, ...], throttle: tuple[tuple[float, float | None], ...],
              marks: tuple[float, ...]) -> None:
-        """Set the blocks (start s, median ms, max ms), the current time and the markers."""
-        key = (round(t_s / BLOCK_S), tl_t.size, float(tl_med[-1]) if tl_med.size else 0.0, len(spikes),
-               len(throttle), len(marks))
+        """Set the blocks (start s, median ms, max ms), the current time and the markers; refreshes only when
+        a drawn cell changes."""
+        key = (math.ceil(t_s / BLOCK_S), int(t_s / BLOCK_S), id(tl_t), id(tl_med), id(tl_max), spikes, throttle, marks)
         if key == self._key:
             return
         self._key = key
         self._data = (t_s, tl_t, tl_med, tl_max, spikes, throttle, marks)
-        self.refresh()
+        self._changed()
 
-    def render(self) -> Text:
-        """Bars, max dots and the marker row as Rich text."""
-        width, height = max(self.size.width, 10), max(self.size.height, 3)
+    def _cells(self, width: int, height: int) -> Text | Grid:
+        """Characters, style indices and palette of the plot (or a Text when there is nothing to plot)."""
         if self._data is None or self._data[1].size == 0:
             return Text("timeline: waiting for measured calls", style="dim")
         t_s, tl_t, tl_med, tl_max, spikes, throttle, marks = self._data
@@ -78,7 +78,7 @@ class LatencyTimeline(Widget):
         styles[0, :] = 2
         styles[-1, :] = [palette.index(st) for _, st in cells]
         chars = np.vstack([head[None, :], chars, np.array([ch for ch, _ in cells])[None, :]])
-        return grid_text(chars, styles, palette)
+        return chars, styles, palette
 
     @staticmethod
     def _marker_row(width: int, first: int, t_s: float, spikes: tuple[float, ...],
