@@ -23,6 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from infbench.analysis.compare import compare_latencies  # noqa: E402
 from infbench.config import WorkloadSpec
 from infbench.engines.host import EngineHost
 from infbench.engines.models import prepare_model
@@ -85,12 +86,14 @@ def main() -> int:
         np.savez(feeds_path, **feeds)
         for backend in backends:
             ours, theirs = measure(backend, model, feeds_path, args.rounds, args.turn, tmp)
-            m_ratio = np.median(ours) / np.median(theirs)
-            p_ratio = np.percentile(ours, 99) / np.percentile(theirs, 99)
+            c = compare_latencies(theirs, ours)  # ratios infbench / bare with bootstrap 95 % CIs
+            m_ratio, p_ratio = c.median_ratio, c.p99_ratio
             ok = "yes" if m_ratio <= 1.02 and p_ratio <= 1.05 else "no"
+            (mlo, mhi), (plo, phi) = c.median_ratio_ci95, c.p99_ratio_ci95
             rows.append(f"| {backend} | {np.median(ours) / 1e6:.2f} | {np.median(theirs) / 1e6:.2f} | "
-                        f"{m_ratio:.3f} | {np.percentile(ours, 99) / 1e6:.2f} | {np.percentile(theirs, 99) / 1e6:.2f}"
-                        f" | {p_ratio:.3f} | {ours.size}/{theirs.size} | {ok} |")
+                        f"{m_ratio:.3f} [{mlo:.3f}–{mhi:.3f}] | {np.percentile(ours, 99) / 1e6:.2f} | "
+                        f"{np.percentile(theirs, 99) / 1e6:.2f} | {p_ratio:.3f} [{plo:.3f}–{phi:.3f}] | "
+                        f"{ours.size}/{theirs.size} | {ok} |")
             print(rows[-1], flush=True)
     text = "\n".join([
         "## Observer effect (infbench vs a bare loop of the same call)",
@@ -99,8 +102,8 @@ def main() -> int:
          f"`python bench/observer_effect.py --model {args.model} --rounds {args.rounds} --turn {args.turn:g}` — "
          f"batch 1, seq 128, one thread; infbench child and bare process alternated A B A B in one run."),
         "",
-        ("| backend | infbench p50 ms | bare p50 ms | p50 ratio | infbench p99 ms | bare p99 ms | p99 ratio | "
-         "calls | within target (<=1.02 / <=1.05) |"),
+        ("| backend | infbench p50 ms | bare p50 ms | p50 ratio [95% CI] | infbench p99 ms | bare p99 ms | "
+         "p99 ratio [95% CI] | calls | within target (<=1.02 / <=1.05) |"),
         "|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",

@@ -88,11 +88,15 @@ class OpenVinoEngine(Engine):
             return [device]
 
     def prepare_inputs(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Keep the model's inputs as contiguous arrays (shared with OpenVINO tensors, not copied per call)."""
+        """Fresh numpy-owned contiguous copies, shared with OpenVINO tensors (not copied per call).
+
+        The arrays the worker receives live inside unpickled buffers; OpenVINO reads shared inputs in place, so
+        give it memory numpy allocated itself.
+        """
         missing = [n for n in self.input_names if n not in inputs]
         if missing:
             raise ValueError(f"inputs lack {', '.join(missing)} required by the ONNX model")
-        return {n: np.ascontiguousarray(inputs[n]) for n in self.input_names}
+        return {n: np.array(inputs[n], copy=True, order="C") for n in self.input_names}
 
     def run(self, prepared: dict[str, np.ndarray]) -> Any:
         """One synchronous inference; outputs stay in the request's buffers (no copy on the hot path)."""

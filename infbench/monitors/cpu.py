@@ -23,6 +23,9 @@ def _busy_total(t: Any) -> tuple[float, float]:
     return total - idle, total
 
 
+_STAT_BYTES = 512 + 160 * (os.cpu_count() or 1)  # a cpuN line is < 160 bytes even with 20-digit counters
+
+
 def read_proc_stat(path: str = "/proc/stat") -> list[tuple[int, int, int, int]] | None:
     """(busy, total, steal, iowait) jiffies per CPU from /proc/stat with one read, or None when unreadable.
 
@@ -31,14 +34,17 @@ def read_proc_stat(path: str = "/proc/stat") -> list[tuple[int, int, int, int]] 
     try:
         fd = os.open(path, os.O_RDONLY)
         try:
-            text = os.read(fd, 65536).decode("ascii", "replace")
+            # The per-CPU lines come first; the rest (a huge `intr` line) is not needed, so read only enough.
+            text = os.read(fd, _STAT_BYTES).decode("ascii", "replace")
         finally:
             os.close(fd)
     except OSError:
         return None
     out = []
     for line in text.splitlines():
-        if not line.startswith("cpu") or line.startswith("cpu "):
+        if not line.startswith("cpu"):
+            break
+        if line.startswith("cpu "):
             continue
         f = [int(x) for x in line.split()[1:9]]
         if len(f) < 8:
