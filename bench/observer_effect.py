@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from infbench.analysis.compare import compare_latencies  # noqa: E402
+from infbench.analysis.compare import compare_latencies
 from infbench.config import WorkloadSpec
 from infbench.engines.host import EngineHost
 from infbench.engines.models import prepare_model
