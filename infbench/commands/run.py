@@ -96,7 +96,7 @@ def run_headless(plan: Any, args: argparse.Namespace) -> int:
     print_results_table(out, report)
     print_analysis(out, report)
     _write_outputs(args, report)
-    err.print(f"session saved: {rec.path}  (replay: infbench-tui replay {rec.path})")
+    err.print(f"session saved: {rec.path}  (replay: infbench-tui replay {rec.path})", soft_wrap=True)
     if rec.outcome == "interrupted":
         return 130
     statuses = [b["status"] for b in report["backends"].values()]

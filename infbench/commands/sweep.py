@@ -214,7 +214,7 @@ def _run_headless(plan: Any, args: argparse.Namespace) -> tuple[dict[str, Any], 
     rec.finish()
     report = build_report(rec.store)
     report["session"] = str(rec.path)
-    err.print(f"session saved: {rec.path}  (replay: infbench-tui replay {rec.path})")
+    err.print(f"session saved: {rec.path}  (replay: infbench-tui replay {rec.path})", soft_wrap=True)
     return report, _samples(rec.store, plan.labels), 130 if rec.outcome == "interrupted" else 0
 
 

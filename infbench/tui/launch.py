@@ -23,7 +23,8 @@ def run_live(plan: RunPlan, args: argparse.Namespace) -> int:
     if not isinstance(result, LiveResult):
         return 130 if result is None else int(result)
     if result.path:
-        sys.stderr.write(f"session saved: {result.path}  (replay: infbench-tui replay {result.path})\n")
+        sys.stderr.write(f"session saved: {result.path}  (replay: infbench-tui replay {result.path}; "
+                         f"statistics: infbench-tui report {result.path})\n")
     if result.error is not None and result.path is None:
         if isinstance(result.error, InfbenchError):
             raise result.error
