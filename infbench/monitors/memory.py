@@ -2,14 +2,54 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import psutil
 
-from infbench.monitors.base import Counter, Monitor, MonitorReading, Probe, Values
+from infbench.monitors.base import Counter, Monitor, MonitorReading, Probe, Values, under
 from infbench.monitors.procstat import read_stat
 
 MB = 1024.0 * 1024.0
+
+
+def read_meminfo(path: str) -> tuple[int, int] | None:
+    """(MemTotal, MemAvailable) in bytes from one read of /proc/meminfo, or None when either is missing."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            text = os.read(fd, 1024).decode("ascii", "replace")  # both keys are in the first lines
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
+    found: dict[str, int] = {}
+    for line in text.splitlines()[:8]:
+        key, _, rest = line.partition(":")
+        if key in ("MemTotal", "MemAvailable"):
+            try:
+                found[key] = int(rest.split()[0]) * 1024
+            except (ValueError, IndexError):
+                return None
+    if len(found) != 2:
+        return None
+    return found["MemTotal"], found["MemAvailable"]
+
+
+def system_memory(root: str = "/") -> Values:
+    """``mem.used_mb``, ``mem.available_mb``, ``mem.percent`` — psutil 7's definitions (used = total − available),
+    read directly from /proc/meminfo where it has MemAvailable (about 5x cheaper), else through psutil."""
+    info = read_meminfo(under(root, "/proc/meminfo"))
+    if info is None:
+        vm = psutil.virtual_memory()
+        total, avail = vm.total, vm.available
+    else:
+        total, avail = info
+    return {
+        "mem.used_mb": round((total - avail) / MB, 1),
+        "mem.available_mb": round(avail / MB, 1),
+        "mem.percent": round(100.0 * (total - avail) / total, 1) if total else None,
+    }
 
 
 class MemoryMonitor(Monitor):
@@ -89,12 +129,7 @@ class MemoryMonitor(Monitor):
 
     def sample(self, t_ns: int) -> MonitorReading:
         """System memory now, swap rates since the previous sample, and each engine process."""
-        vm = psutil.virtual_memory()
-        values: Values = {
-            "mem.used_mb": round(vm.used / MB, 1),
-            "mem.available_mb": round(vm.available / MB, 1),
-            "mem.percent": float(vm.percent),
-        }
+        values: Values = system_memory(self.root)
         if self._n % self.swap_every == 0:
             self._swap(t_ns, values)
         self._n += 1

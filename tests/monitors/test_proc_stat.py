@@ -48,3 +48,17 @@ def test_fast_path_agrees_with_psutil_on_this_machine():
     theirs = psutil.cpu_percent(percpu=True)
     assert len([k for k in ours if k.startswith("cpu.util.") and k[9:].isdigit()]) == len(theirs)
     assert ours["cpu.util.total"] == pytest.approx(sum(theirs) / len(theirs), abs=15)
+
+
+def test_system_memory_matches_psutil_and_parses_fixture(tmp_path):
+    from infbench.monitors.memory import read_meminfo, system_memory
+
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc" / "meminfo").write_text(
+        "MemTotal:        1000000 kB\nMemFree:          100000 kB\nMemAvailable:     400000 kB\nBuffers: 1 kB\n")
+    assert read_meminfo(str(tmp_path / "proc" / "meminfo")) == (1_024_000_000, 409_600_000)
+    v = system_memory(str(tmp_path))
+    assert v["mem.percent"] == 60.0 and v["mem.available_mb"] == round(409_600_000 / 2**20, 1)
+    ours, theirs = system_memory(), psutil.virtual_memory()
+    assert ours["mem.available_mb"] == pytest.approx(theirs.available / 2**20, rel=0.05)
+    assert ours["mem.percent"] == pytest.approx(theirs.percent, abs=2)
