@@ -21,7 +21,7 @@ def run_live(plan: RunPlan, args: argparse.Namespace) -> int:
     app = InfbenchApp(plan=plan, args=args, setup=bool(getattr(args, "setup", False)))
     result = app.run()
     if not isinstance(result, LiveResult):
-        return 130 if result is None else int(result)
+        return 0 if result is None else int(result)  # None: left the setup screen without starting a run
     if result.path:
         sys.stderr.write(f"session saved: {result.path}  (replay: infbench-tui replay {result.path}; "
                          f"statistics: infbench-tui report {result.path})\n")
