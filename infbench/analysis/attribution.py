@@ -133,6 +133,19 @@ def _top_processes(w: _Window) -> list[tuple[str, int | None, float]]:
     return sorted(((n, p, c) for (n, p), c in best.items()), key=lambda x: -x[2])
 
 
+def _busiest_group(top: list[tuple[str, int | None, float]]) -> tuple[str, list, float] | None:
+    """The process name with the most CPU among the top processes, summed over its processes (a `make -j` or a
+    pool of workers is one cause even when no single process stands out): (name, pids, total CPU %)."""
+    groups: dict[str, tuple[list, float]] = {}
+    for name, pid, cpu in top:
+        pids, total = groups.get(name, ([], 0.0))
+        groups[name] = ([*pids, pid] if pid is not None else pids, total + cpu)
+    if not groups:
+        return None
+    name, (pids, total) = max(groups.items(), key=lambda kv: kv[1][1])
+    return name, pids or [None], total
+
+
 def _score_contention(w: _Window, ev: list[str], sc: dict[str, float]) -> None:
     score = 0.0
     other_w, other_b = _med(w.win("other.cpu_percent")), _med(w.base("other.cpu_percent"))
@@ -141,12 +154,12 @@ def _score_contention(w: _Window, ev: list[str], sc: dict[str, float]) -> None:
     if other_w is not None and rise >= 25.0:
         score = min(1.0, rise / 50.0)
         ev.append(f"other processes' CPU {other_b or 0:.0f} % → {other_w:.0f} %")
-    if top and top[0][2] >= 25.0 and (score > 0 or other_w is None):
-        name, pid, cpu = top[0]
+    group = _busiest_group(top)
+    if group is not None and group[2] >= 25.0 and (score > 0 or other_w is None):
+        name, pids, cpu = group
         score = max(score, min(1.0, cpu / 50.0))
-        ev.append(
-            f"contention: {name}" + (f" (pid {pid})" if pid is not None else "") + f" at {cpu:.0f}% CPU"
-        )
+        who = f"{name} (pid {pids[0]})" if len(pids) == 1 else f"{name} ×{len(pids)} (pids {', '.join(map(str, pids))})"
+        ev.append(f"contention: {who} at {cpu:.0f}% CPU")
     steal_w, steal_b = _med(w.win("cpu.steal")), _med(w.base("cpu.steal")) or 0.0
     if steal_w is not None and steal_w - steal_b >= 5.0:
         score = max(score, min(1.0, (steal_w - steal_b) / 10.0))
