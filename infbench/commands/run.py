@@ -71,18 +71,39 @@ def run_headless(plan: Any, args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from infbench.analysis.summary import build_report
-    from infbench.commands.progress import HeadlessProgress, PrepareProgress
-    from infbench.recorded_run import RecordedRun
     from infbench.render import print_results_table
     from infbench.render_analysis import print_analysis
 
-    err = Console(stderr=True)
+    rec = record_headless(plan, args, "infbench")
+    report = build_report(rec.store)
+    report["session"] = str(rec.path)
     out = Console()
+    print_results_table(out, report)
+    print_analysis(out, report)
+    _write_outputs(args, report)
+    announce_saved(rec.path)
+    if rec.outcome == "interrupted":
+        return 130
+    statuses = [b["status"] for b in report["backends"].values()]
+    return 0 if statuses and all(s == "ok" for s in statuses) else 1
+
+
+def record_headless(plan: Any, args: argparse.Namespace, title: str) -> Any:
+    """Prepare, record and run `plan` with Rich progress on stderr; the first Ctrl-C or a SIGTERM stops it cleanly.
+
+    Returns the finished RecordedRun (its `store`, `path` and `outcome`); raises InfbenchError when the run failed.
+    """
+    from rich.console import Console
+
+    from infbench.commands.progress import HeadlessProgress, PrepareProgress
+    from infbench.recorded_run import RecordedRun
+
+    err = Console(stderr=True)
     progress = HeadlessProgress(err, plan.labels, plan.duration_s, plan.iterations)
     rec = RecordedRun(plan, args.save, monitors=not args.no_monitors, listeners=(progress,),
                       progress=PrepareProgress(err))
     rec.prepare()
-    err.print(f"[bold]infbench[/bold] recording to {rec.path}")
+    err.print(f"[bold]{title}[/bold] recording to {rec.path}")
     previous = signal.signal(signal.SIGTERM, lambda *_: rec.stop())
     try:
         rec.start()
@@ -91,16 +112,13 @@ def run_headless(plan: Any, args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     rec.finish()
-    report = build_report(rec.store)
-    report["session"] = str(rec.path)
-    print_results_table(out, report)
-    print_analysis(out, report)
-    _write_outputs(args, report)
-    err.print(f"session saved: {rec.path}  (replay: infbench-tui replay {rec.path})", soft_wrap=True)
-    if rec.outcome == "interrupted":
-        return 130
-    statuses = [b["status"] for b in report["backends"].values()]
-    return 0 if statuses and all(s == "ok" for s in statuses) else 1
+    return rec
+
+
+def announce_saved(path: Any) -> None:
+    """Tell the user where the session is and how to look at it again."""
+    sys.stderr.write(f"session saved: {path}  (replay: infbench-tui replay {path}; "
+                     f"statistics: infbench-tui report {path})\n")
 
 
 def wait_interruptibly(rec: Any, err: Any) -> None:

@@ -189,32 +189,13 @@ def _samples(data: Any, labels: list[str]) -> dict[str, Any]:
 
 def _run_headless(plan: Any, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], int]:
     """Run with Rich progress on stderr as `run --headless`; (report, samples, 0, or 130 if interrupted)."""
-    import signal
-
-    from rich.console import Console
-
     from infbench.analysis.summary import build_report
-    from infbench.commands.progress import HeadlessProgress, PrepareProgress
-    from infbench.commands.run import wait_interruptibly
-    from infbench.recorded_run import RecordedRun
+    from infbench.commands.run import announce_saved, record_headless
 
-    err = Console(stderr=True)
-    progress = HeadlessProgress(err, plan.labels, plan.duration_s, plan.iterations)
-    rec = RecordedRun(plan, args.save, monitors=not args.no_monitors, listeners=(progress,),
-                      progress=PrepareProgress(err))
-    rec.prepare()
-    err.print(f"[bold]infbench sweep[/bold] {len(plan.backends)} configurations, recording to {rec.path}")
-    previous = signal.signal(signal.SIGTERM, lambda *_: rec.stop())
-    try:
-        rec.start()
-        with progress:
-            wait_interruptibly(rec, err)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    rec.finish()
+    rec = record_headless(plan, args, f"infbench sweep: {len(plan.backends)} configurations,")
     report = build_report(rec.store)
     report["session"] = str(rec.path)
-    err.print(f"session saved: {rec.path}  (replay: infbench-tui replay {rec.path})", soft_wrap=True)
+    announce_saved(rec.path)
     return report, _samples(rec.store, plan.labels), 130 if rec.outcome == "interrupted" else 0
 
 

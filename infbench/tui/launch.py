@@ -23,8 +23,9 @@ def run_live(plan: RunPlan, args: argparse.Namespace) -> int:
     if not isinstance(result, LiveResult):
         return 0 if result is None else int(result)  # None: left the setup screen without starting a run
     if result.path:
-        sys.stderr.write(f"session saved: {result.path}  (replay: infbench-tui replay {result.path}; "
-                         f"statistics: infbench-tui report {result.path})\n")
+        from infbench.commands.run import announce_saved
+
+        announce_saved(result.path)
     if result.error is not None and result.path is None:
         if isinstance(result.error, InfbenchError):
             raise result.error
