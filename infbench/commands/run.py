@@ -82,10 +82,24 @@ def run_headless(plan: Any, args: argparse.Namespace) -> int:
     print_analysis(out, report)
     _write_outputs(args, report)
     announce_saved(rec.path)
-    if rec.outcome == "interrupted":
+    return exit_code(report, rec.outcome == "interrupted")
+
+
+def exit_code(report: dict[str, Any], interrupted: bool) -> int:
+    """130 when interrupted, else 0 when every backend is ok, 1 when any failed or is degraded."""
+    if interrupted:
         return 130
     statuses = [b["status"] for b in report["backends"].values()]
     return 0 if statuses and all(s == "ok" for s in statuses) else 1
+
+
+def write_json(target: str, report: dict[str, Any]) -> None:
+    """Write `report` as JSON to `target` ('-' for stdout)."""
+    text = json.dumps(report, indent=2, default=json_default)
+    if target == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        Path(target).expanduser().write_text(text + "\n")
 
 
 def record_headless(plan: Any, args: argparse.Namespace, title: str) -> Any:
@@ -140,11 +154,7 @@ def wait_interruptibly(rec: Any, err: Any) -> None:
 
 def _write_outputs(args: argparse.Namespace, report: dict[str, Any]) -> None:
     if args.json:
-        text = json.dumps(report, indent=2, default=json_default)
-        if args.json == "-":
-            sys.stdout.write(text + "\n")
-        else:
-            Path(args.json).expanduser().write_text(text + "\n")
+        write_json(args.json, report)
     if args.csv:
         from infbench.render import results_csv
 

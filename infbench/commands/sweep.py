@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -167,18 +165,11 @@ def run(args: argparse.Namespace) -> int:
     summary = sweep_summary(report["backends"], grid, default_label, args.objective, samples, args.threshold)
     report["sweep"] = summary
     print_sweep(report)
-    if args.json:
-        from infbench.commands.run import json_default
+    from infbench.commands.run import exit_code, write_json
 
-        text = json.dumps(report, indent=2, default=json_default)
-        if args.json == "-":
-            sys.stdout.write(text + "\n")
-        else:
-            Path(args.json).expanduser().write_text(text + "\n")
-    if code == 130:
-        return 130
-    statuses = [b["status"] for b in report["backends"].values()]
-    return 0 if statuses and all(s == "ok" for s in statuses) else 1
+    if args.json:
+        write_json(args.json, report)
+    return exit_code(report, code == 130)
 
 
 def _samples(data: Any, labels: list[str]) -> dict[str, Any]:
