@@ -35,6 +35,7 @@ def _wait_for(sock: str, pattern: str, timeout: float) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.flaky(reruns=1)  # drives a real terminal with wall-clock waits: one retry, same assertions
 def test_live_run_in_tmux(tmp_path: Path) -> None:
     save = tmp_path / "e2e.infb"
     exe = Path(sys.executable).with_name("infbench-tui")
