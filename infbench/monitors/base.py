@@ -6,6 +6,7 @@ machine exposes and, for each missing sensor, why ("no driver", "VM without sysf
 "permission denied"); the sampler turns each missing sensor into one ``sensor`` event at start.
 
 Values are flat: metric name → float (int for bitmasks), str (names) or None (unreadable at this instant).
+Metrics slower than their monitor's rate appear only in some readings; consumers keep each metric's latest value.
 Counters are cumulative; ``<counter>.delta`` is the increase since the previous sample of that monitor (None
 on the first sample). Rates are per second over the interval since the previous sample.
 
@@ -13,7 +14,7 @@ Metric catalogue (``<i>`` = core or GPU index, ``<label>`` = engine label, ``<k>
 
 CPU (`cpu.py`, `thermal.py`, `system.py`)
     ``cpu.util.total``, ``cpu.util.<i>`` (% busy), ``cpu.steal``, ``cpu.iowait`` (% of all CPU time),
-    ``cpu.load1``; ``cpu.freq_mhz`` (mean), ``cpu.freq_mhz.<i>``, ``cpu.freq_max_mhz``;
+    ``cpu.load1`` (in one CPU reading a second: the kernel recomputes it every 5 s); ``cpu.freq_mhz`` (mean), ``cpu.freq_mhz.<i>``, ``cpu.freq_max_mhz``;
     ``cpu.pressure.some_avg10`` (%), ``cpu.pressure.some_total_us`` (counter) and ``…some_total_us.delta``;
     ``cgroup.nr_throttled``, ``cgroup.throttled_usec`` (counters), ``cgroup.nr_throttled.delta``,
     ``cgroup.throttled_usec.delta``, ``cgroup.quota_cpus`` (CPU quota in cores; absent = unlimited);
@@ -40,6 +41,7 @@ NVIDIA (`nvidia.py`)
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 from abc import ABC, abstractmethod
@@ -113,13 +115,15 @@ def under(root: str, path: str) -> str:
     return os.path.join(root, path.lstrip("/"))
 
 
-def read_text(path: str) -> str | None:
-    """File content, or None when it cannot be read."""
+def read_text(path: str, limit: int | None = None) -> str | None:
+    """File content (its first `limit` bytes when given, in one read), or None when it cannot be read."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
     try:
+        if limit is not None:
+            return os.read(fd, limit).decode("utf-8", errors="replace")
         chunks = []
         while chunk := os.read(fd, 65536):  # raw reads: ~3x cheaper than open() for small sysfs files
             chunks.append(chunk)
@@ -128,6 +132,58 @@ def read_text(path: str) -> str | None:
         return None
     finally:
         os.close(fd)
+
+
+class KeptFile:
+    """A /proc or /sys file kept open and re-read from offset 0 with one `pread` per sample.
+
+    procfs and sysfs regenerate a file's content on every read at offset 0, so the descriptor can be reused.
+    On the VM we measured, right after the sampler's sleep, open+read+close of a /proc file costs ~100 µs of
+    CPU and one pread on a kept descriptor ~50 µs (see BENCHMARKS.md, monitor sampler cost).
+
+    Args:
+        path: the file.
+        size: the most bytes read (the rest of the file is cut off).
+        reopen: open the path again after a failed read. Leave False for ``/proc/<pid>/…``: a kept descriptor
+            stays tied to the process it was opened for, while the path may by then name a new process.
+    """
+
+    def __init__(self, path: str, size: int = 65536, reopen: bool = True) -> None:
+        self.path = path
+        self.size = size
+        self.reopen = reopen
+        self._fd: int | None = None
+        self._dead = False
+
+    def read(self) -> str | None:
+        """The current content, or None when it cannot be read (now, or ever again when `reopen` is False)."""
+        fd = self._fd
+        if fd is None:
+            if self._dead:
+                return None
+            try:
+                fd = self._fd = os.open(self.path, os.O_RDONLY)
+            except OSError:
+                self._dead = not self.reopen
+                return None
+        try:
+            data = os.pread(fd, self.size, 0)
+        except OSError:
+            self.close()
+            self._dead = not self.reopen
+            return None
+        return data.decode("utf-8", errors="replace")
+
+    def close(self) -> None:
+        """Release the descriptor (a later `read` opens the file again, if `reopen` allows)."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # also at interpreter exit, when os may be gone
+            self.close()
 
 
 def read_int(path: str) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from infbench.monitors.base import Monitor, Probe
 from infbench.monitors.throttle import ThrottleTracker
 from infbench.records import MonitorReading, RunEvent
 
-__all__ = ["Sampler", "default_monitors", "sensor_events"]
+__all__ = ["Sampler", "default_monitors", "sensor_events", "tick_plan"]
 
 
 def default_monitors(root: str = "/") -> list[Monitor]:
@@ -47,6 +48,25 @@ def sensor_events(probes: list[Probe], t_ns: int) -> list[RunEvent]:
 
 
 _MAX_SLEEP_S = 0.1
+_MAX_PLAN = 1000  # longest precomputed tick cycle
+
+
+def tick_plan(monitors: list[Monitor]) -> tuple[float, list[list[Monitor]]]:
+    """(base period in s, the monitors due at each tick of one cycle): tick ``n`` samples ``plan[n % len]``.
+
+    The base rate is the fastest monitor's; each monitor runs every k-th tick, k = base rate ÷ its rate rounded
+    (so 3 Hz under a 10 Hz base runs at 3.3 Hz). Precomputing the cycle keeps each tick's own work minimal:
+    on a VM every object touched right after a sleep costs microseconds.
+    """
+    if not monitors:
+        return _MAX_SLEEP_S, [[]]
+    base = max(max(m.rate_hz for m in monitors), 1e-3)
+    every = [(m, max(1, round(base / max(m.rate_hz, 1e-3)))) for m in monitors]
+    length = 1
+    for _, k in every:
+        length = math.lcm(length, k)
+    length = min(length, _MAX_PLAN)
+    return 1.0 / base, [[m for m, k in every if n % k == 0] for n in range(length)]
 
 
 class Sampler:
@@ -115,6 +135,8 @@ class Sampler:
                 m.close()
 
     def _push_pids(self) -> None:
+        if self._pids is None:  # the usual case, checked without the lock
+            return
         with self._lock:
             pids, self._pids = self._pids, None
         if pids is None:
@@ -144,30 +166,30 @@ class Sampler:
                 self._report_failure(m, exc)
         self.ticks += 1
         if readings:
-            with contextlib.suppress(Exception):
+            try:  # not contextlib.suppress: its objects cost more right after a sleep
                 self.listener.on_monitor(readings)
+            except Exception:  # noqa: BLE001, S110 - a listener bug must not stop sampling
+                pass
             for event in self._throttle.update(readings):
                 self._emit(event)
         return readings
 
     def _loop(self) -> None:
-        now = time.monotonic()
-        next_due = {id(m): now for m in self._active}
-        periods = {id(m): 1.0 / max(m.rate_hz, 1e-3) for m in self._active}
-        while not self._stop.is_set():
-            now = time.monotonic()
-            due = [m for m in self._active if next_due[id(m)] <= now + 0.002]  # same tick if within 2 ms
+        period, plan = tick_plan(self._active)
+        sleep, monotonic, stop = time.sleep, time.monotonic, self._stop.is_set
+        start = monotonic()
+        n = 0
+        while not stop():
+            due = plan[n % len(plan)]
             if due:
                 self.tick(due)
-                for m in due:
-                    nxt = next_due[id(m)] + periods[id(m)]
-                    # fell behind (suspended, slow sensor): skip missed ticks rather than bursting
-                    next_due[id(m)] = nxt if nxt > now else now + periods[id(m)]
-            if not self._active:
-                time.sleep(_MAX_SLEEP_S)
-                continue
-            wait = min(next_due.values()) - time.monotonic()
-            if wait > 0:
+            n += 1
+            wait = start + n * period - monotonic()
+            if wait < 0:  # fell behind (suspended, slow sensor): skip the missed ticks rather than burst
+                n = int((monotonic() - start) / period) + 1
+                wait = start + n * period - monotonic()
+            while wait > 0 and not stop():
                 # time.sleep wakes more cheaply than Event.wait (measured: 0.08 vs 0.13 % of a core at 10 Hz);
                 # stop() is still noticed within _MAX_SLEEP_S.
-                time.sleep(min(wait, _MAX_SLEEP_S))
+                sleep(min(wait, _MAX_SLEEP_S))
+                wait = start + n * period - monotonic()

@@ -11,6 +11,7 @@ import psutil
 
 from infbench.monitors.base import (
     Counter,
+    KeptFile,
     Monitor,
     MonitorReading,
     Probe,
@@ -100,13 +101,15 @@ def throttle_files(root: str) -> tuple[list[str], list[str]]:
     return core, list(package.values())
 
 
-def _sum(files: list[str]) -> float | None:
+def _sum(files: list[KeptFile]) -> float | None:
     total, seen = 0, False
     for f in files:
-        v = read_int(f)
-        if v is not None:
-            total += v
-            seen = True
+        try:
+            v = int((f.read() or "").strip())
+        except ValueError:
+            continue
+        total += v
+        seen = True
     return float(total) if seen else None
 
 
@@ -124,6 +127,7 @@ class ThermalMonitor(Monitor):
         self.rate_hz = rate_hz
         self._core: list[str] = []
         self._package: list[str] = []
+        self._files: dict[str, list[KeptFile]] = {}
         self._temps = False
         self._counter = Counter()
 
@@ -147,6 +151,9 @@ class ThermalMonitor(Monitor):
             missing["temp"] = "no temperature sensors in /sys/class/hwmon" if has_dir else (
                 "no sysfs node /sys/class/hwmon (VM or no sensor driver)")
         self._core, self._package = throttle_files(self.root)
+        self.close()
+        self._files = {"cpu.throttle.core_count": [KeptFile(f, 64) for f in self._core],
+                       "cpu.throttle.package_count": [KeptFile(f, 64) for f in self._package]}
         tt = CPU_DIR + "/cpu0/thermal_throttle"
         reason = why_unreadable(under(self.root, tt + "/core_throttle_count"), tt) or "not exposed"
         if self._core:
@@ -162,9 +169,15 @@ class ThermalMonitor(Monitor):
     def sample(self, t_ns: int) -> MonitorReading:
         """Temperatures now, throttle counters and their increase since the previous sample."""
         values: Values = temperature_values(self._read_temps()) if self._temps else {}
-        for key, files in (("cpu.throttle.core_count", self._core), ("cpu.throttle.package_count", self._package)):
+        for key, files in self._files.items():
             if files:
                 count = _sum(files)
                 values[key] = count
                 values[key + ".delta"] = self._counter.delta(key, count)
         return self.reading(t_ns, values)
+
+    def close(self) -> None:
+        """Close the kept throttle-counter files."""
+        for files in self._files.values():
+            for f in files:
+                f.close()

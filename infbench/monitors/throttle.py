@@ -9,6 +9,7 @@ from infbench.monitors.clock_events import describe_clock_events
 from infbench.records import MonitorReading, RunEvent
 
 _GPU_ALARM = re.compile(r"^(gpu\d+)\.clock_event_alarm$")
+_WATCHED = frozenset({"thermal", "pressure", "gpu"})  # the monitors whose readings carry throttle signals
 
 
 def _pos(v: Any) -> bool | None:
@@ -32,6 +33,8 @@ class ThrottleTracker:
         """Events for every signal whose state changed in these readings."""
         events: list[RunEvent] = []
         for r in readings:
+            if r.source not in _WATCHED:
+                continue
             v = r.values
             if "cpu.throttle.core_count.delta" in v or "cpu.throttle.package_count.delta" in v:
                 core, pkg = v.get("cpu.throttle.core_count.delta"), v.get("cpu.throttle.package_count.delta")

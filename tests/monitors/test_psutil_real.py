@@ -23,7 +23,14 @@ def test_cpu_utilisation_per_core_and_total() -> None:
     n = os.cpu_count()
     for key in ["cpu.util.total", "cpu.steal", "cpu.iowait"] + [f"cpu.util.{i}" for i in range(n)]:
         assert 0.0 <= r.values[key] <= 100.0, key
-    assert r.values["cpu.load1"] >= 0
+
+
+def test_load_average_once_a_second_at_10_hz() -> None:
+    m = CpuMonitor(rate_hz=10)
+    m.probe()
+    loads = [m.sample(i).values.get("cpu.load1") for i in range(21)]
+    assert [i for i, v in enumerate(loads) if v is not None] == [0, 10, 20]
+    assert loads[0] >= 0
 
 
 def test_memory_and_our_own_process() -> None:
