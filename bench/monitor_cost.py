@@ -117,7 +117,7 @@ is written for few steps per tick rather than for warm speed.
 
 **History on this VM (sampler, % of one core):** 1.27 (all monitors at 10/5/5/2/1 Hz) → 0.69 (raw `os.read`,
 lower rates for slow signals) → 0.56–0.63 (/proc/stat parsed directly) → 0.52–0.57 (`time.sleep` instead of
-`Event.wait`, /proc/meminfo read directly) → **0.37–0.41** now: /proc and sysfs files kept open and re-read with
+`Event.wait`, /proc/meminfo read directly) → **0.34–0.41** now (table above): /proc and sysfs files kept open and re-read with
 one `pread` (`KeptFile`; per-process files stay tied to their process, so a reused pid is never misread), the
 load average read once a second (the kernel recomputes it every 5 s), RSS from `/proc/<pid>/stat` instead of
 psutil, swap from /proc/meminfo + /proc/vmstat, a precomputed tick plan in the sampler loop, and fewer steps in

@@ -58,7 +58,7 @@ def test_kept_proc_file_stays_with_its_process(sleeper) -> None:
 
 def test_real_proc_stat_is_reread_through_a_kept_descriptor() -> None:
     kept = KeptFile("/proc/self/stat", 4096)
-    utime = lambda: int(kept.read().rsplit(")", 1)[1].split()[11])  # noqa: E731
+    utime = lambda: int(kept.read().rsplit(")", 1)[1].split()[11])
     before = utime()
     end = time.process_time() + 0.3
     while time.process_time() < end:
