@@ -117,11 +117,17 @@ is written for few steps per tick rather than for warm speed.
 
 **History on this VM (sampler, % of one core):** 1.27 (all monitors at 10/5/5/2/1 Hz) → 0.69 (raw `os.read`,
 lower rates for slow signals) → 0.56–0.63 (/proc/stat parsed directly) → 0.52–0.57 (`time.sleep` instead of
-`Event.wait`, /proc/meminfo read directly) → **0.34–0.41** now (table above): /proc and sysfs files kept open and re-read with
+`Event.wait`, /proc/meminfo read directly) → **0.34–0.48** over today's runs (the table above is the latest): /proc and sysfs files kept open and re-read with
 one `pread` (`KeptFile`; per-process files stay tied to their process, so a reused pid is never misread), the
 load average read once a second (the kernel recomputes it every 5 s), RSS from `/proc/<pid>/stat` instead of
 psutil, swap from /proc/meminfo + /proc/vmstat, a precomputed tick plan in the sampler loop, and fewer steps in
-the /proc/stat parser (no `round()`, NamedTuples instead of frozen dataclasses).
+the /proc/stat parser (no `round()`), and a NamedTuple per process in the noisy-neighbour scan.
+
+**Before ÷ after, alternated in one run (2026-12-01):** the monitors of commit d13f0bc (`git archive d13f0bc
+infbench | tar -x -C /tmp/old`) and of this one, each driven by this script's `run_sampler` for 15 s, in
+separate processes, A B A B × 4: before 0.566, 0.529, 0.590, 0.579 %; after 0.408, 0.379, 0.397, 0.414 % —
+after ÷ before ≈ 0.70. Turning `MonitorReading` into a NamedTuple as well made no difference in the same kind
+of A/B (medians 0.433 vs 0.436 %), so it stays a frozen dataclass.
 """
 
 

@@ -6,7 +6,7 @@ Every timestamp is `time.perf_counter_ns()` (CLOCK_MONOTONIC on Linux, comparabl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -74,13 +74,12 @@ EVENT_KINDS = (
 )
 
 
-class MonitorReading(NamedTuple):
+@dataclass(frozen=True)
+class MonitorReading:
     """One sample of one monitor: flat metric name → number (a string for names, None when unreadable now).
 
     Metric names are dotted, e.g. ``cpu.util.total``, ``cpu.util.0``, ``mem.available_mb``,
     ``gpu0.sm_clock_mhz``, ``gpu0.clock_event_reasons``, ``proc.onnxruntime.rss_mb``.
-    A NamedTuple, not a frozen dataclass: the sampler builds several per tick right after a sleep, when a
-    frozen dataclass's __init__ costs ~30 µs of CPU on our VM (bench/monitor_cost.py).
     """
 
     t_ns: int

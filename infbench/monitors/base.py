@@ -14,7 +14,8 @@ Metric catalogue (``<i>`` = core or GPU index, ``<label>`` = engine label, ``<k>
 
 CPU (`cpu.py`, `thermal.py`, `system.py`)
     ``cpu.util.total``, ``cpu.util.<i>`` (% busy), ``cpu.steal``, ``cpu.iowait`` (% of all CPU time),
-    ``cpu.load1`` (in one CPU reading a second: the kernel recomputes it every 5 s); ``cpu.freq_mhz`` (mean), ``cpu.freq_mhz.<i>``, ``cpu.freq_max_mhz``;
+    ``cpu.load1`` (in one CPU reading a second: the kernel recomputes it every 5 s); ``cpu.freq_mhz`` (mean),
+    ``cpu.freq_mhz.<i>``, ``cpu.freq_max_mhz``;
     ``cpu.pressure.some_avg10`` (%), ``cpu.pressure.some_total_us`` (counter) and ``…some_total_us.delta``;
     ``cgroup.nr_throttled``, ``cgroup.throttled_usec`` (counters), ``cgroup.nr_throttled.delta``,
     ``cgroup.throttled_usec.delta``, ``cgroup.quota_cpus`` (CPU quota in cores; absent = unlimited);

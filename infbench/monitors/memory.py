@@ -7,7 +7,7 @@ import threading
 
 import psutil
 
-from infbench.monitors.base import Counter, KeptFile, Monitor, MonitorReading, Probe, Values, under
+from infbench.monitors.base import Counter, KeptFile, Monitor, MonitorReading, Probe, Values, read_text, under
 from infbench.monitors.procstat import PAGE_SIZE, parse_involuntary_switches, parse_stat
 
 MB = 1024.0 * 1024.0
@@ -29,13 +29,15 @@ def parse_meminfo(text: str) -> dict[str, int]:
     return found
 
 
+def _meminfo(path: str) -> dict[str, int] | None:
+    """`parse_meminfo` of the file at `path`, or None when it cannot be read."""
+    text = read_text(path)
+    return None if text is None else parse_meminfo(text)
+
+
 def read_meminfo(path: str) -> tuple[int, int] | None:
     """(MemTotal, MemAvailable) in bytes from one read of /proc/meminfo, or None when either is missing."""
-    try:
-        with open(path, "rb") as f:
-            found = parse_meminfo(f.read().decode("ascii", "replace"))
-    except OSError:
-        return None
+    found = _meminfo(path) or {}
     if "MemTotal" not in found or "MemAvailable" not in found:
         return None
     return found["MemTotal"], found["MemAvailable"]
@@ -58,16 +60,11 @@ def memory_values(info: dict[str, int] | None) -> Values:
 
 def system_memory(root: str = "/") -> Values:
     """`memory_values` of `/proc/meminfo` under `root`."""
-    try:
-        with open(under(root, "/proc/meminfo"), "rb") as f:
-            info: dict[str, int] | None = parse_meminfo(f.read().decode("ascii", "replace"))
-    except OSError:
-        info = None
-    return memory_values(info)
+    return memory_values(_meminfo(under(root, "/proc/meminfo")))
 
 
 def vmstat_value(text: str, key: str) -> int | None:
-    """One counter of /proc/vmstat content (found directly: parsing all ~180 lines costs ~10x more)."""
+    """One counter of /proc/vmstat content (found directly: parsing all ~190 lines costs ~20x more)."""
     prefix = key + " "
     if text.startswith(prefix):
         i = 0
