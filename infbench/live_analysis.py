@@ -17,7 +17,7 @@ import numpy as np
 from infbench.analysis.attribution import attribute
 from infbench.analysis.blocks import block_stats
 from infbench.analysis.drift import CusumDetector
-from infbench.analysis.session_analysis import RECOVERY, cause_text
+from infbench.analysis.findings import RECOVERY, cause_text
 from infbench.analysis.spikes import SpikeDetector
 from infbench.records import PHASE_MEASURE, RunEvent
 

@@ -7,7 +7,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from infbench.analysis.session_analysis import cause_text
+from infbench.analysis.findings import cause_text
 
 VERDICT_WORDS = {"baseline": "fastest (baseline)", "slower": "slower", "faster": "faster",
                  "no significant difference": "no significant difference"}
