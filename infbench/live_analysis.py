@@ -1,9 +1,10 @@
-"""Live spike and step detection during a run, with each finding attributed to what the monitors saw.
+"""Live slowdown detection during a run, with each episode attributed to what the monitors saw.
 
-`LiveAnalyzer` is a RunListener with its own low-rate thread: once a second it reads the new measured samples
-of every backend from the live store, turns them into 100 ms block statistics, feeds the online detectors
-(`SpikeDetector`, `CusumDetector`) and emits ``spike`` / ``step`` / ``drift`` events with their attribution.
-The events go through the run's listener fan-out, so they are recorded and replay shows them exactly as live.
+`LiveAnalyzer` is a RunListener with its own low-rate thread: once a second it hands each backend's new
+measured calls to that backend's `SlowdownTracker` (the same one `report` runs over the whole session, so live
+and report agree) and emits one ``spike`` / ``step`` / ``drift`` event per slowdown episode with its faces and
+attribution, and a ``detection`` event when a backend has too few calls for detection to run. The events go
+through the run's listener fan-out, so they are recorded and replay shows them exactly as live.
 """
 
 from __future__ import annotations
@@ -12,18 +13,15 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from infbench.analysis.attribution import attribute
-from infbench.analysis.blocks import block_stats
-from infbench.analysis.drift import CusumDetector
-from infbench.analysis.findings import RECOVERY, cause_text
-from infbench.analysis.spikes import SpikeDetector
+from infbench.analysis.detection import Episode, Finding, SlowdownTracker
+from infbench.analysis.findings import cause_text, turn_ends
 from infbench.records import PHASE_MEASURE, RunEvent
 
-BLOCK_NS = 100_000_000
-ATTRIBUTION_DELAY_NS = 3_000_000_000  # the slowest monitor (other processes) reads every 2 s: wait for it
-MAX_SAMPLES_PER_PASS = 20_000  # a systematic subsample of faster engines keeps the pass cheap
+# Readings are stamped at the end of the interval they cover; the slowest (other processes) every 2 s.
+ATTRIBUTION_DELAY_NS = 3_000_000_000
+SUSTAINED_NS = 10_000_000_000  # a slowdown still going on after this long is reported while it lasts
+SPARSE_AFTER_NS = 10_000_000_000  # say that detection is not running yet after this long without enough calls
 CONTROL_BACKENDS = {"null"}
 
 
@@ -31,23 +29,26 @@ class _Track:
     """Detector state of one backend."""
 
     def __init__(self, label: str) -> None:
+        self.tracker = SlowdownTracker(label)
         self.next_t: int | None = None
-        self.spikes = SpikeDetector(backend=label)
-        self.cusum = CusumDetector(backend=label)
+        self.pending: list[Finding] = []  # every alarm so far (episodes are re-formed from all of them)
+        self.emitted: set[int] = set()  # start times of the episodes already reported
+        self.first_t: int | None = None
+        self.told_sparse = False
 
 
 class LiveAnalyzer:
-    """Online spike/step detection over a RunData that is being filled (the LiveStore)."""
+    """Online slowdown detection over a RunData that is being filled (the LiveStore)."""
 
     def __init__(self, data: Any, emit: Callable[[RunEvent], None], interval_s: float = 1.0) -> None:
         self.data = data
         self.emit = emit
         self.interval_s = interval_s
         self.t0_ns = 0
+        self._labels: list[str] = []
         self._tracks: dict[str, _Track] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pending: list[tuple[str, str, int, int, str, dict]] = []
         self.found: list[RunEvent] = []
 
     # ---- RunListener ---------------------------------------------------------------------------------------
@@ -59,7 +60,7 @@ class LiveAnalyzer:
         self._thread.start()
 
     def on_finish(self, outcome: str) -> None:
-        """Stop the thread after one last pass that closes open spikes."""
+        """Stop the thread after one last pass that closes open episodes."""
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(10)
@@ -73,60 +74,59 @@ class LiveAnalyzer:
     def step(self, final: bool = False) -> list[RunEvent]:
         """One pass over every backend's new samples; returns (and emits) the events that are ready.
 
-        Findings wait ATTRIBUTION_DELAY_NS after their end (or the end of the run) before they are attributed
-        and emitted, so every monitor has had a chance to read the window.
+        An episode is emitted once it has ended and `ATTRIBUTION_DELAY_NS` has passed (so every monitor has
+        read its window and related alarms have merged into it), once it has gone on for `SUSTAINED_NS`, or at
+        the end of the run.
         """
+        now = self.data.end_ns()
+        out: list[RunEvent] = []
         for label in self._labels:
             track = self._tracks.setdefault(label, _Track(label))
-            try:
-                self._pending.extend(self._pass(label, track, final))
-            except (ValueError, IndexError):  # a backend with too little data so far: try again later
-                continue
-        now = self.data.end_ns()
-        ready = [p for p in self._pending if final or p[3] + ATTRIBUTION_DELAY_NS <= now]
-        self._pending = [p for p in self._pending if p not in ready]
-        out = [self._event(*p) for p in sorted(ready, key=lambda p: p[2])]
+            out += self._pass(label, track, now, final)
+        out.sort(key=lambda e: e.t_ns)
         for event in out:
             self.found.append(event)
             self.emit(event)
         return out
 
-    def _pass(self, label: str, track: _Track, final: bool) -> list[tuple[str, str, int, int, str, dict]]:
+    def _pass(self, label: str, track: _Track, now: int, final: bool) -> list[RunEvent]:
         start, dur = self.data.samples(label, track.next_t, None, PHASE_MEASURE)
-        if start.size == 0:
-            return []
-        # Only whole blocks: the block still filling waits for the next pass (unless the run is over).
-        edge = self.t0_ns + ((int(start[-1]) - self.t0_ns) // BLOCK_NS) * BLOCK_NS
-        if not final:
-            keep = start < edge
-            start, dur = start[keep], dur[keep]
-            if start.size == 0:
-                return []
-        if start.size > MAX_SAMPLES_PER_PASS:
-            stride = start.size // MAX_SAMPLES_PER_PASS + 1
-            start, dur = start[::stride], dur[::stride]
-        blocks = block_stats(start, dur, BLOCK_NS, origin_ns=self.t0_ns)
-        track.next_t = edge if not final else int(start[-1]) + 1
-        events = []
-        spikes = track.spikes.update(blocks)
+        if start.size:
+            track.first_t = track.first_t if track.first_t is not None else int(start[0])
+            track.next_t = int(start[-1]) + 1
+            track.pending += track.tracker.feed(start, dur, turn_ends(self.data, label), final=False)
         if final:
-            spikes += track.spikes.flush()
-        for spike in spikes:
-            events.append(("spike", label, spike.t_start_ns, spike.t_end_ns,
-                           f"latency spike ×{spike.ratio:.2f} ({spike.metric})", spike.to_dict()))
-        for shift in track.cusum.update(blocks):
-            end = shift.t_end_ns or shift.t_ns + BLOCK_NS
-            what = f"latency {shift.kind} ×{shift.ratio:.2f} ({shift.before / 1e6:.3g} → {shift.after / 1e6:.3g} ms)"
-            events.append((shift.kind, label, shift.t_ns, end, what, _shift_dict(shift)))
+            track.pending += track.tracker.feed(start[:0], dur[:0], turn_ends(self.data, label), final=True)
+        events = self._sparse(label, track, now, final)
+        current = None if final else track.tracker.open_alarm()
+        alarms = track.pending + ([current] if current is not None else [])
+        if not alarms:
+            return events
+        busy = current is not None
+        # Episodes over every alarm so far: a slowdown that goes on absorbs its later alarms.
+        for ep in track.tracker.episodes(alarms):
+            if ep.t_start_ns in track.emitted:
+                continue
+            ongoing = ep.kind != "spike"  # still slow at the end of the data so far
+            ready = final or (ongoing and now - ep.t_start_ns >= SUSTAINED_NS) or (
+                not ongoing and not busy and ep.t_end_ns + ATTRIBUTION_DELAY_NS <= now)
+            if ready:
+                events.append(self._event(ep))
+                track.emitted.add(ep.t_start_ns)
         return events
 
-    def _event(self, kind: str, label: str, t0: int, t1: int, what: str, detail: dict) -> RunEvent:
-        ratio = float(detail.get("ratio", 1.0))
-        attr = RECOVERY if ratio < 1.0 else attribute(t0, max(t1, t0 + BLOCK_NS), self.data, backend=label).to_dict()
-        return RunEvent(t0, kind, f"{label}: {what} — {cause_text(attr)}", label,
-                        {**detail, "t_end_ns": t1, "attribution": attr})
+    def _sparse(self, label: str, track: _Track, now: int, final: bool) -> list[RunEvent]:
+        """One ``detection`` event when a backend has run a while (or the run ended) without enough calls."""
+        status = track.tracker.status()
+        waited = track.first_t is not None and now - track.first_t >= SPARSE_AFTER_NS
+        if status.active or track.told_sparse or not (final or waited):
+            return []
+        track.told_sparse = True
+        t = self.data.end_ns() if final else now
+        return [RunEvent(t, "detection", f"{label}: {status.message()}", label, status.to_dict())]
 
-
-def _shift_dict(shift: Any) -> dict[str, Any]:
-    d = shift.to_dict() if hasattr(shift, "to_dict") else dict(shift.__dict__)
-    return {k: (float(v) if isinstance(v, np.floating) else v) for k, v in d.items()}
+    def _event(self, ep: Episode) -> RunEvent:
+        attr = attribute(ep.t_start_ns, ep.t_end_ns, self.data, backend=ep.backend).to_dict()
+        t_s = (ep.t_start_ns - self.t0_ns) / 1e9
+        message = f"{ep.backend}: {ep.headline()} at {t_s:.1f} s — {cause_text(attr)}"
+        return RunEvent(ep.t_start_ns, ep.kind, message, ep.backend, {**ep.to_dict(), "attribution": attr})

@@ -37,6 +37,31 @@ class SampleBlock:
 
 
 @dataclass(frozen=True)
+class TurnRecord:
+    """One turn of one backend: the span in which its worker ran calls on the scheduler's command.
+
+    Turns are the scheduler's unit (``plan.block_s`` each in the interleaved schedule; warm-up is one turn per
+    backend). Statistics resample by turn, and the duty cycle ``busy_ns / (end_ns - start_ns)`` or the idle
+    time between calls inside a turn reveal a harness slowing the engine down.
+
+    Attributes:
+        backend: the backend label.
+        phase: ``warmup`` or ``measure``.
+        start_ns: perf_counter_ns when the worker began the turn (before its first call starts).
+        end_ns: perf_counter_ns when the worker ended the turn (after its last call ended).
+        calls: number of calls made in the turn.
+        busy_ns: total time inside those calls (the sum of their durations).
+    """
+
+    backend: str
+    phase: str
+    start_ns: int
+    end_ns: int
+    calls: int
+    busy_ns: int
+
+
+@dataclass(frozen=True)
 class RunEvent:
     """Something that happened at an instant: warm-up end, engine error, user mark, spike, throttle on/off.
 
@@ -71,6 +96,7 @@ EVENT_KINDS = (
     "resume",
     "sensor",
     "gc",
+    "detection",
 )
 
 
@@ -138,6 +164,9 @@ class RunListener(Protocol):
 
     def on_event(self, event: RunEvent) -> None:
         """An event happened."""
+
+    def on_turn(self, turn: TurnRecord) -> None:
+        """A backend finished a turn (warm-up or measure); its sample blocks were delivered before this."""
 
     def on_finish(self, outcome: str) -> None:
         """The run ended: ``complete``, ``interrupted`` or ``failed``."""

@@ -18,9 +18,9 @@ import numpy as np
 
 from infbench.config import BackendSpec, RunPlan
 from infbench.engines.base import BACKENDS, ModelFiles
-from infbench.engines.host import EngineHost
+from infbench.engines.host import EngineHost, TurnResult
 from infbench.errors import EngineFailure, InfbenchError
-from infbench.records import PHASE_MEASURE, PHASE_WARMUP, BackendInfo, RunEvent
+from infbench.records import PHASE_MEASURE, PHASE_WARMUP, BackendInfo, RunEvent, TurnRecord
 
 NO_MODEL_BACKENDS = {"null"}
 
@@ -278,11 +278,13 @@ class Runner:
             if wants:
                 self._update(label, status="warmup")
                 try:
-                    calls = host.run_turn(PHASE_WARMUP, calls=self.plan.warmup_iterations or None,
-                                          seconds=self.plan.warmup_s or None).calls
+                    warm = host.run_turn(PHASE_WARMUP, calls=self.plan.warmup_iterations or None,
+                                         seconds=self.plan.warmup_s or None)
                 except EngineFailure as exc:
                     self._fail(label, exc)
                     continue
+                self._report_turn(label, PHASE_WARMUP, warm)
+                calls = warm.calls
                 self._event("warmup_end", f"{label}: warm-up done ({calls} calls)", label, calls=calls)
             self._update(label, status="waiting")
 
@@ -304,6 +306,7 @@ class Runner:
         except EngineFailure as exc:
             self._fail(label, exc)
             return
+        self._report_turn(label, PHASE_MEASURE, turn)
         with self._lock:
             self._measured[label][0] += turn.calls
             self._measured[label][1] += turn.wall_ns
@@ -311,6 +314,9 @@ class Runner:
             self._update(label, status="stopped")
         else:
             self._update(label, status="done" if self._done(label) else "waiting")
+
+    def _report_turn(self, label: str, phase: str, turn: TurnResult) -> None:
+        self.listener.on_turn(TurnRecord(label, phase, turn.t_begin_ns, turn.t_end_ns, turn.calls, turn.busy_ns))
 
     def _check_health(self) -> None:
         if self.health_check is not None:

@@ -289,10 +289,15 @@ class SnapshotBuilder:
         return "waiting"
 
     def _throttle(self, t0: int) -> tuple[tuple[tuple[float, float | None], ...], bool]:
+        """Throttle spans (start s, end s or None while on), one per signal episode, and whether any is on.
+
+        Spans are keyed on the ``signal`` that `monitors/throttle.py` writes (``cpu_thermal``, ``cgroup``,
+        ``gpu0``…), so overlapping signals give overlapping spans instead of one merged span.
+        """
         spans: list[list[Any]] = []
         on: dict[str, float] = {}
         for e in self._events:
-            key = str(e.data.get("source", e.backend or "")) if e.data else (e.backend or "")
+            key = str((e.data or {}).get("signal") or e.backend or "")
             if e.kind == "throttle_on" and key not in on:
                 on[key] = (e.t_ns - t0) / 1e9
             elif e.kind == "throttle_off" and key in on:

@@ -3,7 +3,12 @@
 Each cause gets a score in [0, 1] from the signals seen in the window compared with the `baseline_s` seconds
 before it. The verdict is the best cause scoring at least 0.5, else ``unexplained``. ``thermal`` needs a
 thermal signal (throttle counter, temperature near its limit, GPU thermal bit or thermal violation time) inside
-the window: a frequency drop alone is reported as ``power``.
+the window: a frequency drop alone is reported as ``power``. ``cpu-quota`` is the cgroup's CPU quota (the
+kernel stalled our processes); ``contention`` is other processes or the hypervisor taking the CPU.
+
+A reading is stamped at the end of the interval it covers (utilisation, deltas, other processes' CPU), so a
+sensor read up to one of its sampling periods after the slow window still speaks about it: each metric's
+window is extended by its own period, measured from its timestamps.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import numpy as np
 
 from infbench.sessions.data import RunData
 
-CAUSES = ("thermal", "power", "contention", "memory", "gc")  # also the tie-break order
+CAUSES = ("thermal", "power", "cpu-quota", "contention", "memory", "gc")  # also the tie-break order
 UNEXPLAINED = "unexplained"
 GPU_THERMAL_BITS = 0x20 | 0x40  # SW thermal slowdown, HW thermal slowdown
 GPU_POWER_BITS = 0x08 | 0x80  # HW slowdown, HW power brake (SW power cap 0x4 is normal under load)
@@ -36,12 +41,16 @@ class Attribution:
         return asdict(self)
 
 
+MAX_LAG_NS = 5_000_000_000
+
+
 class _Window:
-    """Metric look-ups in the window and in its baseline."""
+    """Metric look-ups in the window (extended by each sensor's sampling period) and in its baseline."""
 
     def __init__(self, data: RunData, t0: int, t1: int, base0: int, margin: int) -> None:
         self.data, self.t0, self.t1, self.base0, self.margin = data, t0, t1, base0, margin
         self.names = set(data.metrics())
+        self._lags: dict[str, int] = {}
 
     def _vals(self, metric: str, a: int, b: int) -> np.ndarray:
         if metric not in self.names:
@@ -49,9 +58,19 @@ class _Window:
         v = np.asarray(self.data.monitor_series(metric, a, b)[1], dtype=np.float64)
         return v[np.isfinite(v)]
 
+    def lag(self, metric: str) -> int:
+        """The sensor's sampling period (ns): how late a reading about the window can be stamped."""
+        if metric not in self._lags:
+            t = np.asarray(self.data.monitor_series(metric, self.t0 - MAX_LAG_NS * 4, self.t1 + MAX_LAG_NS)[0]
+                           if metric in self.names else np.empty(0), dtype=np.int64)
+            period = float(np.median(np.diff(t))) if t.size >= 2 else 0.0
+            self._lags[metric] = int(min(max(period, 0.0), MAX_LAG_NS))
+        return self._lags[metric]
+
     def win(self, metric: str) -> np.ndarray:
-        # Causes often show up a little before the slow blocks (a burner starting, a sensor lagging).
-        return self._vals(metric, self.t0 - self.margin, self.t1)
+        # Causes often show up a little before the slow blocks (a burner starting), and a reading covering the
+        # window's end is stamped up to one sampling period after it.
+        return self._vals(metric, self.t0 - self.margin, self.t1 + self.lag(metric) + 1)
 
     def base(self, metric: str) -> np.ndarray:
         return self._vals(metric, self.base0, self.t0 - self.margin)
@@ -59,6 +78,10 @@ class _Window:
 
 def _med(v: np.ndarray) -> float | None:
     return float(np.median(v)) if v.size else None
+
+
+def _max(v: np.ndarray) -> float | None:
+    return float(v.max()) if v.size else None
 
 
 def _sum(v: np.ndarray) -> float:
@@ -121,7 +144,8 @@ def _score_thermal_and_power(w: _Window, ev: list[str], sc: dict[str, float]) ->
 
 def _top_processes(w: _Window) -> list[tuple[str, int | None, float]]:
     best: dict[tuple[str, int | None], float] = {}
-    for t in (w.t0 + (w.t1 - w.t0) // 2, w.t1 - 1):
+    lag = w.lag("other.cpu_percent")
+    for t in (w.t0 + (w.t1 - w.t0) // 2, w.t1 - 1, w.t1 + lag):
         latest: dict[str, Any] = w.data.monitor_latest(t)
         for k in range(10):
             name, cpu = latest.get(f"other.top.{k}.name"), latest.get(f"other.top.{k}.cpu_percent")
@@ -148,7 +172,8 @@ def _busiest_group(top: list[tuple[str, int | None, float]]) -> tuple[str, list,
 
 def _score_contention(w: _Window, ev: list[str], sc: dict[str, float]) -> None:
     score = 0.0
-    other_w, other_b = _med(w.win("other.cpu_percent")), _med(w.base("other.cpu_percent"))
+    # the busiest reading covering the window: a short slowdown is one reading among several
+    other_w, other_b = _max(w.win("other.cpu_percent")), _med(w.base("other.cpu_percent"))
     rise = (other_w or 0.0) - (other_b or 0.0)
     top = _top_processes(w)
     if other_w is not None and rise >= 25.0:
@@ -164,11 +189,18 @@ def _score_contention(w: _Window, ev: list[str], sc: dict[str, float]) -> None:
     if steal_w is not None and steal_w - steal_b >= 5.0:
         score = max(score, min(1.0, (steal_w - steal_b) / 10.0))
         ev.append(f"hypervisor steal {steal_b:.0f} % → {steal_w:.0f} %")
-    thr = _sum(w.win("cgroup.throttled_usec.delta"))
-    if thr > 0:
-        score = 1.0
-        ev.append(f"cgroup CPU quota throttled {thr / 1e3:.0f} ms")
     sc["contention"] = score
+
+
+def _score_quota(w: _Window, ev: list[str], sc: dict[str, float]) -> None:
+    thr = _sum(w.win("cgroup.throttled_usec.delta"))
+    base = w.base("cgroup.throttled_usec.delta")
+    usual = float(np.median(base)) if base.size else 0.0
+    periods = max(1, w.win("cgroup.throttled_usec.delta").size)
+    sc["cpu-quota"] = 0.0
+    if thr > 0 and thr / periods > 2.0 * usual:
+        sc["cpu-quota"] = 1.0
+        ev.append(f"cpu-quota: cgroup CPU quota throttled our processes {thr / 1e3:.0f} ms")
 
 
 def _score_memory(w: _Window, ev: list[str], sc: dict[str, float], backend: str | None) -> None:
@@ -211,10 +243,11 @@ def attribute(
     baseline_s: float = 5.0,
     margin_s: float = 1.0,
 ) -> Attribution:
-    """Verdict for the latency window [t0, t1): ``thermal`` | ``power`` | ``contention`` | ``memory`` | ``gc`` |
-    ``unexplained``, with evidence strings and scores.
+    """Verdict for the latency window [t0, t1): ``thermal`` | ``power`` | ``cpu-quota`` | ``contention`` |
+    ``memory`` | ``gc`` | ``unexplained``, with evidence strings and scores.
 
-    Signals are taken in [t0 - `margin_s`, t1) and compared with the `baseline_s` seconds before that.
+    Signals are taken in [t0 - `margin_s`, t1 + the sensor's period] and compared with the `baseline_s` seconds
+    before that.
     `data` needs only `metrics()`, `monitor_series()`, `monitor_latest()` and `events()` of RunData.
     """
     margin = int(margin_s * 1e9)
@@ -225,6 +258,7 @@ def attribute(
     scores: dict[str, float] = {}
     _score_thermal_and_power(w, evidence, scores)
     _score_contention(w, evidence, scores)
+    _score_quota(w, evidence, scores)
     _score_memory(w, evidence, scores, backend)
     _score_gc(w, evidence, scores, backend)
     best = max(CAUSES, key=lambda c: (scores.get(c, 0.0), -CAUSES.index(c)))

@@ -1,5 +1,6 @@
-"""Findings of one backend over a whole session: warm-up end, spikes, steps and drift, burst vs sustained,
-stability warnings, each slowdown attributed to what the monitors saw."""
+"""Findings of one backend over a whole session: warm-up end, slowdown episodes (transient and sustained, each
+with its faces, time lost and attribution), burst vs sustained, stability warnings, and whether detection could
+run at all."""
 
 from __future__ import annotations
 
@@ -9,8 +10,13 @@ import numpy as np
 
 from infbench.analysis.attribution import attribute
 from infbench.analysis.blocks import block_stats
-from infbench.analysis.drift import burst_vs_sustained, detect_shifts, warmup_end
-from infbench.analysis.spikes import detect_spikes
+from infbench.analysis.detection import (
+    MIN_STEP_RATIO,
+    DetectionStatus,
+    Episode,
+    SlowdownTracker,
+)
+from infbench.analysis.drift import burst_vs_sustained, warmup_end
 from infbench.analysis.stability import stability_warnings
 from infbench.records import PHASE_MEASURE
 from infbench.sessions.data import RunData
@@ -41,54 +47,82 @@ def cause_text(attribution: dict[str, Any] | None) -> str:
     return evidence if evidence.startswith(f"{verdict}:") else f"{verdict}: {evidence}"
 
 
-def _attr(t0: int, t1: int, ratio: float, data: RunData, label: str) -> dict[str, Any]:
-    """Attribution of a slowdown; a speed-up is the end of an earlier slowdown, not something to explain."""
-    if ratio < 1.0:
-        return dict(RECOVERY)
-    return attribute(t0, t1, data, backend=label).to_dict()
-
-
 def _rel_s(t_ns: int | None, t0_ns: int) -> float | None:
     return None if t_ns is None else (t_ns - t0_ns) / 1e9
 
 
-def backend_analysis(data: RunData, label: str, first_inference_ms: float | None) -> dict[str, Any]:
-    """Findings for one backend (JSON-ready); times are seconds since t=0."""
+def turn_ends(data: Any, label: str) -> np.ndarray | None:
+    """End times of the recorded turns of `label` (None when the data has no turns: gaps are then judged
+    by their length alone)."""
+    turns = getattr(data, "turns", None)
+    if turns is None:
+        return None
+    try:
+        ends = np.sort(np.asarray(turns(label, None)[1], dtype=np.int64))
+    except (KeyError, ValueError, IndexError, TypeError):
+        return None
+    return ends if ends.size else None
+
+
+def episode_dict(ep: Episode, t0_ns: int) -> dict[str, Any]:
+    """An episode as the report carries it: times in seconds since t=0, the headline, the faces."""
+    d = ep.to_dict()
+    d.update(t_s=_rel_s(ep.t_start_ns, t0_ns), t_end_s=_rel_s(ep.t_end_ns, t0_ns), headline=ep.headline())
+    return d
+
+
+def detect_episodes(data: RunData, label: str, noise_band: float | None = None
+                    ) -> tuple[list[Episode], DetectionStatus, SlowdownTracker]:
+    """Slowdown episodes of one backend over the whole session: the live detectors run over every measured
+    call, so the report finds what the live view found. `noise_band` (the A/A band) raises the smallest
+    sustained change reported to twice that band."""
+    start, dur = data.samples(label, phase=PHASE_MEASURE)
+    min_step = max(MIN_STEP_RATIO, 1.0 + 2.0 * noise_band) if noise_band else MIN_STEP_RATIO
+    tracker = SlowdownTracker(label, min_step_ratio=min_step)
+    if start.size == 0:
+        return [], tracker.status(), tracker
+    found = tracker.feed(start, dur, turn_ends(data, label), final=True)
+    status = tracker.status()
+    if not status.active:
+        return [], status, tracker
+    return tracker.episodes(found), status, tracker
+
+
+def backend_analysis(data: RunData, label: str, first_inference_ms: float | None,
+                     noise_band: float | None = None) -> dict[str, Any]:
+    """Findings for one backend (JSON-ready); times are seconds since t=0.
+
+    ``spikes`` holds the transient slowdown episodes, ``shifts`` the sustained ones (step/drift); each with
+    its faces, time lost and attribution. ``detection`` says whether detection could run, and on what blocks.
+    """
     t0 = data.t0_ns
     all_start, all_dur = _thin(*data.samples(label))
     start, dur = data.samples(label, phase=PHASE_MEASURE)
     out: dict[str, Any] = {"warmup_end_s": None, "spikes": [], "shifts": [], "burst_vs_sustained": None,
-                           "warnings": []}
+                           "warnings": [], "detection": None}
     if dur.size and infos_backend(data, label) not in CONTROL_BACKENDS:
         median_ms = float(np.median(dur)) / 1e6
         out["warnings"] = stability_warnings(dur, first_inference_ms, median_ms)
     if all_start.size:
         out["warmup_end_s"] = _rel_s(warmup_end(block_stats(all_start, all_dur, BLOCK_NS, origin_ns=t0)), t0)
-    start, dur = _thin(start, dur)
-    if start.size == 0:
+    if start.size == 0 or infos_backend(data, label) in CONTROL_BACKENDS:
         return out
-    blocks = block_stats(start, dur, BLOCK_NS, origin_ns=t0)
-    if len(blocks) < 3:
-        return out
-    bvs = burst_vs_sustained(blocks)
-    if bvs:
-        bvs = dict(bvs)
-        if bvs.get("slowdown_start_ns") is not None:
-            bvs["slowdown_start_s"] = _rel_s(bvs["slowdown_start_ns"], t0)
-        out["burst_vs_sustained"] = bvs
-    spikes = detect_spikes(blocks, backend=label)
-    for k, spike in enumerate(spikes):
-        d = spike.to_dict()
-        d["t_s"], d["t_end_s"] = _rel_s(spike.t_start_ns, t0), _rel_s(spike.t_end_ns, t0)
-        if k < MAX_ATTRIBUTED:
-            d["attribution"] = _attr(spike.t_start_ns, spike.t_end_ns, spike.ratio, data, label)
-        out["spikes"].append(d)
-    for shift in detect_shifts(blocks, backend=label):
-        d = shift.to_dict()
-        end = shift.t_end_ns or shift.t_ns + BLOCK_NS
-        d["t_s"] = _rel_s(shift.t_ns, t0)
-        d["attribution"] = _attr(shift.t_ns, max(end, shift.t_ns + BLOCK_NS), shift.ratio, data, label)
-        out["shifts"].append(d)
+    episodes, status, tracker = detect_episodes(data, label, noise_band)
+    out["detection"] = status.to_dict()
+    blocks = tracker.blocks()
+    if len(blocks) >= 3:
+        bvs = burst_vs_sustained(blocks)
+        if bvs:
+            bvs = dict(bvs)
+            if bvs.get("slowdown_start_ns") is not None:
+                bvs["slowdown_start_s"] = _rel_s(bvs["slowdown_start_ns"], t0)
+            out["burst_vs_sustained"] = bvs
+    ranked = sorted(episodes, key=lambda e: -e.lost_ms)[:MAX_ATTRIBUTED]
+    for ep in episodes:
+        d = episode_dict(ep, t0)
+        if ep in ranked:
+            d["attribution"] = attribute(ep.t_start_ns, ep.t_end_ns, data, backend=label).to_dict()
+        out["spikes" if ep.kind == "spike" else "shifts"].append(d)
     return out
 
 

@@ -1,20 +1,26 @@
-"""Online latency-spike detection on time blocks: robust z-score against a trailing window, with hysteresis.
+"""Online slowdown detection on blocks: robust z-score against a trailing window, with hysteresis.
 
-Each block's median and p90 are scored against the median and MAD of the previous `window` blocks. The MAD has
-a floor relative to the level, so a very steady series does not turn a 1 % wobble into an alarm. A spike opens
-at z >= `z_on` and closes once z stays below `z_off` for `cooldown` blocks. Only slowdowns are reported.
+Each block's statistics (median; p90 when blocks hold enough calls to have a tail; ``cycle``, the in-turn time
+per call, whose rise is a throughput collapse) are scored against the median and MAD of the previous `window`
+blocks. The MAD has a floor relative to the level, so a very steady series does not turn a 1 % wobble into an
+alarm. A spike opens at z >= `z_on` and closes once z stays below `z_off` for `cooldown` blocks; blocks of an
+open spike do not enter the baseline (for up to `window` blocks), so a long slowdown is not learnt as normal.
+A spike is reported only when it is worth a look: at least `min_blocks` slow blocks or `min_span_ns` of time,
+and a peak ratio of at least `min_ratio`. Only slowdowns are reported.
 """
 
 from __future__ import annotations
 
+import math
+from collections import deque
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from infbench.analysis.blocks import BlockStats
 
 MAD_TO_SIGMA = 1.4826
+TAIL_MIN_CALLS = 5  # below this many calls per block, p90 is just another name for the median
 
 
 @dataclass(frozen=True)
@@ -27,7 +33,8 @@ class Spike:
         backend: the backend label, if known.
         severity: peak robust z-score.
         ratio: block statistic / trailing baseline at the peak.
-        metric: the block statistic that peaked (``median`` or ``p90``).
+        metric: the block statistic that peaked (``median``, ``p90`` or ``cycle``).
+        blocks: number of slow blocks (z >= z_off) in the spike.
     """
 
     t_start_ns: int
@@ -36,10 +43,18 @@ class Spike:
     severity: float
     ratio: float
     metric: str
+    blocks: int = 1
 
     def to_dict(self) -> dict:
         """JSON-ready dict."""
         return asdict(self)
+
+
+def default_metrics(calls_per_block: int) -> tuple[str, ...]:
+    """The block statistics worth scoring at this block size."""
+    if calls_per_block >= TAIL_MIN_CALLS:
+        return ("median", "p90", "cycle")
+    return ("median", "cycle")
 
 
 class SpikeDetector:
@@ -48,25 +63,34 @@ class SpikeDetector:
     def __init__(
         self,
         backend: str | None = None,
-        metrics: tuple[str, ...] = ("median", "p90"),
+        metrics: tuple[str, ...] = ("median", "p90", "cycle"),
         window: int = 100,
-        min_history: int = 20,
-        z_on: float = 5.5,
+        min_history: int = 10,
+        z_on: float = 6.0,
         z_off: float = 3.0,
         cooldown: int = 2,
-        min_rel_mad: float = 0.01,
-        min_count: int = 5,
+        min_rel_mad: float = 0.02,
+        min_count: int = 1,
+        min_blocks: int = 2,
+        min_span_ns: int = 1_000_000_000,
+        min_ratio: float = 1.10,
     ) -> None:
-        """Configure the detector (window and cooldown in blocks; `min_rel_mad` is the MAD floor / level)."""
+        """Configure the detector (window, history and cooldown in blocks; `min_rel_mad` = MAD floor / level)."""
         self.backend = backend
         self.metrics = tuple(metrics)
-        self.min_history = min_history
+        self.window, self.min_history = window, min_history
         self.z_on, self.z_off, self.cooldown = z_on, z_off, cooldown
         self.min_rel_mad, self.min_count = min_rel_mad, min_count
-        self.window = window
-        self._hist = {m: np.empty(0, np.float64) for m in self.metrics}
+        self.min_blocks, self.min_span_ns, self.min_ratio = min_blocks, min_span_ns, min_ratio
+        self._hist = {m: deque(maxlen=window) for m in self.metrics}
         self._open: dict | None = None
         self._quiet = 0
+        self.blocks_seen = 0
+
+    @property
+    def ready(self) -> bool:
+        """Whether enough history has been seen for blocks to be scored."""
+        return self.blocks_seen >= self.min_history
 
     @property
     def active(self) -> Spike | None:
@@ -74,78 +98,70 @@ class SpikeDetector:
         return self._as_spike(self._open) if self._open else None
 
     def _as_spike(self, s: dict) -> Spike:
-        return Spike(s["t0"], s["t1"], self.backend, s["z"], s["ratio"], s["metric"])
+        return Spike(s["t0"], s["t1"], self.backend, s["z"], s["ratio"], s["metric"], s["n"])
 
-    def _scores(self, metric: str, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Robust z and ratio of each new value against the `window` values before it (NaN: too little history)."""
-        hist = self._hist[metric]
-        full = np.concatenate([hist, new])
-        pos = np.arange(hist.size, full.size)
-        base = np.full(new.size, np.nan)
-        mad = np.full(new.size, np.nan)
-        full_w = pos >= self.window
-        if full_w.any():  # the common case, vectorised: every window is complete
-            win = sliding_window_view(full, self.window)[pos[full_w] - self.window]
-            med = np.median(win, axis=1)
-            base[full_w] = med
-            mad[full_w] = np.median(np.abs(win - med[:, None]), axis=1)
-        for j in np.flatnonzero(~full_w & (pos >= self.min_history)):  # only at the very start
-            win = full[: pos[j]]
-            base[j] = np.median(win)
-            mad[j] = np.median(np.abs(win - base[j]))
-        mad = np.maximum(mad, np.maximum(self.min_rel_mad * np.abs(base), 1e-12))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (new - base) / (MAD_TO_SIGMA * mad), new / base
+    def _score(self, values: dict[str, float]) -> tuple[float, float, str]:
+        """(peak z, its ratio, its metric) of one block against the trailing window; z NaN without history."""
+        best = (float("nan"), float("nan"), self.metrics[0])
+        for m, v in values.items():
+            hist = self._hist[m]
+            if len(hist) < self.min_history:
+                continue
+            h = np.fromiter(hist, np.float64, len(hist))
+            base = float(np.median(h))
+            mad = max(float(np.median(np.abs(h - base))), self.min_rel_mad * abs(base), 1e-12)
+            z = (v - base) / (MAD_TO_SIGMA * mad)
+            if not z <= best[0]:  # also replaces the NaN start
+                best = (z, v / base if base > 0 else float("inf"), m)
+        return best
 
     def update(self, blocks: BlockStats) -> list[Spike]:
         """Process new blocks (later than any seen before); return the spikes that ended within them."""
-        ok = blocks.count >= self.min_count  # too few calls: no score, no history
-        t0s = blocks.t0_ns[ok]
-        if t0s.size == 0:
-            return []
-        zs, ratios = [], []
-        for m in self.metrics:
-            new = blocks.stat(m)[ok].astype(np.float64)
-            z, r = self._scores(m, new)
-            zs.append(z)
-            ratios.append(r)
-            self._hist[m] = np.concatenate([self._hist[m], new])[-self.window :]
-        z_all, r_all = np.vstack(zs), np.vstack(ratios)
-        best = np.argmax(np.where(np.isnan(z_all), -np.inf, z_all), axis=0)
-        cols = np.arange(t0s.size)
-        z_best, r_best = z_all[best, cols], r_all[best, cols]
+        ok = np.flatnonzero(blocks.count >= self.min_count)
+        cols = {m: blocks.stat(m) for m in self.metrics}
         done: list[Spike] = []
-        for i in np.flatnonzero(~np.isnan(z_best)):
-            t0 = int(t0s[i])
-            done.extend(
-                self._step(
-                    t0, t0 + blocks.block_ns, float(z_best[i]), float(r_best[i]), self.metrics[best[i]]
-                )
-            )
+        for i in ok.tolist():
+            values = {m: float(cols[m][i]) for m in self.metrics}
+            z, ratio, metric = self._score(values)
+            self.blocks_seen += 1
+            slow = bool(z >= self.z_off)
+            learning = self._open is None or not slow or self._open["n"] >= self.window
+            if learning:
+                for m, v in values.items():
+                    self._hist[m].append(v)
+            if not math.isnan(z):  # scored
+                done.extend(self._step(int(blocks.t0_ns[i]), int(blocks.t1_ns[i]), z, ratio, metric))
         return done
 
     def _step(self, t0: int, t1: int, z: float, ratio: float, metric: str) -> list[Spike]:
         s = self._open
         if s is None:
             if z >= self.z_on:
-                self._open = {"t0": t0, "t1": t1, "z": z, "ratio": ratio, "metric": metric}
+                self._open = {"t0": t0, "t1": t1, "z": z, "ratio": ratio, "metric": metric, "n": 1}
                 self._quiet = 0
             return []
         if z >= self.z_off:
-            s["t1"], self._quiet = t1, 0
+            s["t1"], s["n"], self._quiet = t1, s["n"] + 1, 0
             if z > s["z"]:
                 s.update(z=z, ratio=ratio, metric=metric)
             return []
         self._quiet += 1
         if self._quiet >= self.cooldown:
             self._open = None
-            return [self._as_spike(s)]
+            return self._worth([self._as_spike(s)])
         return []
 
+    def _worth(self, spikes: list[Spike]) -> list[Spike]:
+        return [
+            s for s in spikes
+            if s.ratio >= self.min_ratio
+            and (s.blocks >= self.min_blocks or s.t_end_ns - s.t_start_ns >= self.min_span_ns)
+        ]
+
     def flush(self) -> list[Spike]:
-        """Close the spike in progress (end of data) and return it."""
+        """Close the spike in progress (end of data) and return it, if it is worth reporting."""
         s, self._open = self._open, None
-        return [self._as_spike(s)] if s else []
+        return self._worth([self._as_spike(s)]) if s else []
 
 
 def detect_spikes(blocks: BlockStats, backend: str | None = None, **kwargs) -> list[Spike]:

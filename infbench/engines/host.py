@@ -30,11 +30,17 @@ _POLL_S = 0.1
 
 
 class TurnResult(NamedTuple):
-    """What one turn did: calls made, time inside the calls, and the turn's wall time (ns)."""
+    """What one turn did: calls made, time inside the calls, the turn's wall time (ns), and the turn's span.
+
+    `t_begin_ns` and `t_end_ns` are the worker's perf_counter_ns at the start and end of the turn (the clock of
+    the samples); every call of the turn lies inside them and ``wall_ns == t_end_ns - t_begin_ns``.
+    """
 
     calls: int
     busy_ns: int
     wall_ns: int
+    t_begin_ns: int
+    t_end_ns: int
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -137,7 +143,8 @@ class EngineHost:
                                            self.label, {"duration_ms": dur_ns / 1e6, "generation": gen}))
             elif kind == "done":
                 done = msg[1]
-                return TurnResult(int(done["count"]), int(done["busy_ns"]), int(done["wall_ns"]))
+                return TurnResult(int(done["count"]), int(done["busy_ns"]), int(done["wall_ns"]),
+                                  int(done["t_begin_ns"]), int(done["t_end_ns"]))
 
     def halt(self) -> None:
         """Ask the current turn to end at its next flush (≤ 50 ms). Safe from any thread."""

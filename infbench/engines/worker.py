@@ -10,8 +10,9 @@ parent → child: ``("run", {"phase", "calls", "seconds"})`` one turn: run until
 
 child → parent: ``("loaded", {...})``, ``("first", {"first_inference_ms", "t_ns"})``,
 ``("output", ndarray)`` first output on input 0 (parity), ``("block", phase, start_ns, dur_ns, input_idx)``,
-``("gc", [(t_ns, dur_ns, generation), ...])``, ``("done", {"phase", "count", "busy_ns", "wall_ns"})``,
-``("error", stage, message)`` then exit.
+``("gc", [(t_ns, dur_ns, generation), ...])``,
+``("done", {"phase", "count", "busy_ns", "wall_ns", "t_begin_ns", "t_end_ns"})`` (the turn's perf_counter_ns
+span: every call of the turn starts and ends inside it), ``("error", stage, message)`` then exit.
 """
 
 from __future__ import annotations
@@ -124,8 +125,9 @@ def _serve(conn: Any, engine: Any, prepared: list[Any]) -> None:
             args = msg[1]
             t_begin = time.perf_counter_ns()
             next_idx, count, busy = _turn(conn, engine.run, prepared, next_idx, args, watch)
+            t_end = time.perf_counter_ns()
             conn.send(("done", {"phase": args["phase"], "count": count, "busy_ns": busy,
-                                "wall_ns": time.perf_counter_ns() - t_begin}))
+                                "wall_ns": t_end - t_begin, "t_begin_ns": t_begin, "t_end_ns": t_end}))
 
 
 def _turn(

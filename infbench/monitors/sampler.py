@@ -76,13 +76,19 @@ class Sampler:
         monitors: the monitors (probed in `start`; those with nothing available are not sampled).
         listener: has ``on_monitor(list[MonitorReading])`` and ``on_event(RunEvent)``.
         clock: the run's clock (`time.perf_counter_ns`).
+        monotonic: the pacing clock, in seconds (`time.monotonic`); tests inject a fake one.
+        sleep: how the thread waits between ticks (`time.sleep`); tests inject one that advances `monotonic`.
     """
 
     def __init__(self, monitors: list[Monitor], listener: Any,
-                 clock: Callable[[], int] = time.perf_counter_ns) -> None:
+                 clock: Callable[[], int] = time.perf_counter_ns, *,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.monitors = list(monitors)
         self.listener = listener
         self.clock = clock
+        self._monotonic = monotonic
+        self._sleep = sleep
         self.probes: list[Probe] = []
         self.ticks = 0
         self._active: list[Monitor] = []
@@ -176,7 +182,7 @@ class Sampler:
 
     def _loop(self) -> None:
         period, plan = tick_plan(self._active)
-        sleep, monotonic, stop = time.sleep, time.monotonic, self._stop.is_set
+        sleep, monotonic, stop = self._sleep, self._monotonic, self._stop.is_set
         start = monotonic()
         n = 0
         while not stop():

@@ -35,6 +35,18 @@ class RunData(Protocol):
         `phase` None means all phases, else ``warmup`` or ``measure``.
         """
 
+    def turns(
+        self, label: str, phase: str | None = "measure"
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(start_ns int64, end_ns int64, calls int64, busy_ns int64) of `label`'s turns, sorted by start.
+
+        `phase` ``measure`` (default), ``warmup``, or None for all phases. A turn is the span in which the
+        scheduler let the backend run (``plan.block_s`` in the interleaved schedule); each of its calls starts
+        and ends inside [start_ns, end_ns], `calls` counts them and `busy_ns` sums their durations. Sessions of
+        schema 1 did not record turns: they are inferred from the samples there (approximate, see
+        `infbench.sessions.turns`).
+        """
+
     def metrics(self) -> list[str]:
         """Names of all monitor metrics recorded."""
 

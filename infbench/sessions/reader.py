@@ -19,8 +19,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from infbench.errors import SessionError
-from infbench.records import BackendInfo, RunEvent, SampleBlock
+from infbench.records import PHASE_WARMUP, BackendInfo, RunEvent, SampleBlock
 from infbench.sessions import schema, validate
+from infbench.sessions.turns import TurnArrays, infer_turns, turn_arrays, whole_turn
 
 F = TypeVar("F", bound=Callable[..., Any])
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -35,7 +36,7 @@ _CORRUPT = (
     MemoryError,
     UnicodeError,
 )
-_TABLES = {"meta", "backends", "sample_blocks", "metrics", "monitor_blocks", "events"}
+DEFAULT_BLOCK_S = 0.25  # turn length assumed for inferring turns when a schema-1 plan does not give one
 
 
 def guarded(fn: F) -> F:
@@ -117,7 +118,10 @@ class SessionReader:
                 f"{self.path}: written by a newer infbench (session schema {version}, this "
                 f"version reads up to {schema.SCHEMA_VERSION}); upgrade infbench-tui"
             )
-        if version < 1 or not _TABLES <= tables:
+        self._checked = version >= 2  # turns recorded, blocks checksummed
+        needed = schema.TABLES_V2 if self._checked else schema.TABLES_V1
+        complete = version >= schema.MIN_SCHEMA_VERSION and needed <= tables
+        if not complete or (self._checked and not all(self._has_crc(t) for t in schema.CRC_TABLES)):
             raise SessionError(f"{self.path}: incomplete session file (schema tables missing)")
         meta = {k: schema.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
         self.plan: dict[str, Any] = validate.as_dict(meta.get("plan"))
@@ -153,11 +157,24 @@ class SessionReader:
             "ended_wall": meta.get("ended_wall"),
             "t0_wall": self.t0_wall,
             "outcome": validate.clean_outcome(meta.get("outcome")),
+            "turns": "recorded" if self._checked else "inferred",
             "samples": {
                 str(lb): int(sum(r[5] for r in rows if r[1] == lb)) for lb in dict.fromkeys(self._labels)
             },
         }
         self._end = None
+        self._turns: dict[tuple[str, str | None], TurnArrays] = {}
+
+    def _has_crc(self, table: str) -> bool:
+        return any(r[1] == "crc" for r in self._db.execute(f"PRAGMA table_info({table})"))
+
+    def _crc(self, value: Any, what: str) -> int | None:
+        """The stored checksum of a block (None in a schema-1 file, which has none)."""
+        if not self._checked:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{what} has no checksum")
+        return value
 
     def close(self) -> None:
         """Close the file."""
@@ -270,14 +287,15 @@ class SessionReader:
         if hit is not None:
             self._cache.move_to_end(rid)
             return hit
-        row = self._db.execute("SELECT blob FROM sample_blocks WHERE id = ?", (rid,)).fetchone()
+        crc_col = "crc" if self._checked else "NULL"
+        row = self._db.execute(f"SELECT blob, {crc_col} FROM sample_blocks WHERE id = ?", (rid,)).fetchone()
         if row is None or not isinstance(row[0], bytes):
             raise ValueError("sample block missing")
+        _, label, phase, t_first, t_last, n = self._rows[i]
         try:
-            out = schema.decode_samples(row[0])
+            out = schema.decode_samples(row[0], self._crc(row[1], "sample block"))
         except schema.CodecError as exc:
-            raise ValueError(str(exc)) from None
-        _, _, _, t_first, t_last, n = self._rows[i]
+            raise ValueError(f"{exc}: block {rid} of {label!r} ({phase})") from None
         if out[0].size != n or int(out[0].min()) != t_first or int(out[0].max()) != t_last:
             raise ValueError("sample block does not match its index")
         self._cache[rid] = out
@@ -286,6 +304,56 @@ class SessionReader:
             _, old = self._cache.popitem(last=False)
             self._cached -= old[0].size
         return out
+
+    @guarded
+    def turns(self, label: str, phase: str | None = "measure") -> TurnArrays:
+        """(start_ns, end_ns, calls, busy_ns) int64 of `label`'s turns in `phase` (None: all), by start.
+
+        Recorded in schema-2 files; in schema-1 files inferred from the samples (`infer_turns`, approximate:
+        ``metadata["turns"]`` says which).
+        """
+        key = (label, phase)
+        hit = self._turns.get(key)
+        if hit is None:
+            hit = self._turns[key] = (
+                self._read_turns(label, phase) if self._checked else self._infer(label, phase)
+            )
+        return hit
+
+    def _read_turns(self, label: str, phase: str | None) -> TurnArrays:
+        rows = self._db.execute(
+            "SELECT start_ns, end_ns, calls, busy_ns FROM turns WHERE label = ? AND (phase = ? OR ? IS NULL) "
+            "ORDER BY start_ns, id",
+            (label, phase, phase),
+        ).fetchall()
+        for r in rows:
+            if not (
+                all(isinstance(x, int) and not isinstance(x, bool) for x in r)
+                and r[0] <= r[1]
+                and r[2] >= 0
+                and r[3] >= 0
+            ):
+                raise ValueError("bad turn row")
+        return turn_arrays(rows)
+
+    def _infer(self, label: str, phase: str | None) -> TurnArrays:
+        """Turns from the samples (schema 1): the runner warms each backend up in one turn; measured turns are
+        inferred by `infer_turns`."""
+        block_s = self.plan.get("block_s", DEFAULT_BLOCK_S)
+        if isinstance(block_s, bool) or not isinstance(block_s, (int, float)) or not 0 < block_s < 1e6:
+            block_s = DEFAULT_BLOCK_S
+        phases = (
+            [phase]
+            if phase is not None
+            else [str(p) for p in dict.fromkeys(self._phases[self._labels == label])]
+        )
+        parts = []
+        for ph in phases:
+            start, dur = self.samples(label, phase=ph)
+            parts.append(
+                whole_turn(start, dur) if ph == PHASE_WARMUP else infer_turns(start, dur, float(block_s))
+            )
+        return turn_arrays(np.concatenate([np.stack(p, axis=1) for p in parts]) if parts else [])
 
     def metrics(self) -> list[str]:
         """Names of all monitor metrics recorded."""
@@ -297,18 +365,20 @@ class SessionReader:
         if hit is None:
             mid = self._metric_ids.get(metric)
             ts, vals, raw = [], [], []
+            crc_col = "crc" if self._checked else "NULL"
             rows = (
                 []
                 if mid is None
                 else self._db.execute(
-                    "SELECT blob FROM monitor_blocks WHERE metric_id = ? ORDER BY t_first_ns, id", (mid,)
+                    f"SELECT blob, {crc_col} FROM monitor_blocks WHERE metric_id = ? ORDER BY t_first_ns, id",
+                    (mid,),
                 )
             )
-            for (blob,) in rows:
+            for blob, crc in rows:
                 try:
-                    t, v = schema.decode_series(blob)
+                    t, v = schema.decode_series(blob, self._crc(crc, "monitor block"))
                 except schema.CodecError as exc:
-                    raise ValueError(str(exc)) from None
+                    raise ValueError(f"{exc}: metric {metric!r}") from None
                 ts.append(t)
                 vals.append(v if isinstance(v, np.ndarray) else np.array([_num(x) for x in v], np.float64))
                 raw.extend(v.tolist() if isinstance(v, np.ndarray) else v)

@@ -22,7 +22,7 @@ import numpy as np
 
 from infbench import __version__
 from infbench.errors import SessionError
-from infbench.records import BackendInfo, MonitorReading, RunEvent, SampleBlock
+from infbench.records import BackendInfo, MonitorReading, RunEvent, SampleBlock, TurnRecord
 from infbench.sessions import schema
 
 
@@ -142,6 +142,10 @@ class Recorder:
         """Queue an event."""
         self._put(("event", event))
 
+    def on_turn(self, turn: TurnRecord) -> None:
+        """Queue a finished turn."""
+        self._put(("turn", turn))
+
     def on_finish(self, outcome: str) -> None:
         """Queue the outcome (``close`` writes it again and finalises the file)."""
         self._put(("meta", {"outcome": outcome}))
@@ -241,6 +245,7 @@ class Recorder:
     def _write(self, items: list[tuple[str, Any]]) -> None:
         conn = self._conn
         monitors: dict[str, tuple[list[int], list[Any]]] = {}
+        turns: list[tuple[str, str, int, int, int, int]] = []
         conn.execute("BEGIN")
         for kind, payload in items:
             if kind == "samples":
@@ -259,17 +264,28 @@ class Recorder:
                 )
             elif kind == "backend":
                 conn.execute("INSERT INTO backends (t_ns, label, info) VALUES (?,?,?)", payload)
+            elif kind == "turn":
+                t = payload
+                turns.append(
+                    (t.backend, t.phase, int(t.start_ns), int(t.end_ns), int(t.calls), int(t.busy_ns))
+                )
             elif kind == "meta":
                 self._put_meta(conn, payload)
+        if turns:
+            conn.executemany(
+                "INSERT INTO turns (label, phase, start_ns, end_ns, calls, busy_ns) VALUES (?,?,?,?,?,?)",
+                turns,
+            )
         for (label, phase), blocks in self._pending.items():
             self._write_samples(conn, label, phase, blocks)
         self._pending.clear()
         for name, (ts, vs) in monitors.items():
             order = sorted(range(len(ts)), key=ts.__getitem__)
             ts, vs = [ts[i] for i in order], [vs[i] for i in order]
+            blob = schema.encode_series(ts, vs)
             conn.execute(
-                "INSERT INTO monitor_blocks (metric_id, t_first_ns, t_last_ns, n, blob) VALUES (?,?,?,?,?)",
-                (self._metric_id(conn, name), ts[0], ts[-1], len(ts), schema.encode_series(ts, vs)),
+                "INSERT INTO monitor_blocks (metric_id, t_first_ns, t_last_ns, n, blob, crc) VALUES (?,?,?,?,?,?)",
+                (self._metric_id(conn, name), ts[0], ts[-1], len(ts), blob, schema.checksum(blob)),
             )
         conn.execute("COMMIT")
 
@@ -295,16 +311,17 @@ class Recorder:
         step = schema.MAX_BLOCK_SAMPLES
         for i in range(0, start.size, step):
             s, d, x = start[i : i + step], dur[i : i + step], idx[i : i + step]
-            values = (int(s.min()), int(s.max()), int(s.size), schema.encode_samples(s, d, x))
+            blob = schema.encode_samples(s, d, x)
+            values = (int(s.min()), int(s.max()), int(s.size), blob, schema.checksum(blob))
             if rowid is not None:
                 conn.execute(
-                    "UPDATE sample_blocks SET t_first_ns=?, t_last_ns=?, n=?, blob=? WHERE id=?",
+                    "UPDATE sample_blocks SET t_first_ns=?, t_last_ns=?, n=?, blob=?, crc=? WHERE id=?",
                     (*values, rowid),
                 )
             else:
                 rowid = conn.execute(
-                    "INSERT INTO sample_blocks (label, phase, t_first_ns, t_last_ns, n, blob) "
-                    "VALUES (?,?,?,?,?,?)",
+                    "INSERT INTO sample_blocks (label, phase, t_first_ns, t_last_ns, n, blob, crc) "
+                    "VALUES (?,?,?,?,?,?,?)",
                     (label, phase, *values),
                 ).lastrowid
             if s.size < step:

@@ -6,11 +6,16 @@ A session is an SQLite database whose ``PRAGMA application_id`` is ``APPLICATION
 - ``meta(key, value)``: JSON values — ``plan``, ``system``, ``t0_ns``, ``t0_wall``, ``outcome``,
   ``infbench_version``, ``created``, ``schema_version``.
 - ``backends(id, t_ns, label, info)``: every BackendInfo update (JSON), so replay sees status changes in time.
-- ``sample_blocks(id, label, phase, t_first_ns, t_last_ns, n, blob)``: latency samples of one backend and
-  phase, compressed by `encode_samples` (index on label, t_first_ns).
-- ``metrics(id, name)`` and ``monitor_blocks(id, metric_id, t_first_ns, t_last_ns, n, blob)``: readings of
-  one metric, compressed by `encode_series`.
+- ``sample_blocks(id, label, phase, t_first_ns, t_last_ns, n, blob, crc)``: latency samples of one backend
+  and phase, compressed by `encode_samples` (index on label, t_first_ns); ``crc`` is `checksum(blob)`.
+- ``metrics(id, name)`` and ``monitor_blocks(id, metric_id, t_first_ns, t_last_ns, n, blob, crc)``: readings
+  of one metric, compressed by `encode_series`, with the blob's `checksum`.
 - ``events(id, t_ns, kind, backend, message, data)``.
+- ``turns(id, label, phase, start_ns, end_ns, calls, busy_ns)``: every turn of every backend (`TurnRecord`),
+  index on label, start_ns.
+
+Versions: 1 had neither ``turns`` nor the ``crc`` columns (the reader still reads it: turns are then inferred
+from the samples by `infbench.sessions.turns.infer_turns`, blocks are not checksummed); 2 added both.
 
 Sample blob: header (magic, n, first start, three frame-of-reference offsets and byte widths) then zlib of
 three byte-shuffled streams: durations, gaps between one call's end and the next call's start, and input-index
@@ -32,7 +37,8 @@ from typing import Any
 import numpy as np
 
 APPLICATION_ID = 0x494E4642  # "INFB"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+MIN_SCHEMA_VERSION = 1  # the oldest version the reader still reads
 MAX_BLOCK_SAMPLES = 1 << 16
 MAX_DECODED_BYTES = 64 << 20
 
@@ -41,16 +47,25 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS backends (id INTEGER PRIMARY KEY, t_ns INTEGER NOT NULL, label TEXT NOT NULL,
     info TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sample_blocks (id INTEGER PRIMARY KEY, label TEXT NOT NULL, phase TEXT NOT NULL,
-    t_first_ns INTEGER NOT NULL, t_last_ns INTEGER NOT NULL, n INTEGER NOT NULL, blob BLOB NOT NULL);
+    t_first_ns INTEGER NOT NULL, t_last_ns INTEGER NOT NULL, n INTEGER NOT NULL, blob BLOB NOT NULL,
+    crc INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS sample_blocks_by_time ON sample_blocks (label, t_first_ns);
 CREATE TABLE IF NOT EXISTS metrics (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS monitor_blocks (id INTEGER PRIMARY KEY, metric_id INTEGER NOT NULL,
-    t_first_ns INTEGER NOT NULL, t_last_ns INTEGER NOT NULL, n INTEGER NOT NULL, blob BLOB NOT NULL);
+    t_first_ns INTEGER NOT NULL, t_last_ns INTEGER NOT NULL, n INTEGER NOT NULL, blob BLOB NOT NULL,
+    crc INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS monitor_blocks_by_time ON monitor_blocks (metric_id, t_first_ns);
 CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, t_ns INTEGER NOT NULL, kind TEXT NOT NULL,
     backend TEXT, message TEXT NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_by_time ON events (t_ns);
+CREATE TABLE IF NOT EXISTS turns (id INTEGER PRIMARY KEY, label TEXT NOT NULL, phase TEXT NOT NULL,
+    start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL, calls INTEGER NOT NULL, busy_ns INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS turns_by_time ON turns (label, start_ns);
 """
+# Tables every readable version has, and what each later version added (tables, and columns of old tables).
+TABLES_V1 = frozenset({"meta", "backends", "sample_blocks", "metrics", "monitor_blocks", "events"})
+TABLES_V2 = TABLES_V1 | {"turns"}
+CRC_TABLES = ("sample_blocks", "monitor_blocks")  # tables with a ``crc`` column from version 2 on
 
 _SAMPLE_HEAD = struct.Struct("<4sIqqqqBBB")
 _SAMPLE_MAGIC = b"IBS1"
@@ -66,6 +81,21 @@ _WIDTHS = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 class CodecError(ValueError):
     """A blob that does not decode (corrupt or foreign)."""
+
+
+def checksum(blob: bytes | bytearray | memoryview) -> int:
+    """CRC-32 of a stored blob (unsigned, fits an SQLite INTEGER); the recorder stores it beside the blob."""
+    return zlib.crc32(blob)
+
+
+def verify(blob: bytes | bytearray | memoryview, crc: int | None, what: str = "block") -> None:
+    """Raise CodecError when `blob` does not match its stored `crc` (None: unchecked, a schema-1 block)."""
+    if crc is None:
+        return
+    if isinstance(crc, bool) or not isinstance(crc, int):
+        raise CodecError(f"{what} has no valid checksum")
+    if zlib.crc32(blob) != crc:
+        raise CodecError(f"corrupted {what} (checksum mismatch)")
 
 
 def _for_pack(v: np.ndarray) -> tuple[int, int, bytes]:
@@ -132,7 +162,7 @@ def encode_samples(
     didx = np.diff(i, prepend=np.int64(0))
     (dlo, dw, db), (glo, gw, gb), (ilo, iw, ib) = _for_pack(d), _for_pack(gap), _for_pack(didx)
     if level is None:
-        level = 0 if n >= 1000 and int(s[-1] - s[0]) < n * FAST_SPACING_NS else 6
+        level = 0 if n >= 1000 and int(s[-1]) - int(s[0]) < n * FAST_SPACING_NS else 6
     if level == 0:
         return _encode_patched(s, d, gap, didx)
     head = _SAMPLE_HEAD.pack(_SAMPLE_MAGIC, n, int(s[0]), dlo, glo, ilo, dw, gw, iw)
@@ -173,10 +203,16 @@ def _inflate(data: bytes | memoryview, expected: int) -> bytes:
     return raw
 
 
-def decode_samples(blob: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Inverse of `encode_samples`: (start_ns int64, dur_ns int64, input_idx int32). Raises CodecError."""
+def decode_samples(blob: bytes, crc: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inverse of `encode_samples`: (start_ns int64, dur_ns int64, input_idx int32). Raises CodecError.
+
+    With `crc` (the stored `checksum`) any change to the blob is caught before decoding; without it, a
+    damaged block is caught only when its structure breaks (an uncompressed block may then decode to wrong
+    numbers).
+    """
     if not isinstance(blob, (bytes, bytearray, memoryview)) or len(blob) < _SAMPLE_HEAD.size:
         raise CodecError("sample block too short")
+    verify(blob, crc, "sample block")
     magic, n, s0, dlo, glo, ilo, dw, gw, iw = _SAMPLE_HEAD.unpack_from(blob)
     regular = magic == _SAMPLE_MAGIC_PATCHED and iw == 0
     if magic not in (_SAMPLE_MAGIC, _SAMPLE_MAGIC_RAW, _SAMPLE_MAGIC_PATCHED) or n == 0 \
@@ -236,10 +272,14 @@ def encode_series(t_ns: list[int], values: list[Any], level: int = 6) -> bytes:
     return _SERIES_HEAD.pack(_SERIES_MAGIC, t.size, 1) + zlib.compress(body, level)
 
 
-def decode_series(blob: bytes) -> tuple[np.ndarray, list[Any] | np.ndarray]:
-    """Inverse of `encode_series`: (t_ns int64, float64 array or list of values). Raises CodecError."""
+def decode_series(blob: bytes, crc: int | None = None) -> tuple[np.ndarray, list[Any] | np.ndarray]:
+    """Inverse of `encode_series`: (t_ns int64, float64 array or list of values). Raises CodecError.
+
+    `crc`: the stored `checksum`, verified first when given.
+    """
     if not isinstance(blob, (bytes, bytearray, memoryview)) or len(blob) < _SERIES_HEAD.size:
         raise CodecError("monitor block too short")
+    verify(blob, crc, "monitor block")
     magic, n, kind = _SERIES_HEAD.unpack_from(blob)
     if magic != _SERIES_MAGIC or kind not in (0, 1) or n > MAX_BLOCK_SAMPLES * 4:
         raise CodecError("bad monitor block header")

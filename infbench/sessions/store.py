@@ -15,7 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from infbench.records import PHASE_MEASURE, PHASE_WARMUP, BackendInfo, MonitorReading, RunEvent, SampleBlock
+from infbench.records import (
+    PHASE_MEASURE,
+    PHASE_WARMUP,
+    BackendInfo,
+    MonitorReading,
+    RunEvent,
+    SampleBlock,
+    TurnRecord,
+)
+from infbench.sessions.turns import TurnArrays, turn_arrays
 
 PHASE_CODES = {PHASE_WARMUP: 0, PHASE_MEASURE: 1}
 _MERGE_SAMPLES = 1 << 16  # pending blocks are merged into one chunk at this many samples …
@@ -120,6 +129,8 @@ class LiveStore:
         self._metric_cache: dict[str, tuple[int, tuple[np.ndarray, np.ndarray]]] = {}
         self._events: list[RunEvent] = []
         self._event_t: list[int] = []
+        self._turns: dict[str, list[TurnRecord]] = {}
+        self._turn_cache: dict[tuple[str, str | None], tuple[int, TurnArrays]] = {}
         self._end_ns = 0
         self._outcome: str | None = None
 
@@ -197,6 +208,11 @@ class LiveStore:
             self._events.insert(i, event)
             self._end_ns = max(self._end_ns, int(event.t_ns))
 
+    def on_turn(self, turn: TurnRecord) -> None:
+        """Keep a finished turn."""
+        with self._lock:
+            self._turns.setdefault(turn.backend, []).append(turn)
+
     def on_finish(self, outcome: str) -> None:
         """Remember how the run ended."""
         with self._lock:
@@ -230,6 +246,23 @@ class LiveStore:
             if series is None:
                 return np.empty(0, np.int64), np.empty(0, np.int64)
             return series.query(t0_ns, t1_ns, code)
+
+    def turns(self, label: str, phase: str | None = "measure") -> TurnArrays:
+        """(start_ns, end_ns, calls, busy_ns) int64 of `label`'s turns in `phase` (None: all), by start."""
+        with self._lock:
+            rows = self._turns.get(label, [])
+            hit = self._turn_cache.get((label, phase))
+            if hit is not None and hit[0] == len(rows):
+                return hit[1]
+            out = turn_arrays(
+                [
+                    (t.start_ns, t.end_ns, t.calls, t.busy_ns)
+                    for t in rows
+                    if phase is None or t.phase == phase
+                ]
+            )
+            self._turn_cache[(label, phase)] = (len(rows), out)
+            return out
 
     def sample_count(self, label: str, phase: str | None = None) -> int:
         """Number of calls of `label` so far (O(1))."""

@@ -12,7 +12,7 @@ KIND_STYLE = {
     "throttle_on": ("🌡", "bold red"), "throttle_off": ("✓", "green"), "engine_error": ("✗", "bold red"),
     "mark": ("⚑", "bold magenta"), "pause": ("⏸", "yellow"), "resume": ("▶", "green"),
     "sensor": ("·", "dim"), "run_start": ("●", "green"), "run_end": ("■", "green"), "status": ("·", ""),
-    "gc": ("♻", "dim"),
+    "gc": ("♻", "dim"), "detection": ("?", "yellow"),
 }
 
 

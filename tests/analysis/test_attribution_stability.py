@@ -130,7 +130,7 @@ def test_memory_quota_steal_and_gc():
     s = _base()
     s["cgroup.throttled_usec.delta"] = _during(0, 20_000)
     a = attribute(*WIN, FakeRun(s))
-    assert a.verdict == "contention" and any("quota" in e for e in a.evidence)
+    assert a.verdict == "cpu-quota" and any("quota" in e for e in a.evidence)
     s = _base()
     s["cpu.steal"] = _during(0, 30)
     assert attribute(*WIN, FakeRun(s)).verdict == "contention"

@@ -61,6 +61,10 @@ def test_interleaved_run_meets_the_stop_rule_and_shuffles_turns():
     # the two ORT copies agree with each other exactly
     assert store.backend_infos()["onnxruntime#2"].parity["max_abs"] == 0.0
     assert {e.kind for e in turns.events} >= {"run_start", "warmup_end", "run_end"}
+    # one warmup_end per backend, with its call count: the payload tests/tui/synthetic.py mirrors
+    warm = [e for e in turns.events if e.kind == "warmup_end"]
+    assert {e.backend: e.data["calls"] for e in warm} == {"onnxruntime": 10, "null": 10, "onnxruntime#2": 10}
+    assert all(e.message == f"{e.backend}: warm-up done (10 calls)" for e in warm)
 
 
 def test_a_crash_mid_run_is_reported_and_the_others_finish():
@@ -99,27 +103,53 @@ def test_sequential_and_concurrent_schedules():
     assert a[0] < b[-1] and b[0] < a[-1]
 
 
+class FirstMeasured:
+    """Listener setting `seen` when the first measured calls arrive (a condition to act on, not a delay)."""
+
+    def __init__(self) -> None:
+        self.seen = threading.Event()
+
+    def on_samples(self, block) -> None:
+        if block.phase == "measure":
+            self.seen.set()
+
+
+def _when_measuring(runner: Runner, first: FirstMeasured, action) -> threading.Thread:
+    """Run `action` on another thread as soon as the run has measured its first calls."""
+
+    def go() -> None:
+        if first.seen.wait(120):
+            action()
+
+    thread = threading.Thread(target=go, daemon=True)
+    thread.start()
+    return thread
+
+
 def test_stop_from_another_thread_interrupts():
     plan = RunPlan(model="bert-tiny", backends=(BackendSpec("null", "null"),), duration_s=60, block_s=0.1)
-    store = LiveStore()
-    runner = Runner(plan, store, monitors=False)
-    threading.Timer(1.5, runner.stop).start()
+    store, first = LiveStore(), FirstMeasured()
+    runner = Runner(plan, Fanout(store, first), monitors=False)
+    thread = _when_measuring(runner, first, runner.stop)
     assert runner.run() == "interrupted"
+    thread.join()
     assert store.backend_infos()["null"].status == "done"
+    assert store.samples("null", phase="measure")[0].size > 0
 
 
 def test_pause_resume_and_mark_are_events():
     plan = RunPlan(model="bert-tiny", backends=(BackendSpec("null", "null"),), duration_s=1.0, block_s=0.1)
-    store = LiveStore()
-    runner = Runner(plan, store, monitors=False)
+    store, first = LiveStore(), FirstMeasured()
+    runner = Runner(plan, Fanout(store, first), monitors=False)
 
     def drive() -> None:
         runner.pause()
         runner.mark("note here")
-        threading.Timer(0.5, runner.resume).start()
+        runner.resume()
 
-    threading.Timer(1.0, drive).start()
+    thread = _when_measuring(runner, first, drive)
     assert runner.run() == "complete"
+    thread.join()
     kinds = [e.kind for e in store.events()]
     assert kinds.index("pause") < kinds.index("resume") and "mark" in kinds
     assert any(e.message == "note here" for e in store.events())

@@ -28,16 +28,20 @@ def test_null_engine_turns_ship_blocks_with_consistent_samples():
         assert host.loaded["providers"] == ["none"]
         assert host.first["first_inference_ms"] >= 0
         assert host.rss_after_load_mb and host.rss_after_load_mb > 1
-        calls = host.run_turn("warmup", calls=7).calls
-        assert calls == 7
-        calls, busy, wall = host.run_turn("measure", seconds=0.2)
+        warm = host.run_turn("warmup", calls=7)
+        assert warm.calls == 7
+        calls, busy, wall, t_begin, t_end = host.run_turn("measure", seconds=0.2)
         assert calls > 1000 and 0 < busy < wall and wall >= 0.2e9
+        assert wall == t_end - t_begin and warm.t_end_ns <= t_begin
         measured = [b for b in blocks if b.phase == "measure"]
         starts = np.concatenate([b.start_ns for b in measured])
         durs = np.concatenate([b.dur_ns for b in measured])
         idx = np.concatenate([b.input_idx for b in measured])
-        assert sum(len(b) for b in blocks if b.phase == "warmup") == 7
+        warm_starts = np.concatenate([b.start_ns for b in blocks if b.phase == "warmup"])
+        assert warm_starts.size == 7 and warm.t_begin_ns <= warm_starts.min()
         assert starts.size == calls and int(durs.sum()) == busy
+        # the turn's span, on the samples' clock, holds every call of the turn
+        assert t_begin <= starts.min() and (starts + durs).max() <= t_end
         assert np.all(np.diff(starts) > 0) and np.all(durs >= 0)
         # input indices continue cyclically across blocks and turns
         assert np.all(np.diff(idx) % 5 == 1)
@@ -82,7 +86,7 @@ def test_halt_cuts_a_long_turn_short():
     try:
         timer = threading.Timer(0.3, host.halt)
         timer.start()
-        calls, busy, wall = host.run_turn("measure", seconds=30)
+        calls, busy, wall, _, _ = host.run_turn("measure", seconds=30)
         assert calls > 0 and 0 < busy <= wall
         assert wall < 10e9  # a 30 s turn, cut short by the halt
     finally:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from infbench.monitors.nvidia import gpu_inventory
+
 SCRIPT = Path(sys.executable).with_name("infbench-tui")
 
 
@@ -17,12 +19,15 @@ def test_doctor_json() -> None:
     fp = report["fingerprint"]
     assert fp["cpu"]["logical_cores"] >= 1 and fp["memory"]["total_mb"] > 0
     assert fp["python"]["version"] and "numpy" in fp["packages"]
-    assert fp["gpu"]["available"] in (True, False)
+    # the child's verdict on the GPU is this machine's, and its sensor table agrees with it
+    assert fp["gpu"]["available"] is gpu_inventory()["available"]
     assert isinstance(report["warnings"], list)
     monitors = {p["monitor"]: p for p in report["sensors"]}
     assert "cpu.util" in monitors["cpu"]["available"]
-    if not fp["gpu"]["available"]:
-        assert monitors["gpu"]["missing"]["gpu"] == fp["gpu"]["reason"]
+    if fp["gpu"]["available"]:
+        assert monitors["gpu"]["available"] and "gpu" not in monitors["gpu"]["missing"]
+    else:
+        assert monitors["gpu"]["available"] == [] and monitors["gpu"]["missing"]["gpu"] == fp["gpu"]["reason"]
 
 
 def test_doctor_tables() -> None:

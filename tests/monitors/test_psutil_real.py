@@ -8,6 +8,7 @@ import time
 from infbench.monitors.cpu import CpuFreqMonitor, CpuMonitor
 from infbench.monitors.memory import MemoryMonitor
 from infbench.monitors.system import OtherProcessesMonitor, PressureMonitor
+from infbench.monitors.thermal import ThermalMonitor
 
 
 def _two(monitor, pause: float = 0.05):
@@ -60,12 +61,23 @@ def test_other_processes_exclude_ours() -> None:
     assert v["other.cpu_percent"] >= 0
     pids = [v[f"other.top.{k}.pid"] for k in range(3) if v[f"other.top.{k}.pid"] is not None]
     assert os.getpid() not in pids
-    for k in range(3):
-        assert v[f"other.top.{k}.name"] is None or isinstance(v[f"other.top.{k}.name"], str)
+    for k in range(3):  # a ranked slot holds a process (pid and name) or nothing at all
+        name, pid = v[f"other.top.{k}.name"], v[f"other.top.{k}.pid"]
+        if pid is None:
+            assert name is None and v[f"other.top.{k}.cpu_percent"] is None, k
+        else:
+            assert isinstance(name, str) and name and pid > 0 and pid == int(pid), k
 
 
 def test_probes_on_this_machine_say_why() -> None:
-    for m in (CpuFreqMonitor(), PressureMonitor()):
+    sensors = {
+        "cpufreq": (CpuFreqMonitor(), {"cpu.freq_mhz", "cpu.freq_max_mhz"}),
+        "pressure": (PressureMonitor(), {"cpu.pressure", "cgroup.throttled"}),
+        "thermal": (ThermalMonitor(), {"temp", "cpu.throttle.core_count", "cpu.throttle.package_count"}),
+    }
+    for name, (m, expected) in sensors.items():
         p = m.probe()
-        assert p.available or p.missing
+        # every sensor of the monitor is either available or missing with a reason: never both, never neither
+        assert p.monitor == name and not set(p.available) & set(p.missing), name
+        assert set(p.available) | set(p.missing) == expected, name
         assert all(isinstance(reason, str) and reason for reason in p.missing.values())

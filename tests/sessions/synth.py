@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from infbench.records import BackendInfo, MonitorReading, RunEvent, SampleBlock
+from infbench.records import BackendInfo, MonitorReading, RunEvent, SampleBlock, TurnRecord
 
 T0 = 1_000_000_000_000
 
@@ -56,7 +56,7 @@ def feed(
     per_block: int = 50,
     outcome: str | None = "complete",
 ) -> None:
-    """Feed a whole small run into `listener`."""
+    """Feed a whole small run into `listener` (each block is one turn of its backend)."""
     listener.on_start(plan_dict(list(labels)), {"cpu": "test", "cores": 2}, T0, 1_700_000_000.0)
     for i, label in enumerate(labels):
         info = BackendInfo(
@@ -75,7 +75,12 @@ def feed(
     streams = [blocks(label, n_blocks, per_block, 1e6 * (1 + i), seed=i) for i, label in enumerate(labels)]
     for j in range(n_blocks):
         for s in streams:
-            listener.on_samples(s[j])
+            b = s[j]
+            listener.on_samples(b)
+            end = int((b.start_ns + b.dur_ns).max())
+            listener.on_turn(
+                TurnRecord(b.backend, b.phase, int(b.start_ns[0]), end, len(b), int(b.dur_ns.sum()))
+            )
         t = T0 + j * 50_000_000
         listener.on_monitor(
             [
@@ -84,8 +89,12 @@ def feed(
                 )
             ]
         )
-        if j == 1:
-            listener.on_event(RunEvent(t, "warmup_end", "warm-up done", labels[0], {"n": per_block}))
+        if j == 1:  # as the runner writes it: one per backend, with the warm-up call count
+            for label in labels:
+                listener.on_event(
+                    RunEvent(t, "warmup_end", f"{label}: warm-up done ({per_block} calls)", label,
+                             {"calls": per_block})
+                )
     listener.on_event(RunEvent(T0 + 5, "mark", "user mark"))
     for label in labels:
         listener.on_backend(

@@ -154,6 +154,8 @@ def test_fuzzed_files_only_raise_session_error(tmp_path: Path, ops: list, cut: i
                 r.monitor_series(m)
             r.monitor_latest(r.end_ns())
             sum(len(b) for b in r.iter_blocks())
+            for label in r.backend_infos():
+                r.turns(label, None)  # inferred from the samples: schema 1
             r.seek(r.t0_ns + 10**9).backend_infos()
     except SessionError as exc:
         assert "\n" not in str(exc)

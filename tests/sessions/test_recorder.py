@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import json
 import os
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +39,11 @@ def test_round_trip_identical_samples_and_report(tmp_path: Path) -> None:
             for phase in (None, "warmup", "measure"):
                 for x, y in zip(store.samples(label, phase=phase), r.samples(label, phase=phase)):
                     assert np.array_equal(x, y)
+            for phase in (None, "warmup", "measure"):
+                turns = r.turns(label, phase)
+                assert all(np.array_equal(x, y) for x, y in zip(store.turns(label, phase), turns))
+            assert r.turns(label)[2].tolist() == [80] * 29  # one warm-up block, 29 measured ones
+            assert int(r.turns(label, None)[3].sum()) == int(store.samples(label)[1].sum())
             t = int(store.samples(label)[0][500])
             assert np.array_equal(store.samples(label, t, t + 10**7)[0], r.samples(label, t, t + 10**7)[0])
         ja = json.dumps(build_report(store, n_boot=300), sort_keys=True, default=str)
@@ -54,16 +61,34 @@ def test_round_trip_identical_samples_and_report(tmp_path: Path) -> None:
         assert all(b0.start_ns[0] <= b1.start_ns[0] for b0, b1 in itertools.pairwise(blocks))
         view = r.seek(T0 + 500_000_000)
         assert view.samples("a")[0].max() < T0 + 500_000_000 and view.outcome() is None
-        assert len(view.events()) == 2 and view.end_ns() == T0 + 500_000_000
+        assert len(view.events()) == 4 and view.end_ns() == T0 + 500_000_000  # a mark, a warm-up end per backend
 
 
-def test_commits_within_a_second_while_running(tmp_path: Path) -> None:
+def _committed(path: Path) -> dict[str, int]:
+    """Samples per backend that another process would see now (opened while the writer holds the file)."""
+    with open_session(path) as r:
+        assert r.outcome() is None
+        return r.metadata["samples"]
+
+
+def _wait_until(condition: Callable[[], bool], timeout_s: float = 20.0, poll_s: float = 0.02) -> bool:
+    """Poll `condition` until it holds or `timeout_s` passes (a condition wait, not a fixed delay)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(poll_s)
+    return True
+
+
+def test_commits_on_its_own_while_running(tmp_path: Path) -> None:
+    """Without flush() or close(), the writer commits every commit_interval_s (by default under a second, so a
+    kill -9 loses at most the last second)."""
+    assert inspect.signature(Recorder).parameters["commit_interval_s"].default < 1.0
     path = tmp_path / "live.infb"
-    rec = Recorder(path)
+    rec = Recorder(path, commit_interval_s=0.1)
     feed(rec, outcome=None)
-    time.sleep(1.2)
-    with open_session(path) as r:  # opened while the writer holds the file (WAL)
-        assert r.metadata["samples"] == {"a": 1000, "b": 1000} and r.outcome() is None
+    assert _wait_until(lambda: _committed(path) == {"a": 1000, "b": 1000})
     rec.close("complete")
     rec.close("failed")  # idempotent
     assert open_session(path).outcome() == "complete"

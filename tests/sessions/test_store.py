@@ -30,7 +30,7 @@ def test_queries_by_time_and_phase() -> None:
     assert t.tolist() == [T0, T0 + 50_000_000] and v.tolist() == [50.0, 51.0]
     assert np.isnan(s.monitor_series("cpu.name")[1]).all()
     assert s.monitor_latest(T0 + 60_000_000)["cpu.util.total"] == 51.0
-    assert [e.kind for e in s.events()] == ["mark", "warmup_end"]
+    assert [e.kind for e in s.events()] == ["mark", "warmup_end", "warmup_end"]  # one per backend
     assert s.outcome() == "complete" and s.end_ns() > T0
     assert list(s.backend_infos()) == ["a", "b"]
 
@@ -48,11 +48,24 @@ def test_concurrent_writers_and_readers() -> None:
             )
             s.on_backend(BackendInfo(f"w{k}", "null", {}, status="running"))
 
+    problems: list[str] = []  # what the reader thread saw wrong: asserted here, in the main thread
+    reads = [0]
+
     def reader() -> None:
-        while not stop.is_set():
-            for k in range(n_threads):
-                st, du = s.samples(f"w{k}", 0, 10**9)
-                assert st.size == du.size
+        try:
+            while True:
+                done = stop.is_set()  # one more full pass after the writers finished
+                for k in range(n_threads):
+                    st, du = s.samples(f"w{k}", 0, 10**9)
+                    if st.size != du.size or st.size % per or np.any(np.diff(st) <= 0):
+                        problems.append(
+                            f"w{k}: {st.size} starts, {du.size} durations, not whole sorted blocks"
+                        )
+                reads[0] += 1
+                if done:
+                    return
+        except Exception as exc:  # noqa: BLE001 - an exception in the thread must fail the test too
+            problems.append(repr(exc))
 
     threads = [threading.Thread(target=writer, args=(k,)) for k in range(n_threads)]
     r = threading.Thread(target=reader)
@@ -63,6 +76,7 @@ def test_concurrent_writers_and_readers() -> None:
         t.join()
     stop.set()
     r.join()
+    assert problems == [] and reads[0] >= 1
     for k in range(n_threads):
         st, _ = s.samples(f"w{k}")
         assert st.size == n_blocks * per and np.all(np.diff(st) > 0)

@@ -13,6 +13,7 @@ from infbench.commands.plan_args import plan_from_args
 from infbench.sessions.reader import open_session
 from infbench.tui.app import InfbenchApp
 from infbench.tui.screens.live import LiveResult, LiveScreen
+from infbench.tui.screens.mark import MarkModal
 
 
 def _args(save: Path, duration: float = 30.0) -> argparse.Namespace:
@@ -38,7 +39,7 @@ def test_setup_start_pause_mark_quit(tmp_path: Path) -> None:
 
     async def drive() -> None:
         async with app.run_test(size=(140, 44)) as pilot:
-            await pilot.pause(0.2)
+            await _until(pilot, lambda: app.focused is not None and app.focused.id == "start")
             await pilot.press("enter")  # Start is focused
             await _until(pilot, lambda: isinstance(app.screen, LiveScreen))
             live = app.screen
@@ -47,12 +48,13 @@ def test_setup_start_pause_mark_quit(tmp_path: Path) -> None:
             await pilot.press("p")
             await _until(pilot, lambda: live.rec.runner.paused)
             await pilot.press("m")
-            await pilot.pause(0.2)
+            await _until(pilot, lambda: isinstance(app.screen, MarkModal) and app.screen.query("#note"))
             await pilot.press(*"fan on", "enter")
-            await pilot.pause(0.2)
+            await _until(pilot, lambda: app.screen is live)
             await pilot.press("p")
+            await _until(pilot, lambda: not live.rec.runner.paused)
             await pilot.press("s")
-            await pilot.pause(0.2)
+            await _until(pilot, lambda: bool(list(tmp_path.glob("*.svg"))))
             await pilot.press("q")
             await _until(pilot, lambda: app.return_value is not None, timeout=60)
 

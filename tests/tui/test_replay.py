@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from infbench.sessions.reader import open_session
 from infbench.tui.app import InfbenchApp
+from infbench.tui.screens import replay as replay_module
 from infbench.tui.screens.replay import ReplayScreen
 from tests.tui.synthetic import synthetic_store
 
@@ -22,15 +26,37 @@ def _fixture_app(start_s: float, **kw) -> InfbenchApp:
     return InfbenchApp(data=open_session(FIXTURE), session=FIXTURE.name, start_s=start_s, playing=False, **kw)
 
 
+async def _until(pilot, cond: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    """Let the app run until `cond` holds (the timeout only guards against a hang)."""
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        await pilot.pause(0.02)
+
+
 async def _wait_final(pilot) -> None:
-    end = time.monotonic() + 20
-    while not pilot.app.screen.builder.final_ready:
-        assert time.monotonic() < end
-        await pilot.pause(0.05)
-    await pilot.pause(0.2)
+    """Until the exact final statistics are on screen and every plot has been flushed since."""
+    scr = pilot.app.screen
+    await _until(pilot, lambda: scr.last_snapshot is not None and all(b.final for b in scr.last_snapshot.backends),
+                 "the exact final statistics on screen")
+    settled = scr.ticks + scr.PLOT_EVERY + 1
+    await _until(pilot, lambda: scr.ticks >= settled, "the plots to be flushed")
 
 
-def test_controls_move_time(tmp_path: Path) -> None:
+class FakeClock:
+    """Stands in for the replay screen's `time.monotonic`: moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        """The fake time, in seconds."""
+        return self.now
+
+
+def test_controls_move_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(replay_module, "time", SimpleNamespace(monotonic=clock.monotonic))
     store = synthetic_store(duration_s=30.0)
     app = InfbenchApp(data=store, session="synthetic", start_s=12.0, playing=False, screenshot_dir=str(tmp_path))
 
@@ -38,8 +64,10 @@ def test_controls_move_time(tmp_path: Path) -> None:
         async with app.run_test(size=SIZE) as pilot:
             scr = app.screen
             assert isinstance(scr, ReplayScreen)
-            await pilot.pause(0.2)
-            assert scr.pos_s == 12.0  # paused: time does not move
+            ticks = scr.ticks
+            clock.now += 5.0
+            await _until(pilot, lambda: scr.ticks > ticks, "a frame")
+            assert scr.pos_s == 12.0  # started paused: time does not move
             titles = {c.title for c in app.get_system_commands(scr)}
             assert {"Play/Pause", "Next event", "Prev event", "Faster", "Slower", "Screenshot", "Help"} <= titles
             await pilot.press("right")
@@ -59,43 +87,66 @@ def test_controls_move_time(tmp_path: Path) -> None:
             assert scr.speed == 8.0
             await pilot.press("minus")
             assert scr.speed == 4.0
-            before, t_before = scr.pos_s, time.monotonic()
+            before = scr.pos_ns
             await pilot.press("space")
-            await pilot.pause(0.5)
+            assert scr.playing and scr.pos_ns == before  # the clock has not moved: neither has the replay
+            ticks = scr.ticks
+            clock.now += 0.5
+            await _until(pilot, lambda: scr.ticks > ticks, "a frame")
+            assert scr.pos_ns - before == 2_000_000_000  # 0.5 s at 4× is 2 s of the run
             await pilot.press("space")
-            moved, wall = scr.pos_s - before, time.monotonic() - t_before
-            assert 0.5 * 4 * 0.8 < moved <= wall * 4 + 0.01  # plays at 4× while playing, stops when paused
             assert not scr.playing
+            ticks = scr.ticks
+            clock.now += 10.0
+            await _until(pilot, lambda: scr.ticks > ticks, "a frame")
+            assert scr.pos_ns - before == 2_000_000_000  # paused: time does not move
             snap = scr.last_snapshot
             assert snap is not None and abs(snap.t_s - scr.pos_s) < 1e-6
+            await pilot.press("space")  # play 0.25 s and pause again before a frame is drawn
+            clock.now += 0.25
+            await pilot.press("space")
+            assert not scr.playing and scr.pos_ns - before == 3_000_000_000  # that 0.25 s at 4× counts
             # scrubber: a click in its middle seeks to about half of the session
             await pilot.click("#scrubber", offset=(scr.query_one("#scrubber").size.width // 2, 0))
             assert abs(scr.pos_s - scr.end_ns / 2e9) < 1.0
-            await pilot.press("end")
+            await pilot.press("space")  # play on past the end: the replay stops there
+            clock.now += 1000.0
+            await _until(pilot, lambda: not scr.playing, "the end of the replay")
+            assert scr.pos_ns == scr.end_ns
             await _wait_final(pilot)
             assert all(b.final for b in scr.last_snapshot.backends)
+            await pilot.press("home")
+            assert scr.pos_ns == 0
+            await pilot.press("end")
+            assert scr.pos_ns == scr.end_ns
             await pilot.press("s")
-            await pilot.pause(0.1)
+            await _until(pilot, lambda: bool(list(tmp_path.glob("*.svg"))), "the screenshot")
             await pilot.press("q")
 
     asyncio.run(drive())
-    assert list(tmp_path.glob("*.svg"))
+    end_s = (store.end_ns() - store.t0_ns) / 1e9  # the screenshot is named after the session and the instant
+    assert [p.name for p in tmp_path.glob("*.svg")] == [f"synthetic-t{end_s:07.1f}s.svg"]
 
 
-def test_final_numbers_equal_report() -> None:
-    from infbench.analysis.summary import build_report
-
+def test_final_numbers_are_the_exact_statistics_of_the_recorded_calls() -> None:
+    data = open_session(FIXTURE)
+    expected = {}
+    for label in data.backend_infos():
+        ms = data.samples(label, phase="measure")[1].astype(np.float64) / 1e6
+        expected[label] = (ms.size, *np.percentile(ms, [50, 95, 99]), ms.mean(), ms.size / (ms.sum() / 1e3))
+    assert len(expected) >= 2 and all(e[0] > 0 for e in expected.values())
     app = _fixture_app(0.0)
-    report = build_report(open_session(FIXTURE))["backends"]
 
     async def drive() -> None:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("end")
             await _wait_final(pilot)
-            for b in app.screen.last_snapshot.backends:
-                lat = report[b.label]["latency_ms"]
-                assert (b.p50_ms, b.p95_ms, b.p99_ms, b.count) == (
-                    lat["median"], lat["p95"], lat["p99"], report[b.label]["iterations"])
+            snap = app.screen.last_snapshot
+            assert {b.label for b in snap.backends} == set(expected)
+            for b in snap.backends:
+                assert b.final and b.count == expected[b.label][0]
+                assert (b.p50_ms, b.p95_ms, b.p99_ms, b.mean_ms, b.throughput) == pytest.approx(
+                    expected[b.label][1:], rel=1e-12)
 
     asyncio.run(drive())
 

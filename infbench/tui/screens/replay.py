@@ -61,14 +61,18 @@ class ReplayScreen(DashboardScreen):
         """The replay position, seconds after t0."""
         return self.pos_ns / 1e9
 
-    def snapshot(self) -> Snapshot:
-        """Advance the clock when playing and build the snapshot at the position."""
+    def _advance(self) -> None:
+        """Move the position by the time played since the last frame (at the current speed)."""
         now = time.monotonic()
         if self.playing:
             self.pos_ns = min(self.pos_ns + int((now - self._last) * self.speed * 1e9), self.end_ns)
             if self.pos_ns >= self.end_ns:
                 self.playing = False
         self._last = now
+
+    def snapshot(self) -> Snapshot:
+        """Advance the clock when playing and build the snapshot at the position."""
+        self._advance()
         return self.builder.build(self.data.t0_ns + self.pos_ns)
 
     def show_header(self, snap: Snapshot | None) -> None:
@@ -95,6 +99,7 @@ class ReplayScreen(DashboardScreen):
 
     def action_toggle_play(self) -> None:
         """Play or pause (playing at the end restarts from the beginning)."""
+        self._advance()  # the time played since the last frame counts before pausing
         if not self.playing and self.pos_ns >= self.end_ns:
             self.pos_ns = 0
         self.playing = not self.playing
@@ -115,6 +120,7 @@ class ReplayScreen(DashboardScreen):
 
     def action_speed(self, step: int) -> None:
         """Next slower/faster speed in 0.25×–32×."""
+        self._advance()  # the time played so far counts at the old speed
         i = SPEEDS.index(self.speed) + int(step)
         self.speed = SPEEDS[min(max(i, 0), len(SPEEDS) - 1)]
         self.tick()
