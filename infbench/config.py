@@ -19,7 +19,8 @@ class BackendSpec:
 
     Attributes:
         backend: canonical backend name (``onnxruntime``, ``openvino``, ``torch``, ``null``).
-        label: unique name within the run (``onnxruntime``, or ``onnxruntime#2`` when given twice).
+        label: unique name within the run: ``onnxruntime``; a backend given several times is labelled by the
+            options that differ (``onnxruntime`` and ``onnxruntime[threads=1]``), ``onnxruntime#2`` when identical.
         options: backend options (threads, providers, device, hint, …); see each engine's docstring.
     """
 
@@ -183,3 +184,30 @@ def unique_labels(names: list[str]) -> list[str]:
         seen[n] = seen.get(n, 0) + 1
         out.append(n if seen[n] == 1 else f"{n}#{seen[n]}")
     return out
+
+
+_MISSING = object()
+
+
+def variant_labels(specs: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Labels for (backend, options) pairs in order: a backend given more than once is labelled by the options
+    that differ between its variants, so every row says what it ran.
+
+    ``[("onnxruntime", {}), ("onnxruntime", {"threads": 1})]`` → ``["onnxruntime", "onnxruntime[threads=1]"]``;
+    options shared by all variants are left out of the label; variants with identical options (and any label
+    still taken) get ``#2``, ``#3``.
+    """
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for name, options in specs:
+        groups.setdefault(name, []).append(options)
+    differing: dict[str, list[str]] = {}
+    for name, variants in groups.items():
+        keys: list[str] = []
+        for variant in variants:
+            keys.extend(k for k in variant if k not in keys)
+        differing[name] = [k for k in keys if len({repr(v.get(k, _MISSING)) for v in variants}) > 1]
+    out: list[str] = []
+    for name, options in specs:
+        shown = [f"{k}={options[k]}" for k in differing[name] if k in options]
+        out.append(f"{name}[{','.join(shown)}]" if shown else name)
+    return unique_labels(out)

@@ -1,19 +1,84 @@
-"""A run wired for recording: Runner → Fanout(Recorder, LiveStore, LiveAnalyzer, extra listeners), in a thread.
+"""A run wired for recording: Runner → SampleGate → Fanout(Recorder, LiveStore, LiveAnalyzer, extra listeners),
+in a thread.
 
-Shared by the headless CLI and the live TUI so both record the same way: the recorder is always on.
+Shared by the headless CLI and the live TUI so both record the same way: the recorder is always on. The gate
+thins the null control's measured samples (see `infbench.engines.null`) for everything but the extra listeners
+(progress), which see every call.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from infbench.config import RunPlan
 from infbench.errors import InfbenchError
 from infbench.live_analysis import LiveAnalyzer
-from infbench.records import Fanout
+from infbench.records import PHASE_MEASURE, Fanout, RunEvent, SampleBlock
 from infbench.runner import Runner
+
+
+class SampleGate:
+    """The run's listener: forwards everything to `fanout`, but the measured blocks of thinned backends (label →
+    calls kept per second) reach only `full` (extra listeners) whole and everyone else as a uniform sample.
+
+    At the end it adds one ``status`` event per thinned backend saying how many calls were kept of how many.
+    """
+
+    def __init__(self, fanout: Fanout, thin: dict[str, float], full: tuple[Any, ...] = (), seed: int = 0) -> None:
+        self.fanout = fanout
+        self.thin = dict(thin)
+        self.full = tuple(full)
+        self._rng = {label: np.random.default_rng([seed, i]) for i, label in enumerate(sorted(self.thin))}
+        self.calls = {label: 0 for label in self.thin}
+        self.kept = {label: 0 for label in self.thin}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.fanout, name)
+
+    def on_samples(self, block: SampleBlock) -> None:
+        """Forward `block`, thinned for the recording when its backend is thinned."""
+        per_s = self.thin.get(block.backend)
+        if per_s is None or block.phase != PHASE_MEASURE:
+            self.fanout.on_samples(block)
+            return
+        from infbench.engines.null import thin_block
+
+        small = thin_block(block, per_s, self._rng[block.backend])
+        self.calls[block.backend] += len(block)
+        self.kept[block.backend] += len(small)
+        for listener in self.fanout.listeners:
+            method = getattr(listener, "on_samples", None)
+            if method is not None:
+                method(block if any(listener is f for f in self.full) else small)
+
+    def on_finish(self, outcome: str) -> None:
+        """Say how much of each thinned backend was kept, then forward the outcome."""
+        for label, calls in self.calls.items():
+            if calls > self.kept[label]:
+                self.fanout.on_event(RunEvent(
+                    time.perf_counter_ns(), "status",
+                    f"{label}: recorded a uniform sample of {self.kept[label]:,} of its {calls:,} measured calls "
+                    f"(the control's percentiles, to sampling noise; -b null:keep=all records every call)",
+                    label, {"calls": calls, "kept": self.kept[label]}))
+        self.fanout.on_finish(outcome)
+
+
+def thinned_backends(plan: RunPlan) -> dict[str, float]:
+    """Label → calls kept per measured second, for the backends whose samples are thinned (null, unless keep=all)."""
+    from infbench.engines.null import keep_rate
+
+    out: dict[str, float] = {}
+    for spec in plan.backends:
+        if spec.backend == "null":
+            rate = keep_rate(spec.options)
+            if rate is not None:
+                out[spec.label] = rate
+    return out
 
 
 class RecordedRun:
@@ -32,7 +97,8 @@ class RecordedRun:
         # Spike/step detection reads the store and emits events back through the fan-out (so they are recorded).
         self.analyzer = LiveAnalyzer(self.store, self.fanout.on_event)
         self.fanout.listeners.insert(1, self.analyzer)
-        self.runner = Runner(plan, self.fanout, monitors=monitors, progress=progress,
+        self.gate = SampleGate(self.fanout, thinned_backends(plan), full=listeners, seed=plan.seed)
+        self.runner = Runner(plan, self.gate, monitors=monitors, progress=progress,
                              health_check=lambda: self.recorder.error if self.recorder else None)
         self.thread: threading.Thread | None = None
         self.error: BaseException | None = None

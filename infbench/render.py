@@ -43,6 +43,7 @@ CSV_COLUMNS = (
     "parity_reference",
     "relative_median",
     "relative_p99",
+    "ci_method",
 )
 
 
@@ -82,6 +83,17 @@ def _ci(ci: Any) -> str:
     if hi.endswith(" " + unit):
         return f"\n[{lo[: -len(unit) - 1]}–{hi}]"
     return f"\n[{lo}–{hi}]"
+
+
+def short_method(method: str | None) -> str:
+    """A CI method in a few characters for a table cell: ``32 turns``, ``40 blocks``, ``iid calls``."""
+    if not method:
+        return ""
+    if method.startswith("exact"):
+        return "iid calls"
+    inner = method[method.find("(") + 1 : method.rfind(")")] if "(" in method else method
+    words = inner.split()
+    return " ".join(words[:2]) if len(words) >= 2 else inner
 
 
 def _parity(p: dict[str, Any] | None) -> str:
@@ -131,7 +143,7 @@ def result_rows(report: dict[str, Any]) -> list[dict[str, str]]:
                 ),
                 "RSS MB": mark("rss", _num(mem.get("rss_peak") or mem.get("rss_after_load"), "{:.0f}")),
                 "parity": _parity(r.get("parity")),
-                "n": str(r.get("iterations", 0)),
+                "n": _n(r) + (f"\n{short_method(lat.get('ci_method'))}" if lat else ""),
             }
         )
     return rows
@@ -179,7 +191,7 @@ def print_results_table(console: Any, report: dict[str, Any]) -> None:
     title = escape(str(plan.get("model", "?"))) + f"  batch {wl.get('batch', '?')} seq {wl.get('seq', '?')}"
     if report.get("outcome") and report.get("outcome") != "complete":
         title += escape(f"  [{report['outcome']}]")
-    caption = f"{WIN} winner · ×r relative to fastest · [..] bootstrap 95 % CI"
+    caption = f"{WIN} winner · ×r relative to fastest · [..] bootstrap 95 % CI over the units under n"
     rows = result_rows(report)
     reports = list((report.get("backends") or {}).values())
     cols = list(rows[0]) if rows else ["backend"]
@@ -277,6 +289,13 @@ def results_csv(report: dict[str, Any]) -> str:
             par.get("reference"),
             rel.get("median"),
             rel.get("p99"),
+            lat.get("ci_method"),
         ]
         w.writerow(["" if v is None else v for v in vals])
     return buf.getvalue()
+
+
+def _n(r: dict[str, Any]) -> str:
+    """Calls in the statistics; ``K of N`` when the session kept a sample of the calls made (null control)."""
+    kept, made = int(r.get("iterations", 0)), int(r.get("calls_made") or 0)
+    return f"{kept:,} of {made:,}" if made > kept else str(kept)

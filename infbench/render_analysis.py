@@ -9,7 +9,7 @@ from rich.table import Table
 
 from infbench.analysis.findings import cause_text
 
-VERDICT_WORDS = {"baseline": "fastest (baseline)", "slower": "slower", "faster": "faster",
+VERDICT_WORDS = {"baseline": "fastest", "slower": "slower", "faster": "faster",
                  "no significant difference": "no significant difference"}
 
 
@@ -18,8 +18,20 @@ def _band(comp: dict[str, Any]) -> str:
     return f"noise band ±{100 * comp.get('threshold', 0):.1f} % ({src})"
 
 
-def comparison_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
-    """(backend, median ratio [CI], p99 ratio [CI], p, verdict) rows of the fair comparison."""
+def _aa_line(comp: dict[str, Any]) -> str | None:
+    aa = comp.get("aa") or {}
+    if "median_ratio_ci95" not in aa:
+        return None
+    lo, hi = aa["median_ratio_ci95"]
+    return (f"A/A: {aa['b']} / {aa['a']} median ratio {aa['median_ratio']:.3f} [{lo:.3f}–{hi:.3f}] "
+            f"({aa.get('ci_method', '')}) → noise band ±{100 * aa['noise_band']:.1f} %")
+
+
+COMPARISON_COLUMNS = ("backend", "median ratio [95% CI]", "p99 ratio [95% CI]", "p", "verdict", "CI method")
+
+
+def comparison_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+    """(backend, median ratio [CI], p99 ratio [CI], p, verdict, CI method) rows of the fair comparison."""
     comp = ((report.get("analysis") or {}).get("comparison")) or {}
     rows = []
     for label, r in (comp.get("rows") or {}).items():
@@ -27,12 +39,16 @@ def comparison_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str, st
         plo, phi = r["p99_ratio_ci95"]
         rows.append((label, f"{r['median_ratio']:.3f} [{lo:.3f}–{hi:.3f}]",
                      f"{r['p99_ratio']:.3f} [{plo:.3f}–{phi:.3f}]", f"{r['p_value']:.2g}",
-                     VERDICT_WORDS.get(r["verdict"], r["verdict"])))
+                     VERDICT_WORDS.get(r["verdict"], r["verdict"]), str(r.get("ci_method") or "")))
     return rows
 
 
+MAX_FINDING_LINES = 5  # the slowdowns that lost the most time; the rest are in the JSON
+
+
 def finding_lines(report: dict[str, Any]) -> list[str]:
-    """One line per notable finding (warm-up, spikes, shifts, burst vs sustained, warnings), plain text."""
+    """One line per notable finding (warm-up, slowdown episodes ranked by time lost, burst vs sustained,
+    detection that could not run, warnings), plain text."""
     lines: list[str] = []
     per = ((report.get("analysis") or {}).get("backends")) or {}
     for label, a in per.items():
@@ -42,13 +58,17 @@ def finding_lines(report: dict[str, Any]) -> list[str]:
         if bvs.get("sustained_slowdown"):
             lines.append(f"{label}: sustained latency {bvs['ratio']:.2f}× the first {bvs['burst_s']:g} s, slowdown "
                          f"from {bvs.get('slowdown_start_s', 0):.1f} s")
-        for kind, items in (("spike", a.get("spikes") or []), ("shift", a.get("shifts") or [])):
-            for item in items[:3]:
-                what = item.get("kind", kind)
-                lines.append(f"{label}: {what} ×{item['ratio']:.2f} at {item['t_s']:.1f} s — "
-                             f"{cause_text(item.get('attribution'))}")
-            if len(items) > 3:
-                lines.append(f"{label}: … {len(items) - 3} more {kind}s (see --format json)")
+        detection = a.get("detection") or {}
+        if detection and not detection.get("active"):
+            lines.append(f"{label}: ⚠ {detection.get('message')}")
+        episodes = sorted((a.get("spikes") or []) + (a.get("shifts") or []), key=lambda e: -(e.get("lost_ms") or 0))
+        for item in episodes[:MAX_FINDING_LINES]:
+            what = item.get("headline") or f"{item.get('kind', 'slowdown')} ×{item['ratio']:.2f}"
+            span = f"{item['t_s']:.1f}–{item['t_end_s']:.1f} s" if item.get("t_end_s") is not None else \
+                f"{item['t_s']:.1f} s"
+            lines.append(f"{label}: {what} at {span} — {cause_text(item.get('attribution'))}")
+        if len(episodes) > MAX_FINDING_LINES:
+            lines.append(f"{label}: … {len(episodes) - MAX_FINDING_LINES} more slowdowns (see --format json)")
         for warning in a.get("warnings") or []:
             lines.append(f"{label}: ⚠ {warning}")
     return lines
@@ -59,12 +79,21 @@ def print_analysis(console: Any, report: dict[str, Any]) -> None:
     comp = ((report.get("analysis") or {}).get("comparison")) or {}
     rows = comparison_rows(report)
     if len(rows) >= 2:
-        table = Table(title=f"fair comparison vs the fastest — {_band(comp)}", title_justify="left")
-        for col in ("backend", "median ratio [95% CI]", "p99 ratio [95% CI]", "p", "verdict"):
-            table.add_column(col)
+        methods = {r[-1] for r in rows if r[-1]}
+        shared = len(methods) <= 1  # one method for every row: say it once under the table, keep the CIs whole
+        table = Table(title=f"fair comparison vs the fastest — {_band(comp)}", title_justify="left",
+                      caption=f"CIs: {next(iter(methods))}" if shared and methods else None, caption_justify="left",
+                      pad_edge=False)
+        columns = COMPARISON_COLUMNS[:-1] if shared else COMPARISON_COLUMNS
+        for col in columns:
+            table.add_column(col, no_wrap=col != "CI method", overflow="fold",
+                             min_width=7 if col == "verdict" else None)
         for row in rows:
-            table.add_row(*(escape(x) for x in row))
+            table.add_row(*(escape(x) for x in row[: len(columns)]))
         console.print(table)
+        aa = _aa_line(comp)
+        if aa:
+            console.print(escape(aa))
     for line in finding_lines(report):
         console.print(escape(line))
 
@@ -76,9 +105,10 @@ def analysis_markdown(report: dict[str, Any]) -> str:
     out: list[str] = []
     if len(rows) >= 2:
         out += [f"### Fair comparison vs the fastest ({_band(comp)})", "",
-                "| backend | median ratio [95% CI] | p99 ratio [95% CI] | p | verdict |", "|---|---|---|---|---|"]
+                f"| {' | '.join(COMPARISON_COLUMNS)} |", "|" + "---|" * len(COMPARISON_COLUMNS)]
         out += [f"| {' | '.join(r)} |" for r in rows]
-        out.append("")
+        aa = _aa_line(comp)
+        out += ["", aa, ""] if aa else [""]
     lines = finding_lines(report)
     if lines:
         out += ["### Findings", ""] + [f"- {x}" for x in lines] + [""]

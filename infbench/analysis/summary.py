@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from infbench.analysis.stats import summarize
+from infbench.analysis.turns import calls_of
 from infbench.records import PHASE_MEASURE, PHASE_WARMUP
 from infbench.sessions.data import RunData
 
@@ -62,6 +63,13 @@ def _status(info: Any, has_samples: bool) -> tuple[str, str | None]:
     return "ok", info.error
 
 
+def _calls_made(data: RunData, label: str, kept: int) -> int:
+    """Measured calls the engine made (its turns' counts), which can exceed the calls kept in the session."""
+    turns = getattr(data, "turns", None)
+    calls = turns(label, PHASE_MEASURE)[2] if callable(turns) else []
+    return max(kept, int(np.sum(calls))) if len(calls) else kept
+
+
 def _int(value: Any, default: int) -> int:
     try:
         return max(1, int(value))
@@ -80,7 +88,8 @@ def backend_results(data: RunData, n_boot: int = 2000) -> dict[str, dict[str, An
     tpc, approx = tokens_per_call(plan)
     out: dict[str, dict[str, Any]] = {}
     for label, info in data.backend_infos().items():
-        _, dur = data.samples(label, phase=PHASE_MEASURE)
+        calls, _source = calls_of(data, label, PHASE_MEASURE)
+        dur = calls.dur
         own_batch = _int(info.options.get("batch"), batch)  # a sweep may run backends at their own batch
         _, wdur = data.samples(label, phase=PHASE_WARMUP)
         status, error = _status(info, dur.size > 0)
@@ -101,11 +110,12 @@ def backend_results(data: RunData, n_boot: int = 2000) -> dict[str, dict[str, An
             "providers": list(info.providers),
             "options": dict(info.options),
             "iterations": int(dur.size),
+            "calls_made": _calls_made(data, label, int(dur.size)),  # > iterations when the null control is thinned
             "warmup_iterations": int(wdur.size),
             "relative_to_fastest": None,
         }
         if dur.size:
-            st = summarize(dur, batch=own_batch, n_boot=n_boot)
+            st = summarize(dur, batch=own_batch, n_boot=n_boot, turns=calls.turn)
             res["latency_ms"] = st.latency_dict()
             res["throughput_per_s"] = st.throughput_per_s
             res["samples_per_s"] = st.samples_per_s

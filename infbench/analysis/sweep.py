@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from infbench.analysis.compare import SLOWER, compare_latencies
+from infbench.analysis.intervals import Calls
 
 OBJECTIVES = ("latency", "throughput")
 GAIN = "gain"
@@ -68,6 +69,7 @@ class Recommendation:
         reason: one sentence explaining the verdict.
         objective: ``latency`` or ``throughput``.
         default_label: label of the default configuration.
+        ci_method: how `margin_ci95` was computed (e.g. ``paired round bootstrap (24 rounds)``), or "".
     """
 
     label: str
@@ -80,6 +82,7 @@ class Recommendation:
     reason: str
     objective: str = "latency"
     default_label: str = ""
+    ci_method: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (the CI as a two-element list or None)."""
@@ -152,16 +155,18 @@ def recommend(
     report_backends: dict[str, dict[str, Any]],
     default_label: str,
     objective: str = "latency",
-    samples: dict[str, np.ndarray] | None = None,
+    samples: dict[str, np.ndarray | Calls] | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     n_boot: int = 2000,
     seed: int = 0,
+    paired: bool = False,
 ) -> Recommendation | None:
     """The best configuration for `objective` and its margin over `default_label`; None when none finished ok.
 
     Only configurations with status ``ok`` compete (failed and degraded ones are left out). For latency the
     margin is median(default) / median(best) per call, with a bootstrap CI from `compare_latencies` on the
-    latency samples (ns, measured phase) when given; it is a gain only when that comparison clears the noise
+    latency samples (ns, measured phase; `Calls` with turns to resample turns, `paired` when the configurations
+    ran interleaved in one run) when given; it is a gain only when that comparison clears the noise
     band (`threshold`) with significance. For throughput the margin is the plain ratio of samples/s, a gain
     when it exceeds 1 + `threshold`.
 
@@ -205,9 +210,9 @@ def recommend(
         )
     a = None if samples is None else samples.get(best)
     b = None if samples is None else samples.get(default_label)
-    if objective == "latency" and a is not None and b is not None and np.size(a) and np.size(b):
-        c = compare_latencies(a, b, threshold=threshold, n_boot=n_boot, seed=seed)
-        margin, ci = c.median_ratio, c.median_ratio_ci95
+    if objective == "latency" and a is not None and b is not None and _size(a) and _size(b):
+        c = compare_latencies(a, b, threshold=threshold, n_boot=n_boot, seed=seed, paired=paired)
+        margin, ci, method = c.median_ratio, c.median_ratio_ci95, c.ci_method
         gain = c.verdict == SLOWER  # the default is slower than the best
         why = (
             f"the 95 % CI of the median ratio [{ci[0]:.3f}, {ci[1]:.3f}] "
@@ -216,7 +221,7 @@ def recommend(
     else:
         margin = default_value / value if objective == "latency" else value / default_value
         margin = margin if math.isfinite(margin) else float("inf")
-        ci = None
+        ci, method = None, ""
         gain = margin > 1.0 + threshold
         why = f"the ratio {margin:.3f} {'exceeds' if gain else 'is within'} the ±{threshold:.0%} noise band"
     return Recommendation(
@@ -225,8 +230,13 @@ def recommend(
         margin_ci95=ci,
         verdict=GAIN if gain else NO_GAIN,
         reason=why,
+        ci_method=method,
         **common,
     )
+
+
+def _size(x: np.ndarray | Calls) -> int:
+    return int(np.size(x.dur if isinstance(x, Calls) else x))
 
 
 def sweep_summary(
@@ -234,8 +244,9 @@ def sweep_summary(
     grid: list[dict[str, Any]],
     default_label: str,
     objective: str = "latency",
-    samples: dict[str, np.ndarray] | None = None,
+    samples: dict[str, np.ndarray | Calls] | None = None,
     threshold: float = DEFAULT_THRESHOLD,
+    paired: bool = False,
 ) -> dict[str, Any]:
     """The ``sweep`` object of the JSON report: grid, Pareto set and recommendation.
 
@@ -246,8 +257,9 @@ def sweep_summary(
         objective: ``latency`` or ``throughput``.
         samples: measured latency samples (ns) per label, for the latency margin's CI.
         threshold: noise band half-width.
+        paired: the configurations ran interleaved in one run (their CIs then resample rounds).
     """
-    rec = recommend(report_backends, default_label, objective, samples, threshold)
+    rec = recommend(report_backends, default_label, objective, samples, threshold, paired=paired)
     return {
         "objective": objective,
         "threshold": float(threshold),

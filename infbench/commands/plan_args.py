@@ -13,7 +13,7 @@ from infbench.config import (
     RunPlan,
     WorkloadSpec,
     parse_backend_arg,
-    unique_labels,
+    variant_labels,
 )
 from infbench.errors import ConfigError
 
@@ -30,19 +30,28 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-b", "--backend", action="append", metavar="NAME[:k=v,…]",
                    help="backend to run, repeatable: onnxruntime (ort), openvino (ov), torch (transformers), null; "
                         "per-backend options after a colon, e.g. ort:graph_opt=basic,execution_mode=parallel or "
-                        "ov:hint=throughput,streams=2 (default: every installed backend)")
+                        "ov:hint=throughput,streams=2. A backend given twice is labelled by the options that "
+                        "differ: -b ort -b ort:threads=1 gives rows onnxruntime and onnxruntime[threads=1]. "
+                        "null keeps a uniform sample of 10000 calls per measured second (its call count stays "
+                        "exact); null:keep=all records every call, null:keep=N N per second. (default: every "
+                        "installed backend that can take the model; the others are named with the reason, "
+                        "e.g. torch for an .onnx file)")
     p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
     p.add_argument("--seq", type=int, default=128, help="sequence length, or the maximum with --seq-dist (default 128)")
     p.add_argument("--seq-dist", metavar="DIST",
                    help="variable lengths: uniform:LO-HI, normal:MEAN,STD, or file:PATH (one text per line, "
-                        "tokenized with the model's tokenizer)")
+                        "tokenized with the model's tokenizer: needs a local Hugging Face model directory with "
+                        "tokenizer files; built-in models and .onnx files have none)")
     p.add_argument("--threads", type=int, metavar="N", help="intra-op threads for every backend (default: backend's own)")
     p.add_argument("--inter-threads", type=int, metavar="N", help="inter-op threads (onnxruntime, torch)")
     p.add_argument("--device", metavar="DEV", help="device for every backend: cpu, cuda (ORT/torch), GPU/NPU (OpenVINO)")
     p.add_argument("-d", "--duration", type=float, default=10.0, metavar="S",
-                   help="minimum measured seconds per backend (default 10)")
+                   help="minimum measured seconds per backend (default 10); a backend measures until both -d and "
+                        "-n are met, so a slow model can run longer: the expected time is printed at the start "
+                        "and after warm-up, and the progress shows which limit binds")
     p.add_argument("-n", "--iterations", type=int, default=100, metavar="N",
-                   help="minimum measured calls per backend (default 100)")
+                   help="minimum measured calls per backend (default 100); at 0.5 s a call, -n 100 alone "
+                        "takes 50 s: lower it for a quick look at a slow model")
     p.add_argument("-w", "--warmup", default="10", metavar="N|Ss",
                    help="warm-up per backend: a call count (10) or seconds (2s); recorded, excluded from stats")
     p.add_argument("--schedule", choices=SCHEDULES, default="interleaved",
@@ -67,21 +76,61 @@ def parse_warmup(text: str) -> tuple[int, float]:
         raise ConfigError(f"--warmup {text!r}: give a call count (10) or seconds (2s)") from None
 
 
-def backend_specs(args: argparse.Namespace, backends: list[str] | None = None) -> tuple[BackendSpec, ...]:
-    """BackendSpecs from --backend (or every installed backend), with global thread/device flags applied."""
-    from infbench.engines.base import installed_backends, require_backend
+def default_backends(model: str, notes: list[str] | None = None) -> list[str]:
+    """Every installed backend (not null) that can take `model`; a line per left-out backend goes to `notes`.
+
+    Raises:
+        ConfigError: no installed backend can take the model (the reasons are in the message).
+        ModelError: `model` is not a usable model argument.
+    """
+    from infbench.engines.base import BACKENDS, missing_packages
+    from infbench.engines.models import backends_for_model
+
+    candidates = [n for n in BACKENDS if n != "null"]
+    installed = [n for n in candidates if not missing_packages(n)]
+    takes, left_out = backends_for_model(model, installed)
+    lines = [f"{name} left out: {reason}" for name, reason in left_out.items()]
+    for name in candidates:
+        if name not in installed:
+            lines.append(f"{name} left out: not installed (cannot import {', '.join(missing_packages(name))})")
+    if not takes:
+        if not installed:
+            raise ConfigError("no backend installed: pip install onnxruntime (or openvino, or torch + transformers)")
+        raise ConfigError("no installed backend can take this model: " + "; ".join(lines))
+    if notes is not None:
+        notes.extend(lines)
+    return takes
+
+
+def _check_keep(name: str, options: dict[str, Any]) -> None:
+    keep = options.get("keep")
+    if keep is None:
+        return
+    if name != "null":
+        raise ConfigError(f"--backend {name}:keep=…: only the null control thins its samples (every other "
+                          "backend records every call)")
+    if keep != "all" and not (isinstance(keep, int) and keep > 0):
+        raise ConfigError(f"--backend null:keep={keep}: give all (record every call) or calls per second, "
+                          "e.g. keep=20000")
+
+
+def backend_specs(args: argparse.Namespace, backends: list[str] | None = None,
+                  notes: list[str] | None = None) -> tuple[BackendSpec, ...]:
+    """BackendSpecs from --backend (or every installed backend that can take the model, see
+    `default_backends`), with the global thread/device flags applied and labels that tell variants apart.
+
+    Lines about backends left out of the default set are appended to `notes`.
+    """
+    from infbench.engines.base import require_backend
 
     raw = backends if backends is not None else (args.backend or [])
     parsed: list[tuple[str, dict[str, Any]]] = [parse_backend_arg(x) for x in raw]
     if not parsed:
-        names = installed_backends()
-        if not names:
-            raise ConfigError("no backend installed: pip install onnxruntime (or openvino, or torch + transformers)")
-        parsed = [(n, {}) for n in names]
+        parsed = [(n, {}) for n in default_backends(args.model, notes)]
     canon = [(require_backend(name), opts) for name, opts in parsed]
-    labels = unique_labels([c for c, _ in canon])
-    specs = []
-    for (name, opts), label in zip(canon, labels):
+    merged_all: list[tuple[str, dict[str, Any]]] = []
+    for name, opts in canon:
+        _check_keep(name, opts)
         merged: dict[str, Any] = {}
         if getattr(args, "threads", None) is not None and name in THREAD_KEYS:
             merged[THREAD_KEYS[name]] = args.threads
@@ -90,7 +139,9 @@ def backend_specs(args: argparse.Namespace, backends: list[str] | None = None) -
         if getattr(args, "device", None) and name != "null":
             merged["device"] = args.device.upper() if name == "openvino" else args.device.lower()
         merged.update(opts)
-        specs.append(BackendSpec(name, label, merged))
+        merged_all.append((name, merged))
+    labels = variant_labels(merged_all)
+    specs = [BackendSpec(name, label, merged) for (name, merged), label in zip(merged_all, labels)]
     if getattr(args, "aa", False):
         first = next((s for s in specs if s.backend != "null"), None)
         if first is None:
@@ -99,8 +150,49 @@ def backend_specs(args: argparse.Namespace, backends: list[str] | None = None) -
     return tuple(specs)
 
 
-def plan_from_args(args: argparse.Namespace, backends: list[str] | None = None) -> RunPlan:
-    """A validated RunPlan from parsed arguments (ConfigError on bad values)."""
+def check_seq_dist_file(seq_dist: str | None, model: str, specs: tuple[BackendSpec, ...]) -> None:
+    """For ``--seq-dist file:PATH``: the file must exist (checked first), and the model must have a tokenizer.
+
+    Raises:
+        ConfigError: the file is missing or not a file, or the model has no tokenizer (built-in, .onnx, or an
+            HF directory without tokenizer files).
+    """
+    from infbench.engines.base import BACKENDS
+
+    if not seq_dist or not seq_dist.startswith("file:"):
+        return
+    text = seq_dist[len("file:"):]
+    path = os.path.abspath(os.path.expanduser(text))
+    if not os.path.exists(path):
+        raise ConfigError(f"--seq-dist file:{text}: the file {path} does not exist")
+    if not os.path.isfile(path):
+        raise ConfigError(f"--seq-dist file:{text}: {path} is not a file (give a text file, one text per line)")
+    if all(BACKENDS[s.backend].needs == "none" for s in specs):
+        return  # no backend takes the model: nothing is tokenized
+    from infbench.engines import _modelcache as mc
+    from infbench.engines.models import resolve_model
+
+    src = resolve_model(model)
+    alternatives = "use --seq-dist uniform:LO-HI or normal:MEAN,STD"
+    if src.kind == "builtin":
+        raise ConfigError(f"--seq-dist file:{text} needs a tokenizer to turn its texts into token ids, and "
+                          f"built-in model {src.name} has none (random weights, no vocabulary): {alternatives}, or pass a "
+                          "local Hugging Face model directory with tokenizer files")
+    if src.kind == "onnx":
+        raise ConfigError(f"--seq-dist file:{text} needs a tokenizer to turn its texts into token ids, and "
+                          f"an .onnx file ({src.name}) has none: {alternatives}, or pass the model's Hugging Face "
+                          "directory with its tokenizer files")
+    if src.path and not any(os.path.isfile(os.path.join(src.path, f)) for f in mc.TOKENIZER_FILES):
+        raise ConfigError(f"--seq-dist file:{text} needs a tokenizer, and {src.path} has no tokenizer files "
+                          f"({', '.join(mc.TOKENIZER_FILES)}): save the tokenizer there or {alternatives}")
+
+
+def plan_from_args(args: argparse.Namespace, backends: list[str] | None = None,
+                   notes: list[str] | None = None) -> RunPlan:
+    """A validated RunPlan from parsed arguments (ConfigError on bad values).
+
+    `backends` overrides --backend; lines about backends left out of the default set go to `notes`.
+    """
     if args.threads is not None and args.threads < 1:
         raise ConfigError(f"--threads must be a positive integer, got {args.threads}")
     if args.inter_threads is not None and args.inter_threads < 1:
@@ -109,9 +201,11 @@ def plan_from_args(args: argparse.Namespace, backends: list[str] | None = None) 
     model = args.model
     if os.path.sep in model or model.endswith(".onnx") or os.path.exists(model):
         model = os.path.abspath(os.path.expanduser(model))
-    return RunPlan(
+    args = argparse.Namespace(**{**vars(args), "model": model})
+    specs = backend_specs(args, backends, notes)
+    plan = RunPlan(
         model=model,
-        backends=backend_specs(args, backends),
+        backends=specs,
         workload=WorkloadSpec(batch=args.batch, seq=args.seq, seq_dist=args.seq_dist, seed=args.seed),
         duration_s=args.duration,
         iterations=args.iterations,
@@ -123,3 +217,5 @@ def plan_from_args(args: argparse.Namespace, backends: list[str] | None = None) 
         timeout_s=args.timeout,
         parity_tolerance=args.parity_tol,
     )
+    check_seq_dist_file(args.seq_dist, model, specs)
+    return plan

@@ -1,34 +1,115 @@
-"""Headless progress: one Rich progress bar per backend, fed by RunListener callbacks."""
+"""Headless progress: one Rich progress bar per backend (plain lines when stderr is not a terminal), fed by
+RunListener callbacks; and the expected duration of a run, up front and once the time per call is known.
+
+The bar's ``median`` is the running median of *all* measured calls so far, the statistic the results table
+reports as median (kept in a histogram of 1/1024-octave bins, so it agrees with the table to within 0.07 %).
+The ``until`` column names the limit that binds: a backend measures until both ``-d`` seconds of turns and
+``-n`` calls are reached, so the one further from done is the one it is waiting for.
+"""
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from typing import Any
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from infbench.records import PHASE_MEASURE, BackendInfo, RunEvent, SampleBlock
+from infbench.records import PHASE_MEASURE, PHASE_WARMUP, BackendInfo, RunEvent, SampleBlock, TurnRecord
+
+BINS_PER_OCTAVE = 1024
+MAX_OCTAVE = 44  # 2**44 ns ≈ 4.9 hours: longer calls land in the last bin
+PLAIN_STEP = 0.1  # without a terminal, a line per backend at every 10 % of progress
+FINAL_STATES = ("done", "failed", "stopped", "interrupted")
+
+
+def fmt_seconds(s: float) -> str:
+    """``0.8 s``, ``42 s``, ``3 min 20 s``, ``1 h 05 min``."""
+    if s < 10:
+        return f"{s:.1f} s"
+    if s < 90:
+        return f"{s:.0f} s"
+    if s < 3600:
+        return f"{int(s // 60)} min {int(s % 60):02d} s"
+    return f"{int(s // 3600)} h {int(s % 3600 // 60):02d} min"
+
+
+class MedianHistogram:
+    """The running median of call durations (ns) in log-spaced bins: O(new calls) per update, fixed memory."""
+
+    def __init__(self) -> None:
+        self.counts = np.zeros(MAX_OCTAVE * BINS_PER_OCTAVE + 1, dtype=np.int64)
+        self.n = 0
+
+    def add(self, dur_ns: np.ndarray) -> None:
+        """Count these durations."""
+        d = np.maximum(np.asarray(dur_ns, dtype=np.float64), 1.0)
+        idx = np.minimum((np.log2(d) * BINS_PER_OCTAVE).astype(np.int64), self.counts.size - 1)
+        self.counts += np.bincount(idx, minlength=self.counts.size)
+        self.n += int(d.size)
+
+    def median_ns(self) -> float | None:
+        """The median (the centre of its bin, geometric), or None before any call."""
+        if self.n == 0:
+            return None
+        k = int(np.searchsorted(np.cumsum(self.counts), (self.n + 1) / 2))
+        return float(2.0 ** ((k + 0.5) / BINS_PER_OCTAVE))
+
+
+def plan_summary(plan: Any) -> str:
+    """One line, before anything loads: what decides how long the run takes, and the shortest it can take."""
+    n = len(plan.backends)
+    warm = (f"{plan.warmup_iterations} warm-up calls" if plan.warmup_iterations else "") + \
+           (f"{' and ' if plan.warmup_iterations else ''}{plan.warmup_s:g} s warm-up" if plan.warmup_s else "")
+    floor = plan.duration_s if plan.schedule == "concurrent" else plan.duration_s * n
+    per_call = plan.duration_s / plan.iterations
+    how = {"interleaved": "taking turns", "sequential": "one after another", "concurrent": "all at once"}
+    return (f"expected: each of {n} backend(s) measures until both -d {plan.duration_s:g} s and -n "
+            f"{plan.iterations} calls are reached{', after ' + warm if warm else ''}; {how[plan.schedule]} that is "
+            f"≥ {fmt_seconds(floor)} of measuring, longer for a backend slower than "
+            f"{per_call * 1e3:.3g} ms a call (-n binds); estimate after warm-up")
 
 
 class HeadlessProgress:
-    """A RunListener that shows per-backend progress (measured turn seconds vs --duration) and running p50."""
+    """A RunListener showing per-backend progress: calls, running median, the binding limit; on a terminal as
+    Rich bars, otherwise as plain lines (at the first measured block, every 10 % and at the end).
 
-    def __init__(self, console: Console, labels: list[str], duration_s: float, iterations: int) -> None:
+    It also prints the expected measuring time once every backend's time per call is known (after warm-up).
+    """
+
+    def __init__(self, console: Console, labels: list[str], duration_s: float, iterations: int,
+                 schedule: str = "interleaved") -> None:
         self.console = console
         self.duration_s = duration_s
         self.iterations = iterations
+        self.schedule = schedule
+        self.labels = list(labels)
+        self.plain = not console.is_terminal
         self.progress = Progress(
-            TextColumn("{task.fields[label]:<16}"), BarColumn(), TextColumn("{task.fields[status]:<9}"),
-            TextColumn("{task.fields[calls]:>9} calls"), TextColumn("p50 {task.fields[p50]}"),
-            TimeElapsedColumn(), console=console, transient=False, refresh_per_second=4,
+            TextColumn("{task.fields[label]}"), BarColumn(bar_width=24), TextColumn("{task.fields[status]:<11}"),
+            TextColumn("{task.fields[calls]:>11} calls"), TextColumn("median {task.fields[median]:>9}"),
+            TextColumn("until {task.fields[until]}"), TimeElapsedColumn(),
+            console=console, transient=False, refresh_per_second=4, disable=self.plain,
         )
         self._lock = threading.Lock()
-        self._busy: dict[str, float] = {lab: 0.0 for lab in labels}
+        width = max((len(lab) for lab in labels), default=8)
+        self._committed_ns: dict[str, int] = {lab: 0 for lab in labels}  # measure turns' wall time (the -d rule)
+        self._pending_ns: dict[str, int] = {lab: 0 for lab in labels}  # blocks of the turn under way
         self._calls: dict[str, int] = {lab: 0 for lab in labels}
+        self._hist = {lab: MedianHistogram() for lab in labels}
+        self._per_call_s: dict[str, float] = {}
+        self._status: dict[str, str] = {lab: "pending" for lab in labels}
+        self._plain_step: dict[str, int] = {lab: -1 for lab in labels}
+        self._median_at: dict[str, float] = {lab: 0.0 for lab in labels}
+        self._binding: dict[str, str] = {lab: "time" for lab in labels}
+        self.estimate_printed = False
         self._tasks = {
-            lab: self.progress.add_task("", total=1.0, label=lab, status="pending", calls=0, p50="—")
+            lab: self.progress.add_task("", total=1.0, label=escape(lab.ljust(width)), status="pending", calls=0,
+                                        median="—", until=self._until_text(lab))
             for lab in labels
         }
 
@@ -37,36 +118,176 @@ class HeadlessProgress:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.progress.refresh()
         self.progress.stop()
+        if self.plain:
+            for label in self.labels:
+                if self._status[label] == "interrupted":
+                    self._plain_line(label)
 
+    # ---- figures -----------------------------------------------------------------------------------------
+    def measured(self, label: str) -> tuple[int, float]:
+        """(measured calls, measured seconds as the -d rule counts them) of `label` so far."""
+        with self._lock:
+            return self._calls[label], (self._committed_ns[label] + self._pending_ns[label]) / 1e9
+
+    def binding(self, label: str) -> str:
+        """``time`` or ``calls``: the limit `label` is further from (the one it waits for)."""
+        calls, secs = self.measured(label)
+        if label in self._per_call_s:  # project both limits with the known pace
+            need_calls = max(0, self.iterations - calls) * self._per_call_s[label]
+            return "calls" if need_calls > max(0.0, self.duration_s - secs) else "time"
+        return "calls" if calls / self.iterations < secs / self.duration_s else "time"
+
+    def fraction(self, label: str) -> float:
+        """How far `label` is, 0..1: the smaller of the two limits' fractions."""
+        calls, secs = self.measured(label)
+        return min(secs / self.duration_s, calls / self.iterations, 1.0)
+
+    def median_ms(self, label: str) -> float | None:
+        """The running median of `label`'s measured calls, ms."""
+        with self._lock:
+            m = self._hist[label].median_ns()
+        return None if m is None else m / 1e6
+
+    def _until_text(self, label: str) -> str:
+        calls, secs = self.measured(label)
+        if calls < self.iterations or secs < self.duration_s:  # once both are met, the last binding one stays
+            self._binding[label] = self.binding(label)
+        if self._binding[label] == "calls":
+            return f"-n {calls:,}/{self.iterations:,} calls"
+        return f"-d {secs:.1f}/{self.duration_s:g} s"
+
+    def expected_s(self) -> dict[str, float] | None:
+        """Expected measuring seconds per backend once each live one has a time per call, else None."""
+        live = [lab for lab in self.labels if self._status[lab] not in ("failed", "stopped")]
+        if not live or any(lab not in self._per_call_s for lab in live):
+            return None
+        return {lab: max(self.duration_s, self.iterations * self._per_call_s[lab]) for lab in live}
+
+    def estimate_line(self) -> str | None:
+        """``expected ≈ 86 s of measuring: …`` naming the binding limit per backend, once known."""
+        per = self.expected_s()
+        if per is None:
+            return None
+        total = max(per.values()) if self.schedule == "concurrent" else sum(per.values())
+        parts = []
+        for lab, secs in per.items():
+            pc = self._per_call_s[lab]
+            why = (f"-n {self.iterations} binds at {_fmt_call(pc)}/call" if self.iterations * pc > self.duration_s
+                   else "-d binds")
+            parts.append(f"{lab} {fmt_seconds(secs)} ({why})")
+        return f"expected ≈ {fmt_seconds(total)} of measuring: " + ", ".join(parts)
+
+    # ---- RunListener -------------------------------------------------------------------------------------
     def on_samples(self, block: SampleBlock) -> None:
-        """Advance the backend's bar by the measured time in the block."""
-        if block.phase != PHASE_MEASURE or len(block) == 0 or block.backend not in self._tasks:
+        """Count a block: calls, running median, and time towards -d; warm-up gives the time per call."""
+        if len(block) == 0 or block.backend not in self._tasks:
+            return
+        label = block.backend
+        if block.phase == PHASE_WARMUP:
+            if label not in self._per_call_s:
+                with self._lock:
+                    self._per_call_s[label] = float(np.median(block.dur_ns)) / 1e9
+            return
+        if block.phase != PHASE_MEASURE:
             return
         with self._lock:
-            # the block's span ≈ the turn time it covers (what the duration rule counts)
-            self._busy[block.backend] += float(block.start_ns[-1] + block.dur_ns[-1] - block.start_ns[0]) / 1e9
-            self._calls[block.backend] += len(block)
-            busy, calls = self._busy[block.backend], self._calls[block.backend]
-        frac = min(busy / self.duration_s, calls / self.iterations, 1.0)
-        p50 = f"{float(np.median(block.dur_ns)) / 1e6:8.3f} ms"
-        self.progress.update(self._tasks[block.backend], completed=frac, calls=calls, p50=p50)
+            # the block's span ≈ the turn time it covers; replaced by the turn's exact wall time at its end
+            self._pending_ns[label] += int(block.start_ns[-1] + block.dur_ns[-1] - block.start_ns[0])
+            self._calls[label] += len(block)
+            self._hist[label].add(block.dur_ns)
+            if label not in self._per_call_s:
+                self._per_call_s[label] = float(np.mean(block.dur_ns)) / 1e9
+        self._show(label)
+
+    def on_turn(self, turn: TurnRecord) -> None:
+        """A finished turn: its wall time is what the -d rule counts; a warm-up turn gives the time per call."""
+        if turn.backend not in self._tasks or turn.calls <= 0:
+            return
+        with self._lock:
+            if turn.phase == PHASE_WARMUP:
+                self._per_call_s[turn.backend] = (turn.end_ns - turn.start_ns) / 1e9 / turn.calls
+            elif turn.phase == PHASE_MEASURE:
+                self._committed_ns[turn.backend] += turn.end_ns - turn.start_ns
+                self._pending_ns[turn.backend] = 0
+                total = self._committed_ns[turn.backend] / 1e9
+                self._per_call_s[turn.backend] = total / max(1, self._calls[turn.backend])
+        if turn.phase == PHASE_WARMUP:
+            self._maybe_estimate()
+        else:
+            self._show(turn.backend, force=True)
 
     def on_backend(self, info: BackendInfo) -> None:
         """Show the backend's status."""
-        if info.label in self._tasks:
-            done = info.status in ("done", "failed", "stopped")
-            fields: dict[str, Any] = {"status": info.status}
-            if done:
-                fields["completed"] = 1.0
-            self.progress.update(self._tasks[info.label], **fields)
+        if info.label not in self._tasks:
+            return
+        previous = self._status[info.label]
+        if previous == "interrupted":
+            return
+        self._status[info.label] = info.status
+        fields: dict[str, Any] = {"status": info.status}
+        if info.status in FINAL_STATES:
+            fields["completed"] = 1.0 if info.status == "done" else self.fraction(info.label)
+        self.progress.update(self._tasks[info.label], **fields)
+        if info.status in ("waiting", "running"):
+            self._maybe_estimate()
+        if self.plain and info.status in FINAL_STATES and previous not in FINAL_STATES:
+            self._plain_line(info.label)
 
     def on_event(self, event: RunEvent) -> None:
         """Print errors and sensor notices above the bars."""
         if event.kind == "engine_error":
-            self.console.print(f"[red]✗ {event.message}[/red]")
+            self.console.print(f"[red]✗ {escape(event.message)}[/red]")
         elif event.kind in ("throttle_on", "throttle_off", "spike", "step", "drift"):
-            self.console.print(f"[yellow]⚠ {event.message}[/yellow]")
+            self.console.print(f"[yellow]⚠ {escape(event.message)}[/yellow]")
+
+    def mark_interrupted(self) -> None:
+        """Show every backend that has not finished as interrupted (the run was stopped by a signal)."""
+        for label in self.labels:
+            if self._status[label] not in FINAL_STATES:
+                self._status[label] = "interrupted"
+                self.progress.update(self._tasks[label], status="interrupted")
+
+    # ---- drawing -----------------------------------------------------------------------------------------
+    def _show(self, label: str, force: bool = False) -> None:
+        now = time.monotonic()
+        fields: dict[str, Any] = {"completed": self.fraction(label), "calls": f"{self._calls[label]:,}",
+                                  "until": self._until_text(label)}
+        if force or now - self._median_at[label] >= 0.25:
+            self._median_at[label] = now
+            fields["median"] = _fmt_ms(self.median_ms(label))
+        self.progress.update(self._tasks[label], **fields)
+        if self.plain:
+            step = int(self.fraction(label) / PLAIN_STEP)
+            if step > self._plain_step[label]:
+                self._plain_step[label] = step
+                self._plain_line(label)
+
+    def _plain_line(self, label: str) -> None:
+        calls, _ = self.measured(label)
+        self.console.print(
+            f"progress {escape(label)}: {self.fraction(label) * 100:3.0f}%  {self._status[label]}  {calls:,} calls  "
+            f"median {_fmt_ms(self.median_ms(label))}  until {self._until_text(label)}",
+            highlight=False, soft_wrap=True)
+
+    def _maybe_estimate(self) -> None:
+        if self.estimate_printed:
+            return
+        line = self.estimate_line()
+        if line is not None:
+            self.estimate_printed = True
+            self.console.print(escape(line), highlight=False, soft_wrap=True)
+
+
+def _fmt_ms(ms: float | None) -> str:
+    from infbench.render import fmt_ms
+
+    return fmt_ms(ms)
+
+
+def _fmt_call(seconds: float) -> str:
+    return _fmt_ms(seconds * 1e3) if math.isfinite(seconds) else "?"
 
 
 class PrepareProgress:
@@ -76,4 +297,4 @@ class PrepareProgress:
         self.console = console
 
     def __call__(self, message: str) -> None:
-        self.console.print(f"[dim]· {message}[/dim]")
+        self.console.print(f"[dim]· {escape(message)}[/dim]")

@@ -6,20 +6,33 @@ import argparse
 import json
 import signal
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
 from infbench.commands.plan_args import add_plan_arguments, plan_from_args
 from infbench.errors import ConfigError
 
+DESCRIPTION = (
+    "Benchmark one model on several backends. Each engine runs in its own process; every run is recorded to a "
+    + "session file (see --save). Without --backend, every installed backend that can take the model runs, and "
+    + "the ones left out are named with the reason (torch cannot take an .onnx file).",
+    "How long: each backend measures until both -d seconds and -n calls are reached. The expected time is "
+    + "printed at the start and again once warm-up has timed the calls; the progress shows calls, the running "
+    + "median of all measured calls (the statistic the table calls median) and which limit binds ('until -d "
+    + "3.1/10 s' or 'until -n 34/100 calls'). Without a terminal the progress is a line per backend every 10 %.",
+    "Stopping: Ctrl-C, SIGINT or SIGTERM stops the engines and keeps everything recorded (the session is marked "
+    + "interrupted); the partial table is printed marked [interrupted] and the exit code is 130, also when the "
+    + "parent ignored SIGINT (a `cmd &` job in a script). A second Ctrl-C kills the engines at once.",
+    "Exit code: 0 all backends ok, 1 any failed or degraded, 2 bad arguments, 130 interrupted.",
+)
+
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Register the `run` subcommand."""
     p = sub.add_parser(
         "run", help="benchmark backends (live TUI, or --headless)",
-        description="Benchmark one model on several backends. Each engine runs in its own process; every run is "
-                    "recorded to a session file (see --save). Exit code: 0 all backends ok, 1 any failed or "
-                    "degraded, 2 bad arguments.",
+        description="\n\n".join(textwrap.fill(para, 100) for para in DESCRIPTION),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
                "  infbench-tui run bert-tiny --backend ort --backend ov --headless -d 5\n"
@@ -45,7 +58,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark; exit code 0 ok, 1 any backend failed/degraded."""
     check_output_paths(args)
-    plan = plan_from_args(args)
+    notes: list[str] = []
+    plan = plan_from_args(args, notes=notes)
+    for line in notes:
+        sys.stderr.write(f"infbench-tui: {line}\n")
     if not args.headless:
         from infbench.tui.launch import run_live
 
@@ -80,9 +96,21 @@ def run_headless(plan: Any, args: argparse.Namespace) -> int:
     out = Console()
     print_results_table(out, report)
     print_analysis(out, report)
+    interrupted = rec.outcome == "interrupted"
+    if interrupted:
+        out.print(interrupted_note(report), style="bold yellow", highlight=False, markup=False)
     _write_outputs(args, report)
     announce_saved(rec.path)
-    return exit_code(report, rec.outcome == "interrupted")
+    return exit_code(report, interrupted)
+
+
+def interrupted_note(report: dict[str, Any]) -> str:
+    """The line under the table of an interrupted run: partial results, and how far each backend got."""
+    plan = report.get("plan") or {}
+    got = ", ".join(f"{label} {r.get('iterations', 0):,} calls" for label, r in (report.get("backends") or {}).items())
+    return (f"INTERRUPTED: partial results ({got}; planned -d {plan.get('duration_s', '?')} s and -n "
+            f"{plan.get('iterations', '?')} calls per backend); everything measured is in the session, marked "
+            "interrupted; exit code 130")
 
 
 def exit_code(report: dict[str, Any], interrupted: bool) -> int:
@@ -103,53 +131,70 @@ def write_json(target: str, report: dict[str, Any]) -> None:
 
 
 def record_headless(plan: Any, args: argparse.Namespace, title: str) -> Any:
-    """Prepare, record and run `plan` with Rich progress on stderr; the first Ctrl-C or a SIGTERM stops it cleanly.
+    """Prepare, record and run `plan` with progress on stderr; SIGINT (Ctrl-C) or SIGTERM stops it cleanly.
+
+    The expected duration is printed before loading and again once warm-up has timed the calls. The first
+    signal stops the engines and keeps everything recorded (outcome ``interrupted``); a second kills them.
+    SIGINT is handled even when the parent ignored it (a background job of a script).
 
     Returns the finished RecordedRun (its `store`, `path` and `outcome`); raises InfbenchError when the run failed.
     """
     from rich.console import Console
 
-    from infbench.commands.progress import HeadlessProgress, PrepareProgress
+    from infbench.commands.progress import HeadlessProgress, PrepareProgress, plan_summary
     from infbench.recorded_run import RecordedRun
 
     err = Console(stderr=True)
-    progress = HeadlessProgress(err, plan.labels, plan.duration_s, plan.iterations)
+    progress = HeadlessProgress(err, plan.labels, plan.duration_s, plan.iterations, plan.schedule)
     rec = RecordedRun(plan, args.save, monitors=not args.no_monitors, listeners=(progress,),
                       progress=PrepareProgress(err))
-    rec.prepare()
-    err.print(f"[bold]{title}[/bold] recording to {rec.path}")
-    previous = signal.signal(signal.SIGTERM, lambda *_: rec.stop())
+    previous_int = signal.getsignal(signal.SIGINT)
+    if previous_int == signal.SIG_IGN:  # inherited from a shell's `&`: a SIGINT sent to us must still stop us
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        rec.start()
-        with progress:
-            wait_interruptibly(rec, err)
+        err.print(plan_summary(plan), highlight=False, soft_wrap=True)
+        rec.prepare()
+        err.print(f"[bold]{title}[/bold] recording to {rec.path}")
+        stopper = _Stopper(rec, progress, err)
+        signal.signal(signal.SIGINT, stopper)
+        previous_term = signal.signal(signal.SIGTERM, stopper)
+        try:
+            rec.start()
+            with progress:
+                while not rec.wait(0.2):
+                    pass
+            rec.finish()  # still under the handler: a late signal must not cut the session file's closing
+        finally:
+            signal.signal(signal.SIGTERM, previous_term)
     finally:
-        signal.signal(signal.SIGTERM, previous)
-    rec.finish()
+        signal.signal(signal.SIGINT, previous_int)
     return rec
+
+
+class _Stopper:
+    """Signal handler for a recording run: the first signal stops it cleanly, a second kills the engines."""
+
+    def __init__(self, rec: Any, progress: Any, err: Any) -> None:
+        self.rec, self.progress, self.err = rec, progress, err
+        self.count = 0
+
+    def __call__(self, signum: int, _frame: Any) -> None:
+        self.count += 1
+        if self.count == 1:
+            name = signal.Signals(signum).name
+            self.err.print(f"[yellow]{name}: stopping engines, keeping everything recorded so far…[/yellow]")
+            self.progress.mark_interrupted()
+            self.rec.stop()
+        else:
+            self.err.print("[red]second signal: killing the engines[/red]")
+            for host in list(self.rec.runner.hosts.values()):
+                host.kill()
 
 
 def announce_saved(path: Any) -> None:
     """Tell the user where the session is and how to look at it again."""
     sys.stderr.write(f"session saved: {path}  (replay: infbench-tui replay {path}; "
                      f"statistics: infbench-tui report {path})\n")
-
-
-def wait_interruptibly(rec: Any, err: Any) -> None:
-    """Wait for the run; first Ctrl-C stops it cleanly (recording kept), a second kills the engines."""
-    interrupts = 0
-    while True:
-        try:
-            if rec.wait(0.2):
-                return
-        except KeyboardInterrupt:
-            interrupts += 1
-            if interrupts == 1:
-                err.print("[yellow]interrupted: stopping engines, keeping everything recorded so far…[/yellow]")
-                rec.stop()
-            else:
-                for host in list(rec.runner.hosts.values()):
-                    host.kill()
 
 
 def _write_outputs(args: argparse.Namespace, report: dict[str, Any]) -> None:

@@ -162,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
             return code
     from infbench.analysis.sweep import sweep_summary
 
-    summary = sweep_summary(report["backends"], grid, default_label, args.objective, samples, args.threshold)
+    summary = sweep_summary(report["backends"], grid, default_label, args.objective, samples, args.threshold,
+                            paired=plan.schedule == "interleaved")
     report["sweep"] = summary
     print_sweep(report)
     from infbench.commands.run import exit_code, write_json
@@ -173,9 +174,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _samples(data: Any, labels: list[str]) -> dict[str, Any]:
-    from infbench.records import PHASE_MEASURE
+    """Measured calls of each configuration with their turns (the CIs resample turns / rounds)."""
+    from infbench.analysis.turns import calls_of
 
-    return {label: data.samples(label, phase=PHASE_MEASURE)[1] for label in labels}
+    return {label: calls_of(data, label)[0] for label in labels}
 
 
 def _run_headless(plan: Any, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], int]:
@@ -230,12 +232,23 @@ def recommendation_line(rec: dict[str, Any] | None) -> str:
         return f"{line}: the default configuration is already the best measured"
     ci = rec.get("margin_ci95")
     line += f", {rec['margin']:.2f}× {better}" + (f" [{ci[0]:.2f}–{ci[1]:.2f}]" if ci else "")
+    line += f" (95 % CI: {rec['ci_method']})" if ci and rec.get("ci_method") else ""
     return line if rec["verdict"] == "gain" else f"{line}: {rec['verdict']}"
 
 
 def _options_text(options: dict[str, Any], default: bool) -> str:
     text = ", ".join(f"{k}={v}" for k, v in options.items())
     return f"{text} (default)".strip() if default else text
+
+
+def _methods_caption(results: dict[str, Any]) -> str:
+    """`` over 24 turns`` when every configuration's CI used the same method, else `` (method per row: JSON)``."""
+    from infbench.render import short_method
+
+    methods = {short_method((r.get("latency_ms") or {}).get("ci_method")) for r in results.values()} - {""}
+    if len(methods) == 1:
+        return f" over {methods.pop()}"
+    return " (method per configuration in the JSON)" if methods else ""
 
 
 def print_sweep(report: dict[str, Any]) -> None:
@@ -254,7 +267,8 @@ def print_sweep(report: dict[str, Any]) -> None:
     model = (report.get("plan") or {}).get("model", "?")
     table = Table(title=escape(f"sweep {model}  seq {wl.get('seq', '?')}  objective {sweep['objective']}"),
                   box=box.SIMPLE_HEAD,
-                  caption=f"{WIN} Pareto set (latency vs samples/s) · → recommended · [..] bootstrap 95 % CI")
+                  caption=f"{WIN} Pareto set (latency vs samples/s) · → recommended · [..] bootstrap 95 % CI"
+                          + _methods_caption(results))
     for col in ("configuration", "options", "median", "p99", "samples/s", "status", "pareto"):
         table.add_column(col, justify="left" if col in ("configuration", "options", "status") else "right",
                          no_wrap=col != "options")

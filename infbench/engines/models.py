@@ -201,12 +201,55 @@ def _prepare_builtin(model: BuiltinModel, need_onnx: bool, say: Progress) -> Mod
     return _files(model.name, "builtin", hf, root, meta, need_onnx, has_tokenizer=False)
 
 
-def _prepare_hf(path: Path, need_onnx: bool, say: Progress) -> ModelFiles:
-    files = sorted(p for p in path.rglob("*")
-                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
+def _hf_files(path: Path) -> list[Path]:
+    return sorted(p for p in path.rglob("*")
+                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
+
+
+def _hf_root(path: Path, files: list[Path]) -> Path:
+    """The cache directory of a local HF directory's ONNX export (keyed by its files' names, sizes, mtimes)."""
     stat = [(str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
     key = hashlib.sha256(json.dumps([str(path), stat, _FORMAT]).encode()).hexdigest()[:12]
-    root = cache_root() / "hf" / f"{path.name}-{key}"
+    return cache_root() / "hf" / f"{path.name}-{key}"
+
+
+def backends_for_model(spec: str, candidates: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Which `candidates` (canonical backend names) can take model `spec`, and why each other one cannot.
+
+    An .onnx file cannot go to a backend that needs a Hugging Face directory (torch). A built-in or HF
+    directory reaches the ONNX backends through an export that needs torch + transformers, unless it is cached.
+    Reads file names and sizes only; imports nothing heavy.
+
+    Raises:
+        ModelError: `spec` is not a usable model argument (see `resolve_model`).
+    """
+    from infbench.engines.base import BACKENDS, missing_packages
+
+    src = resolve_model(spec)
+    export_missing = missing_packages("torch")
+    takes: list[str] = []
+    left_out: dict[str, str] = {}
+    for name in candidates:
+        needs = BACKENDS[name].needs
+        if src.kind == "onnx" and needs == "hf":
+            left_out[name] = (f"it needs a Hugging Face model directory, and {src.name} is an .onnx file "
+                              "(pass the model's HF directory to include it)")
+        elif src.kind == "builtin" and needs != "none" and export_missing and src.builtin is not None \
+                and not is_cached(src.name):
+            left_out[name] = (f"building built-in {src.name} needs {' and '.join(export_missing)} "
+                              "(pip install torch transformers)")
+        elif src.kind == "hf" and needs == "onnx" and export_missing \
+                and not mc.onnx_ready(_hf_root(Path(str(src.path)), _hf_files(Path(str(src.path))))):
+            left_out[name] = (f"it runs an ONNX export of {src.name}, and exporting needs "
+                              f"{' and '.join(export_missing)} (pip install torch transformers)")
+        else:
+            takes.append(name)
+    return takes, left_out
+
+
+def _prepare_hf(path: Path, need_onnx: bool, say: Progress) -> ModelFiles:
+    files = _hf_files(path)
+    root = _hf_root(path, files)
     if not any(p.suffix in (".safetensors", ".bin") for p in files):
         raise ModelError(f"{path} has no weights (*.safetensors or *.bin): save the model with save_pretrained")
     meta_path = root / "meta.json"

@@ -76,11 +76,15 @@ def _lengths(dist: str | None, workload: WorkloadSpec, rng: np.random.Generator)
 def _file_rows(model: ModelFiles, path_text: str, workload: WorkloadSpec) -> list[np.ndarray]:
     """Token id rows per item from a text file: [batch, length] with -1 marking padding."""
     path = Path(path_text).expanduser()
-    if not (model.has_tokenizer and model.hf_dir):
-        raise ModelError(f"--seq-dist file: needs a tokenizer, and model {model.name} has none: use a local "
-                         "Hugging Face directory with tokenizer files, or uniform:/normal: lengths")
+    if not path.exists():
+        raise ModelError(f"--seq-dist file:{path_text}: the file {path.resolve()} does not exist")
     if not path.is_file():
-        raise ModelError(f"--seq-dist file: {path} does not exist")
+        raise ModelError(f"--seq-dist file:{path_text}: {path.resolve()} is not a file (one text per line)")
+    if not (model.has_tokenizer and model.hf_dir):
+        kind = {"builtin": "built-in model", "onnx": "the .onnx file"}.get(model.kind, "model")
+        raise ModelError(f"--seq-dist file:{path_text} needs a tokenizer to turn its texts into token ids, and "
+                         f"{kind} {model.name} has none: use --seq-dist uniform:LO-HI or normal:MEAN,STD, or a "
+                         "local Hugging Face model directory with tokenizer files")
     lines = [ln.strip() for ln in path.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
     if not lines:
         raise ModelError(f"--seq-dist file: {path} has no non-empty lines")

@@ -47,10 +47,25 @@ def test_planted_slowdown_and_speedup(seed):
 
 def test_difference_inside_noise_band_is_not_a_win():
     rng = np.random.default_rng(5)
-    c = compare_latencies(_lat(rng, 50_000), _lat(rng, 50_000, 1.03), threshold=0.05)
+    a, b = _lat(rng, 50_000), _lat(rng, 50_000, 1.03)
+    c = compare_latencies(a, b, threshold=0.05, process_sd=0.0)  # within-run statistics alone
     assert c.median_ratio_ci95[0] > 1.0 and c.p_value < 1e-6  # real, but within the band
     assert c.verdict == NO_DIFFERENCE
-    assert compare_latencies(_lat(rng, 50_000), _lat(rng, 50_000, 1.03), threshold=0.01).verdict == "slower"
+    assert compare_latencies(a, b, threshold=0.01, process_sd=0.0).verdict == "slower"
+
+
+def test_between_process_spread_widens_ratio_intervals_in_quadrature():
+    rng = np.random.default_rng(6)
+    a, b = _lat(rng, 50_000), _lat(rng, 50_000, 1.02)
+    within = compare_latencies(a, b, threshold=0.01, process_sd=0.0)
+    both = compare_latencies(a, b, threshold=0.01, process_sd=0.013)
+    lo, hi = within.median_ratio_ci95
+    r = within.median_ratio
+    assert both.median_ratio == r and both.ci_method == within.ci_method + " + between-process ±1.3 %"
+    expect_hi = r * np.exp(np.hypot(np.log(hi / r), 1.959964 * 0.013))
+    assert both.median_ratio_ci95[1] == pytest.approx(expect_hi, rel=1e-9)
+    assert both.median_ratio_ci95[0] < 1.0 < both.median_ratio_ci95[1]  # a 2 % offset: not settled by one run
+    assert within.verdict == "slower" and both.verdict == NO_DIFFERENCE and both.p_value > 0.05
 
 
 def test_ratio_ci_matches_brute_force_bootstrap():
@@ -103,7 +118,10 @@ def test_relative_table_uses_fastest_as_baseline():
 @pytest.mark.parametrize("seed", [0, 1])
 def test_blocked_order_under_drift_is_biased_and_interleaving_removes_it(seed):
     blocked = simulate_schedule_bias("blocked", seed=seed)
-    assert blocked.median_ratio_ci95[0] > 1.02 and blocked.p_value < 1e-6  # confident, and false
+    # confident, and false: drift makes the calls dependent, so the CI is a moving-block bootstrap and the
+    # p-value is that bootstrap's (it cannot go below 1 / n_boot)
+    assert blocked.median_ratio_ci95[0] > 1.02 and blocked.p_value < 0.01
+    assert blocked.ci_method.startswith("moving-block bootstrap")
     inter = simulate_schedule_bias("interleaved", seed=seed)
     lo, hi = inter.median_ratio_ci95
     assert lo <= 1.0 <= hi and inter.verdict == NO_DIFFERENCE

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from infbench.config import BackendSpec, RunPlan, WorkloadSpec, parse_backend_arg, unique_labels
+from infbench.config import (
+    BackendSpec,
+    RunPlan,
+    WorkloadSpec,
+    parse_backend_arg,
+    unique_labels,
+    variant_labels,
+)
 from infbench.errors import ConfigError
 
 ONE = (BackendSpec("null", "null"),)
@@ -39,3 +46,16 @@ def test_backend_arg_parsing():
     with pytest.raises(ConfigError):
         parse_backend_arg(":a=1")
     assert unique_labels(["ort", "ov", "ort", "ort"]) == ["ort", "ov", "ort#2", "ort#3"]
+
+
+def test_variants_of_a_backend_are_labelled_by_the_options_that_differ():
+    assert variant_labels([("onnxruntime", {}), ("onnxruntime", {"threads": 1})]) == [
+        "onnxruntime", "onnxruntime[threads=1]"]
+    # options every variant shares are left out; only the differing ones name the row
+    assert variant_labels([("openvino", {"device": "CPU", "hint": "latency"}),
+                           ("openvino", {"device": "CPU", "hint": "throughput", "streams": 2}),
+                           ("onnxruntime", {"threads": 4})]) == [
+        "openvino[hint=latency]", "openvino[hint=throughput,streams=2]", "onnxruntime"]
+    # identical variants still need telling apart
+    assert variant_labels([("null", {}), ("null", {}), ("null", {"keep": "all"})]) == [
+        "null", "null#2", "null[keep=all]"]

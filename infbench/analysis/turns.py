@@ -1,0 +1,78 @@
+"""The turn of every measured call, from `RunData.turns` or, for data without it, inferred from the samples.
+
+Statistics resample turns (see `intervals`); in an interleaved run the k-th turn of every backend belongs to
+round k, which pairs backends. `RunData.turns` gives recorded turns (the session reader infers them itself
+for files written before turns were stored). For other data with only samples, `infer_turns` cuts a
+backend's calls at gaps long enough to hold another backend's turn, and a stretch of calls spanning several
+turn lengths (the same backend last in one round and first in the next) at its largest gaps.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+from infbench.analysis.intervals import Calls
+from infbench.records import PHASE_MEASURE
+
+RECORDED = "recorded turns"
+INFERRED = "turns inferred from gaps"
+DEFAULT_BLOCK_S = 0.25
+
+
+def infer_turns(start_ns: np.ndarray, dur_ns: np.ndarray, block_s: float) -> np.ndarray:
+    """Turn index of each call (time order) of one backend of an interleaved run, from the gaps between calls.
+
+    Gaps longer than a fifth of a turn separate turns; a stretch of calls lasting k >= 2 turn lengths is cut
+    into k turns at its k - 1 largest gaps.
+    """
+    s = np.asarray(start_ns, dtype=np.int64)
+    d = np.asarray(dur_ns, dtype=np.int64)
+    if s.size == 0:
+        return np.zeros(0, np.int64)
+    turn_ns = max(1.0, block_s * 1e9)
+    gaps = s[1:] - (s[:-1] + d[:-1])
+    cut = gaps > 0.2 * turn_ns
+    edges = np.concatenate([[0], np.flatnonzero(cut) + 1, [s.size]])
+    for lo, hi in itertools.pairwise(edges):
+        span = float(s[hi - 1] + d[hi - 1] - s[lo])
+        k = int(span // turn_ns)
+        if k >= 2 and hi - lo > k:
+            inner = gaps[lo : hi - 1]
+            top = np.argsort(inner)[-(k - 1):]
+            cut[lo + top] = True
+    return np.concatenate([[0], np.cumsum(cut)]).astype(np.int64)
+
+
+def turn_index(start_ns: np.ndarray, turn_start_ns: np.ndarray) -> np.ndarray:
+    """Turn index of each call given the (sorted) start times of the recorded turns."""
+    idx = np.searchsorted(np.asarray(turn_start_ns), np.asarray(start_ns), side="right") - 1
+    return np.clip(idx, 0, max(0, len(turn_start_ns) - 1)).astype(np.int64)
+
+
+def calls_of(data: Any, label: str, phase: str = PHASE_MEASURE) -> tuple[Calls, str]:
+    """(the calls of `label` with their turn index, where the turns came from) for any `RunData`.
+
+    The source is ``recorded turns``, ``turns inferred from gaps`` (interleaved sessions without turn records)
+    or ``none`` (other schedules without turn records: the CIs then use blocks of calls).
+    """
+    start, dur = data.samples(label, phase=phase)
+    turns = getattr(data, "turns", None)
+    if callable(turns):
+        t0, _t1, _calls, _busy = turns(label, phase)
+        if len(t0):
+            inferred = (getattr(data, "metadata", None) or {}).get("turns") == "inferred"  # old session files
+            return Calls(dur, turn_index(start, t0)), INFERRED if inferred else RECORDED
+    plan = getattr(data, "plan", None) or {}
+    if plan.get("schedule", "interleaved") != "interleaved" or start.size == 0:
+        return Calls(dur), "none"
+    block_s = float(plan.get("block_s") or DEFAULT_BLOCK_S)
+    return Calls(dur, infer_turns(start, dur, block_s)), INFERRED
+
+
+def is_paired(data: Any) -> bool:
+    """Whether the backends of `data` ran in rounds (interleaved schedule), so turn k of each pairs up."""
+    plan = getattr(data, "plan", None) or {}
+    return plan.get("schedule", "interleaved") == "interleaved"
