@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 from infbench.analysis.between import compare_between
 from infbench.analysis.compare import NO_DIFFERENCE, compare_latencies
 from infbench.analysis.stats import bootstrap_quantile_draws, ci95
-from infbench.analysis.synthetic import StreamSpec, calibrate, calibrate_sessions
+from infbench.analysis.synthetic import AARunSpec, calibrate, calibrate_sessions
 from infbench.analysis.turns import calls_of, is_paired
 
 RESULTS = ROOT / "bench" / "results"
@@ -49,9 +49,9 @@ RESULTS = ROOT / "bench" / "results"
 def synthetic(runs: int, groups: int) -> dict[str, Any]:
     """Coverage and false verdicts on `runs` synthetic A/A runs; between-session compare on `groups` groups."""
     t = time.perf_counter()
-    spec = StreamSpec()
+    spec = AARunSpec()
     res = calibrate(spec, runs, seed=1)
-    spread = StreamSpec(session_sigma=0.03)
+    spread = AARunSpec(session_sigma=0.03)
     res["false_3v3"] = calibrate_sessions(spread, groups, seed=2)
     res["false_3v3_0"] = calibrate_sessions(spread, groups, seed=2, threshold=0.0)
     res["false_1v1_spread"] = calibrate(spread, max(2, groups), seed=3)["false_1v1"]

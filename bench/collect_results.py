@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ["observer_effect", "harness_floor", "monitor_cost", "sessions", "tui", "detection"]
+ORDER = ["observer_effect", "harness_floor", "monitor_cost", "sessions", "tui", "first_numbers", "detection",
+         "calibration"]
 INTRO = """# Benchmarks
 
 Performance claims of infbench-tui, each measured by a script in `bench/` whose latest output is below.
@@ -23,6 +24,8 @@ never an absolute time held against a fixed number. Re-run a script and then thi
 | `bench/monitor_cost.py` | CPU cost of the monitor sampler at 10 Hz | ≤ 0.5 % of one core |
 | `bench/session_ingest.py`, `bench/session_size.py` | recorder ingest rate; bytes/sample, open+seek, RSS at 10 M samples | ≥ 200 k/s; ≤ 4 B; ≤ 1 s; < 300 MB |
 | `bench/tui_smoothness.py` | refreshes/s and key response with 3 backends + null at full rate | ≥ 15 /s; ≤ 100 ms |
+| `bench/first_numbers.py` | launch → first live number with ort + ov + torch (cached bert-small, tmux) | ≤ 3 s |
+| `bench/calibration.py` | coverage of the 95 % ratio CIs on A/A runs (synthetic / real); false verdicts of `compare` | 93–97 % / ≥ 90 %; ≤ 5 % |
 | `bench/detection.py` | slowdown detection at 2–1000 ms per call: recall, precision, false alarms, attribution | 2× ≥ 3 s: ≥ 0.9 / ≥ 0.9; ≤ 1 FA / 10 min |
 
 """

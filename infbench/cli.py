@@ -2,7 +2,9 @@
 
 Each subcommand lives in `infbench/commands/<name>.py` and provides `add_parser(subparsers)` and
 `run(args) -> int`. Command modules import heavy packages only inside `run`, so `--help` stays fast.
-Errors a user can fix (`InfbenchError`) become one line on stderr and a non-zero exit, never a traceback.
+Errors a user can fix (`InfbenchError`) become one line on stderr and a non-zero exit, never a traceback. Bad
+input is exit code 2 in every subcommand: a bad argument, a missing or unreadable input file (also a directory
+or a model file given where a session is expected), an output path that cannot be written.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import sys
 from types import ModuleType
 
 from infbench import __version__
-from infbench.errors import InfbenchError
+from infbench.errors import InfbenchError, SessionError
 
 COMMANDS = ("run", "replay", "report", "compare", "export", "sweep", "doctor", "models")
+# Commands whose input is a session file: an unreadable or corrupt one is bad input (exit 2), like a bad argument.
+SESSION_INPUT_COMMANDS = frozenset({"replay", "report", "compare", "export"})
 PROG = "infbench-tui"
 
 
@@ -56,6 +60,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
             f"  {PROG} report SESSION.infb\n"
             f"  {PROG} compare BEFORE.infb AFTER.infb --threshold 5%\n"
             f"  {PROG} models\n"
+            "\nexit codes: 0 ok; 1 a backend failed or degraded, or (compare) a regression; 2 bad arguments or\n"
+            "input files (missing, a directory, not a session, unwritable output); 130 interrupted\n"
         ),
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -80,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(modules[args.command].run(args) or 0)
     except InfbenchError as exc:
         sys.stderr.write(f"{PROG}: error: {exc}\n")
+        if isinstance(exc, SessionError) and args.command in SESSION_INPUT_COMMANDS:
+            return 2  # a session given as input that cannot be read: bad input, as a missing file
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")

@@ -135,6 +135,10 @@ class BackendInfo:
     rss_peak_mb: float | None = None
     model_size_mb: float | None = None
     parity: dict[str, Any] | None = None
+    # While loading: the load phase under way (`engines.base.LOAD_PHASES`: start, import, read, compile,
+    # first inference) and the perf_counter_ns when it began (the run's clock); None once loaded or failed.
+    load_phase: str | None = None
+    load_phase_t_ns: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict."""

@@ -10,6 +10,8 @@ import io
 from typing import Any
 
 WIN = "★"
+# failed (and anything unknown) is red; stopped by the user and not started are partial, not errors
+STATUS_COLOURS = {"ok": "green", "degraded": "yellow", "stopped": "yellow", "not started": "yellow"}
 CSV_COLUMNS = (
     "backend",
     "status",
@@ -112,7 +114,7 @@ def _status(r: dict[str, Any]) -> str:
     from rich.markup import escape
 
     s = escape(str(r.get("status", "?")))
-    colour = {"ok": "green", "degraded": "yellow"}.get(s, "red")
+    colour = STATUS_COLOURS.get(s, "red")
     return f"[{colour}]{s}[/{colour}]"
 
 

@@ -28,10 +28,18 @@ def _aa_line(comp: dict[str, Any]) -> str | None:
 
 
 COMPARISON_COLUMNS = ("backend", "median ratio [95% CI]", "p99 ratio [95% CI]", "p", "verdict", "CI method")
+TABLE_HEADERS = {"median ratio [95% CI]": "median ratio\n[95 % CI]", "p99 ratio [95% CI]": "p99 ratio\n[95 % CI]"}
+
+
+AA_VERDICT = "A/A twin: sets the noise band"
 
 
 def comparison_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
-    """(backend, median ratio [CI], p99 ratio [CI], p, verdict, CI method) rows of the fair comparison."""
+    """(backend, median ratio [CI], p99 ratio [CI], p, verdict, CI method) rows of the fair comparison.
+
+    With an A/A pair (`run --aa`) a last row shows the twin against its original (not against the fastest):
+    its spread sets the noise band.
+    """
     comp = ((report.get("analysis") or {}).get("comparison")) or {}
     rows = []
     for label, r in (comp.get("rows") or {}).items():
@@ -40,7 +48,21 @@ def comparison_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str, st
         rows.append((label, f"{r['median_ratio']:.3f} [{lo:.3f}–{hi:.3f}]",
                      f"{r['p99_ratio']:.3f} [{plo:.3f}–{phi:.3f}]", f"{r['p_value']:.2g}",
                      VERDICT_WORDS.get(r["verdict"], r["verdict"]), str(r.get("ci_method") or "")))
+    aa = comp.get("aa") or {}
+    if "median_ratio_ci95" in aa:
+        lo, hi = aa["median_ratio_ci95"]
+        p99 = f"{aa['p99_ratio']:.3f} [{aa['p99_ratio_ci95'][0]:.3f}–{aa['p99_ratio_ci95'][1]:.3f}]" \
+            if aa.get("p99_ratio_ci95") else "–"
+        p = f"{aa['p_value']:.2g}" if aa.get("p_value") is not None else "–"
+        rows.append((aa["b"], f"{aa['median_ratio']:.3f} [{lo:.3f}–{hi:.3f}]", p99, p,
+                     f"{AA_VERDICT} (vs {aa['a']})", str(aa.get("ci_method") or "")))
     return rows
+
+
+def _show_comparison(report: dict[str, Any], rows: list[Any]) -> bool:
+    """Two backends to compare, or an A/A pair (whose band is worth showing with a single backend)."""
+    comp = ((report.get("analysis") or {}).get("comparison")) or {}
+    return len(rows) >= 2 or bool((comp.get("aa") or {}).get("median_ratio_ci95"))
 
 
 MAX_FINDING_LINES = 5  # the slowdowns that lost the most time; the rest are in the JSON
@@ -78,18 +100,22 @@ def print_analysis(console: Any, report: dict[str, Any]) -> None:
     """Print the fair comparison table and the findings."""
     comp = ((report.get("analysis") or {}).get("comparison")) or {}
     rows = comparison_rows(report)
-    if len(rows) >= 2:
+    if _show_comparison(report, rows):
+        from rich import box
+
         methods = {r[-1] for r in rows if r[-1]}
         shared = len(methods) <= 1  # one method for every row: say it once under the table, keep the CIs whole
         table = Table(title=f"fair comparison vs the fastest — {_band(comp)}", title_justify="left",
-                      caption=f"CIs: {next(iter(methods))}" if shared and methods else None, caption_justify="left",
-                      pad_edge=False)
+                      caption=f"95 % CIs: {next(iter(methods))}" if shared and methods else None,
+                      caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         columns = COMPARISON_COLUMNS[:-1] if shared else COMPARISON_COLUMNS
         for col in columns:
-            table.add_column(col, no_wrap=col != "CI method", overflow="fold",
-                             min_width=7 if col == "verdict" else None)
-        for row in rows:
-            table.add_row(*(escape(x) for x in row[: len(columns)]))
+            wraps = col in ("backend", "verdict", "CI method")  # words wrap; numbers never
+            table.add_column(TABLE_HEADERS.get(col, col), no_wrap=not wraps, overflow="fold",
+                             justify="left" if wraps else "right", min_width=11 if col == "verdict" else None)
+        for row in rows:  # a ratio's CI on the line under it: every CI is whole at 80 columns
+            cells = [x.replace(" [", "\n[", 1) if "CI" in col else x for col, x in zip(columns, row)]
+            table.add_row(*(escape(x) for x in cells))
         console.print(table)
         aa = _aa_line(comp)
         if aa:
@@ -103,7 +129,7 @@ def analysis_markdown(report: dict[str, Any]) -> str:
     comp = ((report.get("analysis") or {}).get("comparison")) or {}
     rows = comparison_rows(report)
     out: list[str] = []
-    if len(rows) >= 2:
+    if _show_comparison(report, rows):
         out += [f"### Fair comparison vs the fastest ({_band(comp)})", "",
                 f"| {' | '.join(COMPARISON_COLUMNS)} |", "|" + "---|" * len(COMPARISON_COLUMNS)]
         out += [f"| {' | '.join(r)} |" for r in rows]

@@ -1,12 +1,23 @@
 """Runs a RunPlan: prepares the model and inputs, starts one engine host per backend and the monitor sampler,
 checks output parity, warms up, then measures under the chosen schedule. Used by the TUI and the headless CLI.
 
+Early start: a loader thread loads the backends one after another (so no two loads inflate each other's load
+and cold-start times) while the scheduler measures those already loaded. A backend that becomes ready warms up
+and joins the next round of the interleaved schedule (each round gives every joined backend one turn, in shuffled
+order); its output parity is checked as soon as its reference's output is known. Until every backend has loaded,
+measurements share the machine with a load, so while one is under way the scheduler measures only
+`loading_duty` of the time (after each round it waits for the loader, 9× the round's length at the default 0.1,
+waking at once when a backend becomes ready): the first numbers come at once, the loads are not starved, and few
+samples are taken beside a load. The run records a ``status`` event when measuring starts beside a load and when
+every backend is loaded. ``early_start=False`` loads everything before measuring anything.
+
 Everything the run produces goes to one `RunListener` (usually a Fanout of recorder, live store, progress).
 `run()` blocks; `pause`, `resume`, `stop`, `stop_backend` and `mark` may be called from any other thread.
 """
 
 from __future__ import annotations
 
+import queue
 import random
 import threading
 import time
@@ -23,6 +34,7 @@ from infbench.errors import EngineFailure, InfbenchError
 from infbench.records import PHASE_MEASURE, PHASE_WARMUP, BackendInfo, RunEvent, TurnRecord
 
 NO_MODEL_BACKENDS = {"null"}
+_WAIT_S = 0.1  # the scheduler, waiting for a backend to load, checks stop / health this often
 
 
 def reference_label(plan: RunPlan, loaded: list[str]) -> str | None:
@@ -46,7 +58,17 @@ def parity(out: np.ndarray, ref: np.ndarray) -> tuple[float, float] | None:
 
 
 class Runner:
-    """One benchmark run from plan to finish."""
+    """One benchmark run from plan to finish.
+
+    Args (besides the plan and the listener):
+        monitors: run the monitor sampler.
+        progress: called with one-line progress messages (model preparation, "loading X…").
+        health_check: polled between turns; a message stops the run as failed (e.g. the recorder's error).
+        log_dir: where engine children write their stdout/stderr.
+        early_start: measure each backend as soon as it is ready (default); False loads all before measuring.
+        loading_duty: share of the time measured while a backend is still loading (interleaved and
+            sequential schedules), in (0, 1]; 1 measures flat out beside the loads.
+    """
 
     def __init__(
         self,
@@ -57,8 +79,14 @@ class Runner:
         progress: Callable[[str], None] | None = None,
         health_check: Callable[[], str | None] | None = None,
         log_dir: str | None = None,
+        early_start: bool = True,
+        loading_duty: float = 0.1,
     ) -> None:
+        if not 0 < loading_duty <= 1:
+            raise ValueError(f"loading_duty must be in (0, 1], got {loading_duty}")
         self.plan = plan
+        self.early_start = early_start
+        self.loading_duty = loading_duty
         self.listener = listener
         self.use_monitors = monitors
         self.progress = progress or (lambda _msg: None)
@@ -79,6 +107,18 @@ class Runner:
         self._stopped_labels: set[str] = set()
         # calls, wall ns of the backend's turns (the duration rule counts the time a backend held the machine)
         self._measured: dict[str, list[int]] = {b.label: [0, 0] for b in plan.backends}
+        # loader thread → scheduler: (label, loaded?) per backend in load order, then None when all are settled
+        self._ready: queue.Queue[tuple[str, bool] | None] = queue.Queue()
+        self._loader: threading.Thread | None = None
+        self._loading: set[EngineHost] = set()  # hosts being started now (guarded by _hosts_lock)
+        self._hosts_lock = threading.Lock()
+        self._closing = threading.Event()  # shutting down: the loader starts nothing more
+        self._settled: list[tuple[str, bool]] = []  # taken from _ready, not yet admitted
+        self._loader_done = False
+        self._joined: list[str] = []  # backends warmed up and taking turns, in the order they joined
+        self._outputs: dict[str, np.ndarray] = {}  # first output of each loaded backend (parity)
+        self._unavailable: set[str] = set()  # failed or stopped before loading: never a parity reference
+        self._compared: set[str] = set()
         self.outcome: str | None = None
         self.fatal: str | None = None
 
@@ -139,11 +179,15 @@ class Runner:
             host.halt()
 
     def stop_backend(self, label: str) -> None:
-        """Stop one backend; the others go on."""
+        """Stop one backend; the others go on. A backend still loading is killed; one not started never is."""
         if label in self.infos and label not in self._stopped_labels:
             self._stopped_labels.add(label)
-            host = self.hosts.get(label)
-            if host is not None:
+            with self._hosts_lock:
+                host = self.hosts.get(label)
+                loading = host is not None and host in self._loading
+            if loading:
+                host.kill()  # type: ignore[union-attr]
+            elif host is not None:
                 host.halt()
             self._event("status", f"{label} stopped by the user", label)
 
@@ -161,10 +205,10 @@ class Runner:
         self._event("run_start", f"run started: {self.plan.model}, {len(self.plan.backends)} backend(s), "
                                  f"{self.plan.schedule} schedule")
         try:
+            self._loader = threading.Thread(target=self._load_all, name="infbench-loader", daemon=True)
+            self._loader.start()  # first: the engines load while the sampler starts
             self._start_sampler()
-            self._load_all()
-            self._check_parity()
-            self._warmup_all()
+            self._set_sampler_pids()
             self._measure()
             self.outcome = "interrupted" if self._stop.is_set() else "complete"
         except InfbenchError as exc:
@@ -190,9 +234,10 @@ class Runner:
 
     def _fail(self, label: str, exc: Exception) -> None:
         message = str(exc)
-        self._update(label, status="failed", error=message)
+        self._update(label, status="failed", error=message, load_phase=None, load_phase_t_ns=None)
         self._event("engine_error", message, label)
-        host = self.hosts.pop(label, None)
+        with self._hosts_lock:
+            host = self.hosts.pop(label, None)
         if host is not None:
             host.kill()
         self._set_sampler_pids()
@@ -206,33 +251,97 @@ class Runner:
         self.sampler.start()
 
     def _set_sampler_pids(self) -> None:
-        if self.sampler is not None:
-            self.sampler.set_processes({lab: h.pid for lab, h in self.hosts.items() if h.pid})
+        with self._hosts_lock:  # read and hand over together: two threads never apply stale pids last
+            if self.sampler is not None:
+                self.sampler.set_processes({lab: h.pid for lab, h in self.hosts.items() if h.pid})
 
+    # ---- loading (the loader thread) ---------------------------------------------------------------------
     def _load_all(self) -> None:
-        """Load backends one after another, so load and cold-start times are not inflated by each other."""
+        """Loader thread: load backends one after another, so load and cold-start times are not inflated by each
+        other, and hand each to the scheduler (`_ready`) as soon as it is ready or has failed."""
+        t_begin = time.perf_counter_ns()
+        order = load_order(self.plan.backends, random.SystemRandom())
+        if len(order) > 1:
+            self._event("status", "load order: " + ", ".join(s.label for s in order),
+                        load_order=[s.label for s in order])
+        try:
+            for spec in order:
+                if self._stop.is_set() or self._closing.is_set():
+                    self._not_loaded(spec.label, "the run was stopped before it loaded")
+                    continue
+                if spec.label in self._stopped_labels:
+                    self._not_loaded(spec.label, "stopped by the user before it loaded")
+                    self._ready.put((spec.label, False))
+                    continue
+                self._ready.put((spec.label, self._load_one(spec)))
+            if not (self._stop.is_set() or self._closing.is_set()):
+                ready = sum(1 for lab in self.infos if lab in self.hosts)
+                self._event("status", f"loading finished: {ready} of {len(self.infos)} backends ready after "
+                                      f"{(time.perf_counter_ns() - t_begin) / 1e9:.1f} s",
+                            all_loaded=True, measuring=list(self._joined))
+        finally:
+            self._ready.put(None)
+
+    def _not_loaded(self, label: str, why: str) -> None:
+        self._update(label, status="stopped", load_phase=None, load_phase_t_ns=None)
+        self._event("status", f"{label}: {why}", label)
+
+    def _load_one(self, spec: BackendSpec) -> bool:
+        """Start one engine host and wait until it is ready (loaded, first inference done). True when ready."""
         assert self.model is not None
-        for spec in self.plan.backends:
-            if self._stop.is_set():
-                return
-            self._update(spec.label, status="loading", model_size_mb=self._model_size(spec))
-            self.progress(f"loading {spec.label}…")
-            engine_options = {k: v for k, v in spec.options.items() if k != "batch"}
-            host = EngineHost(spec.label, spec.backend, engine_options, self.model, self._inputs_for(spec),
-                              self.listener.on_samples, self.listener.on_event, self.plan.timeout_s, self.log_dir)
-            self.hosts[spec.label] = host
-            try:
-                host.start()
-            except EngineFailure as exc:
-                self._fail(spec.label, exc)
-                continue
+        label = spec.label
+        self._update(label, status="loading", model_size_mb=self._model_size(spec))
+        self.progress(f"loading {label}…")
+        engine_options = {k: v for k, v in spec.options.items() if k != "batch"}
+        host = EngineHost(label, spec.backend, engine_options, self.model, self._inputs_for(spec),
+                          self.listener.on_samples, self.listener.on_event, self.plan.timeout_s, self.log_dir,
+                          on_phase=lambda name, t_ns: self._on_phase(label, name, t_ns))
+        with self._hosts_lock:
+            closing = self._closing.is_set()  # read under the lock: `_shutdown` kills what `_loading` holds
+            if not closing:
+                self.hosts[label] = host
+                self._loading.add(host)
+        if closing:
+            self._not_loaded(label, "the run was stopped before it loaded")
+            return False
+        try:
+            host.start()
+        except EngineFailure as exc:
+            with self._hosts_lock:
+                self._loading.discard(host)
+            if self._closing.is_set() or label in self._stopped_labels:
+                with self._hosts_lock:
+                    self.hosts.pop(label, None)
+                host.kill()
+                self._set_sampler_pids()
+                self._not_loaded(label, "stopped while loading")
+                return False
+            self._fail(label, exc)
+            return False
+        with self._hosts_lock:
+            self._loading.discard(host)
+        self._set_sampler_pids()
+        phases = host.phase_seconds()  # the last one, "first inference", ends now: its output has arrived
+        self._update(
+            label, status="loaded", load_phase=None, load_phase_t_ns=None, pid=host.pid,
+            load_ms=host.loaded.get("load_ms"), first_inference_ms=host.first.get("first_inference_ms"),
+            providers=host.loaded.get("providers", []), versions=host.loaded.get("versions", {}),
+            degraded_reasons=list(host.loaded.get("degraded", [])), rss_after_load_mb=host.rss_after_load_mb,
+        )
+        total = sum(phases.values())
+        detail = ", ".join(f"{name} {sec:.2f} s" for name, sec in phases.items())
+        self._event("status", f"{label} ready in {total:.1f} s ({detail})", label, load_phases=phases)
+        return True
+
+    def _on_phase(self, label: str, name: str, t_ns: int) -> None:
+        """A load phase of `label` began (loader thread): publish it; the child exists from "import" on."""
+        if name == "import":
             self._set_sampler_pids()
-            self._update(
-                spec.label, status="loaded", pid=host.pid, load_ms=host.loaded.get("load_ms"),
-                first_inference_ms=host.first.get("first_inference_ms"), providers=host.loaded.get("providers", []),
-                versions=host.loaded.get("versions", {}), degraded_reasons=list(host.loaded.get("degraded", [])),
-                rss_after_load_mb=host.rss_after_load_mb,
-            )
+            with self._hosts_lock:
+                host = self.hosts.get(label)
+            self._update(label, load_phase=name, load_phase_t_ns=t_ns, pid=host.pid if host else None)
+        else:
+            self._update(label, load_phase=name, load_phase_t_ns=t_ns)
 
     def _model_size(self, spec: BackendSpec) -> float | None:
         if spec.backend in NO_MODEL_BACKENDS or self.model is None:
@@ -243,25 +352,30 @@ class Runner:
         return int(self.infos[label].options.get("batch", self.plan.workload.batch))
 
     def _check_parity(self) -> None:
-        """Compare each backend's first output with a reference of the same batch size (a sweep may mix them)."""
-        for batch in sorted({self._batch_of(lab) for lab in self.hosts}):
-            same = [lab for lab in self.hosts if self._batch_of(lab) == batch]
-            ref = reference_label(self.plan, same)
-            if ref is None:
+        """Compare each loaded backend's first output with a reference of the same batch size (a sweep may mix
+        them), once that reference's output is known.
+
+        The reference is the one `reference_label` picks among the backends that may still load (not failed or
+        stopped before loading): a torch still loading is waited for; one that failed hands over to the next.
+        """
+        for batch in sorted({self._batch_of(lab) for lab in self.infos}):
+            same = [b.label for b in self.plan.backends if self._batch_of(b.label) == batch]
+            ref = reference_label(self.plan, [lab for lab in same if lab not in self._unavailable])
+            if ref is None or ref not in self._outputs:
                 continue
-            ref_out = self.hosts[ref].output
-            assert ref_out is not None
             for label in same:
-                self._compare_with(label, ref, ref_out)
+                if label in self._outputs and label not in self._compared:
+                    self._compared.add(label)
+                    self._compare_with(label, ref, self._outputs[ref])
 
     def _compare_with(self, label: str, ref: str, ref_out: np.ndarray) -> None:
-        host = self.hosts[label]
-        if self.infos[label].backend in NO_MODEL_BACKENDS or host.output is None:
+        out = self._outputs[label]
+        if self.infos[label].backend in NO_MODEL_BACKENDS:
             return
-        result = parity(host.output, ref_out)
+        result = parity(out, ref_out)
         reasons = list(self.infos[label].degraded_reasons)
         if result is None:
-            reasons.append(f"output shape {host.output.shape} differs from {ref}'s {ref_out.shape}")
+            reasons.append(f"output shape {out.shape} differs from {ref}'s {ref_out.shape}")
             self._update(label, parity={"max_abs": None, "cosine": None, "reference": ref}, degraded_reasons=reasons)
             return
         max_abs, cos = result
@@ -270,23 +384,101 @@ class Runner:
                            f"{self.plan.parity_tolerance:g}")
         self._update(label, parity={"max_abs": max_abs, "cosine": cos, "reference": ref}, degraded_reasons=reasons)
 
-    def _warmup_all(self) -> None:
-        wants = self.plan.warmup_iterations > 0 or self.plan.warmup_s > 0
-        for label, host in list(self.hosts.items()):
+    def _warm_up(self, label: str) -> bool:
+        """One warm-up turn of `label` (when the plan asks for one). False when the engine failed or the run stops."""
+        host = self.hosts.get(label)
+        if host is None:
+            return False
+        if self.plan.warmup_iterations > 0 or self.plan.warmup_s > 0:
+            self._resume.wait()  # a warm-up is a turn: none starts while paused
             if self._stop.is_set():
-                return
-            if wants:
-                self._update(label, status="warmup")
-                try:
-                    warm = host.run_turn(PHASE_WARMUP, calls=self.plan.warmup_iterations or None,
-                                         seconds=self.plan.warmup_s or None)
-                except EngineFailure as exc:
-                    self._fail(label, exc)
-                    continue
-                self._report_turn(label, PHASE_WARMUP, warm)
-                calls = warm.calls
-                self._event("warmup_end", f"{label}: warm-up done ({calls} calls)", label, calls=calls)
-            self._update(label, status="waiting")
+                return False
+            self._update(label, status="warmup")
+            try:
+                warm = host.run_turn(PHASE_WARMUP, calls=self.plan.warmup_iterations or None,
+                                     seconds=self.plan.warmup_s or None)
+            except EngineFailure as exc:
+                self._fail(label, exc)
+                return False
+            self._report_turn(label, PHASE_WARMUP, warm)
+            calls = warm.calls
+            self._event("warmup_end", f"{label}: warm-up done ({calls} calls)", label, calls=calls)
+        return not self._stop.is_set()
+
+    # ---- admission: the scheduler takes what the loader settled ------------------------------------------
+    def _poll_loader(self, wait_s: float | None) -> None:
+        """Take what the loader settled into `_settled`, waiting up to `wait_s` for the first item (None: no wait)."""
+        try:
+            item = self._ready.get(timeout=wait_s) if wait_s else self._ready.get_nowait()
+            while True:
+                if item is None:
+                    self._loader_done = True
+                else:
+                    self._settled.append(item)
+                item = self._ready.get_nowait()
+        except queue.Empty:
+            pass
+
+    def _take_settled(self) -> list[tuple[str, bool]]:
+        """Backends settled since the last call, (label, loaded?), in load order; with early start off, nothing
+        until every backend has settled."""
+        self._poll_loader(None)
+        if not self.early_start and not self._loader_done:
+            return []
+        out, self._settled = self._settled, []
+        return out
+
+    def _all_taken(self) -> bool:
+        """Whether the loader has finished and the scheduler has taken every backend it settled."""
+        return self._loader_done and not self._settled
+
+    def _receive(self, label: str, loaded: bool) -> bool:
+        """A backend settled: keep its first output (or note it has none) and check parity with what is known
+        now. True when it loaded and may warm up (not stopped meanwhile)."""
+        host = self.hosts.get(label) if loaded else None
+        if host is None or host.output is None:
+            self._unavailable.add(label)
+            self._check_parity()
+            return False
+        self._outputs[label] = host.output
+        self._check_parity()
+        if label in self._stopped_labels:
+            self._update(label, status="stopped")
+            return False
+        return True
+
+    def _warm_up_and_join(self, label: str) -> bool:
+        """Warm `label` up and let it take measured turns. False when it failed or was stopped meanwhile."""
+        if not self._warm_up(label):
+            return False
+        if label in self._stopped_labels:  # stopped during its warm-up
+            self._update(label, status="stopped")
+            return False
+        self._join(label)
+        return True
+
+    def _join(self, label: str) -> None:
+        """`label` takes measured turns from now on; the first to join while others load says so (an event)."""
+        if not self._joined:
+            loading = [lab for lab in self.infos if self.infos[lab].status in ("pending", "loading")]
+            if loading:
+                self._event("status", f"measuring {label} while {', '.join(loading)} load: numbers until all are "
+                                      "loaded share the machine with a load", label, loading=loading)
+        self._joined.append(label)
+        self._update(label, status="waiting")
+
+    def _wait_for_loader(self) -> bool:
+        """Nothing to measure now: wait briefly for the loader. False when the run should end (stop asked, or
+        every backend settled and taken)."""
+        if self._all_taken():
+            return False
+        self._resume.wait()
+        self._check_health()
+        if self._stop.is_set():
+            return False
+        if not self._loader_done:
+            self._poll_loader(_WAIT_S)
+        return True
 
     # ---- scheduling --------------------------------------------------------------------------------------
     def _done(self, label: str) -> bool:
@@ -294,7 +486,9 @@ class Runner:
         return calls >= self.plan.iterations and wall >= self.plan.duration_s * 1e9
 
     def _active(self) -> list[str]:
-        return [lab for lab in self.hosts if lab not in self._stopped_labels and not self._done(lab)]
+        """Backends that joined, are still up, not stopped and not done, in the order they joined."""
+        return [lab for lab in self._joined
+                if lab in self.hosts and lab not in self._stopped_labels and not self._done(lab)]
 
     def _turn(self, label: str) -> None:
         host = self.hosts.get(label)
@@ -326,24 +520,31 @@ class Runner:
                 self._stop.set()
 
     def _measure(self) -> None:
+        """Measure under the plan's schedule, taking each backend in as it becomes ready."""
         if self.plan.schedule == "concurrent":
-            threads = [threading.Thread(target=self._measure_one, args=(lab,), name=f"infbench-turns-{lab}",
-                                        daemon=True) for lab in self._active()]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            return
+            self._measure_concurrent()
+        elif self.plan.schedule == "sequential":
+            self._measure_sequential()
+        else:
+            self._measure_interleaved()
+
+    def _measure_interleaved(self) -> None:
+        """Rounds: every joined backend gets one turn per round, in shuffled order; backends that became ready
+        warm up and join between rounds."""
         rng = random.Random(self.plan.seed)
-        if self.plan.schedule == "sequential":
-            for label in list(self.hosts):
-                self._measure_one(label)
-            return
         while not self._stop.is_set():
+            for label, loaded in self._take_settled():
+                if self._receive(label, loaded):
+                    self._warm_up_and_join(label)
+                if self._stop.is_set():
+                    return
             order = self._active()
             if not order:
-                return
+                if not self._wait_for_loader():
+                    return
+                continue
             rng.shuffle(order)
+            t_round = time.perf_counter()
             for label in order:
                 self._resume.wait()
                 self._check_health()
@@ -351,21 +552,80 @@ class Runner:
                     return
                 if label in self._active():
                     self._turn(label)
+            self._pace(t_round)
 
-    def _measure_one(self, label: str) -> None:
+    def _pace(self, t_start: float) -> None:
+        """While a backend is still loading, keep measuring to `loading_duty` of the time: wait for the loader
+        (returning as soon as it settles a backend) (1/duty - 1) times as long as the turns since `t_start` took."""
+        if self.loading_duty >= 1:
+            return
+        now = time.perf_counter()
+        deadline = now + (now - t_start) * (1 / self.loading_duty - 1)
+        settled = len(self._settled)
+        while not (self._loader_done or self._stop.is_set() or len(self._settled) > settled) and now < deadline:
+            self._poll_loader(min(_WAIT_S, deadline - now))  # in slices: a stop is seen within _WAIT_S
+            now = time.perf_counter()
+
+    def _measure_sequential(self) -> None:
+        """One backend after another, in load order, each measured to the end as soon as it is ready."""
+        while not self._stop.is_set():
+            settled = self._take_settled()
+            for label, loaded in settled:
+                if self._stop.is_set():
+                    return
+                if self._receive(label, loaded) and self._warm_up_and_join(label):
+                    self._measure_one(label, pace=True)
+            if not settled and not self._wait_for_loader():
+                return
+
+    def _measure_concurrent(self) -> None:
+        """Every backend in its own thread, warm-up then turns, started as soon as it is ready."""
+        threads: list[threading.Thread] = []
+        while not self._stop.is_set():
+            settled = self._take_settled()
+            for label, loaded in settled:
+                if self._receive(label, loaded):
+                    thread = threading.Thread(target=self._warm_up_and_measure, args=(label,),
+                                              name=f"infbench-turns-{label}", daemon=True)
+                    threads.append(thread)
+                    thread.start()
+            if not settled and not self._wait_for_loader():
+                break
+        for thread in threads:
+            thread.join()
+
+    def _warm_up_and_measure(self, label: str) -> None:
+        if self._warm_up_and_join(label):
+            self._measure_one(label)
+
+    def _measure_one(self, label: str, pace: bool = False) -> None:
         while not self._stop.is_set() and label in self._active():
             self._resume.wait()
             self._check_health()
             if self._stop.is_set():
                 return
+            t_turn = time.perf_counter()
             self._turn(label)
+            if pace:
+                self._pace(t_turn)
 
     def _shutdown(self) -> None:
+        """Stop the loader (killing a load under way), then every engine; publish each backend's final state."""
+        self._closing.set()
+        with self._hosts_lock:
+            loading = list(self._loading)
+        for host in loading:
+            host.kill()
+        if self._loader is not None:
+            self._loader.join()
         for label, host in list(self.hosts.items()):
             peak = host.peak_rss_mb()
             host.stop()
             info = self.infos[label]
-            final = info.status if info.status in ("failed", "stopped") else "done"
+            if info.status in ("failed", "stopped"):
+                final = info.status
+            else:  # loaded but never measured: the run ended before its turn came
+                final = "done" if label in self._joined else "stopped"
             self._update(label, status=final, rss_peak_mb=peak)
         if self.sampler is not None:
             self.sampler.stop()
@@ -383,3 +643,20 @@ def _system_fingerprint() -> dict[str, Any]:
     from infbench.monitors.system import system_fingerprint
 
     return system_fingerprint()
+
+
+def load_order(backends: tuple[BackendSpec, ...] | list[BackendSpec], rng: random.Random) -> list[BackendSpec]:
+    """The order engines load in: the plan's, except that variants of one engine (an `--aa` twin, `-b ort
+    -b ort:threads=1`) load in a random order drawn afresh every run.
+
+    In A/A runs on the project's VM the engine process loaded later ran 1–2 % faster for the whole run, so a
+    fixed order (the twin always last) favoured the same variant in every run (BENCHMARKS.md, calibration).
+    Different engines keep the plan's order: the fastest to load usually comes first, so numbers show sooner,
+    and the between-process spread in every ratio interval covers what their order does.
+    """
+    groups: dict[str, list[BackendSpec]] = {}
+    for spec in backends:
+        groups.setdefault(spec.backend, []).append(spec)
+    for members in groups.values():
+        rng.shuffle(members)
+    return [spec for members in groups.values() for spec in members]

@@ -8,7 +8,10 @@ statistics of `report` replace them.
 
 from __future__ import annotations
 
+import inspect
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,9 +26,38 @@ N_BUCKETS = math.ceil(math.log(1e11 / MIN_NS) / math.log(LOG_BASE)) + 1
 BLOCK_S = 0.5
 _EMPTY = np.empty(0, np.int64)
 RECENT_EVENTS = 200
-STATUS_TEXT = {"pending": "pending", "loading": "loading…", "loaded": "loaded", "warmup": "warm-up",
+STATUS_TEXT = {"pending": "waiting to load", "loading": "loading…", "loaded": "loaded", "warmup": "warm-up",
                "waiting": "waiting its turn", "running": "running", "done": "done", "ok": "done",
                "degraded": "done (degraded)", "stopped": "stopped by the user"}
+MEASURING = ("warmup", "running", "waiting")
+"""Recorded statuses a replay refines from the calls themselves (whose turn it is at the instant)."""
+
+
+def load_phase(info: Any) -> tuple[str | None, int | None]:
+    """The load phase a backend reports while loading (``import``, ``export``, ``compile``…) and when it
+    began (perf_counter_ns), or (None, None) when the runner reports none.
+
+    Read defensively: ``info.load_phase`` / ``info.load_phase_t_ns`` attributes, or ``phase`` / ``phase_t_ns``
+    in an ``info.details`` dict, whichever the runner provides.
+    """
+    details = getattr(info, "details", None)
+    details = details if isinstance(details, dict) else {}
+    phase = getattr(info, "load_phase", None) or details.get("load_phase") or details.get("phase")
+    since = getattr(info, "load_phase_t_ns", None)
+    if since is None:
+        since = details.get("load_phase_t_ns", details.get("phase_t_ns"))
+    ok = isinstance(since, int) and not isinstance(since, bool)
+    return (str(phase) if phase else None), (since if ok else None)
+
+
+def loading_text(elapsed_s: float | None, phase: str | None, phase_s: float | None) -> str:
+    """``loading… 3.2 s``, ``loading: compile 1.2 s (3.2 s in all)``; plain ``loading…`` without a time."""
+    if phase:
+        if phase_s is not None:
+            tail = f" ({elapsed_s:.1f} s in all)" if elapsed_s is not None and elapsed_s - phase_s >= 0.05 else ""
+            return f"loading: {phase} {phase_s:.1f} s{tail}"
+        return f"loading: {phase}…" + (f" {elapsed_s:.1f} s" if elapsed_s is not None else "")
+    return "loading…" + (f" {elapsed_s:.1f} s" if elapsed_s is not None else "")
 
 
 def bucket_of(dur_ns: np.ndarray) -> np.ndarray:
@@ -75,6 +107,10 @@ class BackendSnap:
     final: bool
     load_ms: float | None
     first_inference_ms: float | None
+    load_elapsed_s: float | None = None
+    """While loading: seconds since the backend began loading (None when unknown)."""
+    load_phase: str | None = None
+    """While loading: the phase the runner reports (import, export, compile…), if it reports one."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -153,13 +189,22 @@ class _Acc:
 class SnapshotBuilder:
     """Builds `Snapshot`s of one `RunData` at increasing instants, incrementally; recomputes on rewind."""
 
-    def __init__(self, data: RunData, session: str = "", *, inline_final: bool = True) -> None:
+    def __init__(self, data: RunData, session: str = "", *, inline_final: bool = True,
+                 clock: Callable[[], int] = time.perf_counter_ns) -> None:
         """`inline_final` False: the exact final statistics appear only after `prepare_final()` (which may be
-        called from a worker thread, as it sorts every sample)."""
+        called from a worker thread, as it sorts every sample). `clock` (perf_counter_ns) times what is
+        loading in a live build (`build(None)`); a replay uses the instant it shows."""
         self.data = data
         self.session = session
         self.inline_final = inline_final
+        self.clock = clock
         self._final: dict[str, dict[str, float]] | None = None
+        self._load_began: dict[str, int] = {}  # label → perf_counter_ns its loading began (a recorded fact)
+        try:
+            self._infos_at = "at_ns" in inspect.signature(data.backend_infos).parameters
+        except (TypeError, ValueError):
+            self._infos_at = False
+        self._live = False  # whether the build in progress is a live one (`build(None)`)
         self._reset()
 
     def _reset(self) -> None:
@@ -190,7 +235,9 @@ class SnapshotBuilder:
         if t + 1 < self._t:  # a rewind (the same instant again, e.g. a paused replay, is no rewind)
             self._reset()
         upto = None if t_ns is None else t + 1
-        infos = data.backend_infos()
+        recorded = self._recorded_infos(t, t_ns is None or t >= end)
+        infos = recorded if recorded is not None else data.backend_infos()  # the same labels, in plan order
+        self._live = t_ns is None
         count = getattr(data, "sample_count", None) if t_ns is None else None
         for label in infos:
             acc = self._accs.setdefault(label, _Acc())
@@ -213,7 +260,9 @@ class SnapshotBuilder:
         if at_end:
             final = self._final if self._final is not None or not self.inline_final else self.prepare_final()
         spikes, spans, active, unavailable, marks, recent = self._from_events(t0)
-        snaps = [self._backend(label, info, t, at_end, final, spikes.get(label, ())) for label, info in infos.items()]
+        now = self.clock() if t_ns is None else t
+        snaps = [self._backend(label, info, t, now, at_end, final, spikes.get(label, ()), recorded is not None)
+                 for label, info in infos.items()]
         snaps = _with_relative(snaps)
         plan = dict(data.plan or {})
         return Snapshot(
@@ -245,8 +294,44 @@ class SnapshotBuilder:
         spikes_, spans_, active_, unavailable_, marks_, recent_ = self._derived
         return spikes_, spans_, active_, dict(unavailable_), marks_, recent_
 
-    def _backend(self, label: str, info: Any, t: int, at_end: bool, final: dict | None,
-                 spikes: tuple[float, ...]) -> BackendSnap:
+    def _recorded_infos(self, t: int, live_edge: bool) -> dict[str, Any] | None:
+        """The backend infos as recorded at `t` (replay of a session file, which stamps every info update);
+        None at the live edge or when the data keeps only the latest infos."""
+        if live_edge or not self._infos_at:
+            return None
+        return self.data.backend_infos(at_ns=t)  # type: ignore[call-arg]
+
+    def _loading_began(self, label: str, t: int, now: int, recorded: bool) -> int | None:
+        """When `label` began loading (perf_counter_ns), or None when that is not known.
+
+        Live: the first build that saw it loading. Replay of a file: the first recorded info past "pending"
+        (found by bisection on the recorded infos, once per backend).
+        """
+        began = self._load_began.get(label)
+        if began is not None:
+            return began
+        if self._live:
+            self._load_began[label] = now
+            return now
+        if not recorded:
+            return None  # a replay of data without a recorded history cannot tell when loading began
+
+        def started(x: int) -> bool:
+            info = self.data.backend_infos(at_ns=x).get(label)  # type: ignore[call-arg]
+            return info is not None and info.status != "pending"
+
+        lo, hi = self.data.t0_ns - 1, t  # started(lo) is False (nothing before t0), started(hi) is True
+        while hi - lo > 1_000_000:  # to the millisecond
+            mid = (lo + hi) // 2
+            if started(mid):
+                hi = mid
+            else:
+                lo = mid
+        self._load_began[label] = hi
+        return hi
+
+    def _backend(self, label: str, info: Any, t: int, now: int, at_end: bool, final: dict | None,
+                 spikes: tuple[float, ...], recorded: bool = False) -> BackendSnap:
         acc = self._accs[label]
         if acc.view is None or acc.view[0] != acc.version:  # only a backend that got new calls is recomputed
             idx = np.fromiter(acc.blocks.keys(), dtype=np.int64, count=len(acc.blocks))
@@ -264,28 +349,40 @@ class SnapshotBuilder:
         if f:
             p50, p95, p99, mean, cv, thr, n = (f["median"], f["p95"], f["p99"], f["mean"], f["cv"],
                                                f["throughput"], int(f["count"]))
-        status = self._status(label, info, acc, t, at_end)
+        status = self._status(label, info, acc, t, at_end, recorded)
         text = STATUS_TEXT.get(status, status)
+        elapsed = phase = None
         if status == "failed":
             text = f"crashed: {info.error or 'unknown error'}"
+        elif status == "loading":
+            began = self._loading_began(label, t, now, recorded)
+            elapsed = max(now - began, 0) / 1e9 if began is not None else None
+            phase, since = load_phase(info)
+            phase_s = max(now - since, 0) / 1e9 if since is not None else None
+            text = loading_text(elapsed, phase, phase_s)
         return BackendSnap(
             label=label, backend=info.backend, status=status, status_text=text, error=info.error,
             degraded=tuple(info.degraded_reasons or ()), count=n, warmup_count=acc.warm, p50_ms=p50,
             p95_ms=p95, p99_ms=p99, mean_ms=mean, cv=cv, throughput=thr, rel_to_fastest=None,
             hist=hist, tl_t=tl_t, tl_med=tl_med, tl_max=tl_max,
             spikes=spikes, final=bool(f), load_ms=info.load_ms, first_inference_ms=info.first_inference_ms,
+            load_elapsed_s=elapsed, load_phase=phase,
         )
 
-    def _status(self, label: str, info: Any, acc: _Acc, t: int, at_end: bool) -> str:
-        """The backend's status at `t`: the recorded one at the live edge, else inferred from the data."""
+    def _status(self, label: str, info: Any, acc: _Acc, t: int, at_end: bool, recorded: bool) -> str:
+        """The backend's status at `t`: the latest one at the live edge; in a replay the one recorded at `t`
+        (`recorded`), refined from the calls while measuring (whose turn it is); inferred from the calls
+        alone when the data keeps no recorded history."""
         if at_end or t >= self.data.end_ns():
             return info.status
         if label in self._failed:
             return "failed"
+        if recorded and info.status not in MEASURING:
+            return info.status
         if acc.last_start >= 0 and t - acc.last_start < 150_000_000:
             return "running" if acc.last_phase == PHASE_MEASURE else "warmup"
         if acc.last_start < 0:
-            return "loading"
+            return info.status if recorded else "loading"
         return "waiting"
 
     def _throttle(self, t0: int) -> tuple[tuple[tuple[float, float | None], ...], bool]:

@@ -22,6 +22,7 @@ SIZE_CALLS = 10  # calls used to size the blocks
 MAX_CALLS_PER_PASS = 50_000  # beyond this, a systematic subsample (block statistics barely move)
 MIN_SPIKE_RATIO = 1.10  # a transient slowdown smaller than this is not worth a finding
 MIN_STEP_RATIO = 1.05  # nor a sustained one smaller than this (or than twice the measured A/A band)
+MIN_LOST_MS = 250.0  # nor one that cost less time than this (a blip of a few calls on a busy machine)
 MERGE_GAP_NS = 2_000_000_000  # alarms closer than this belong to one episode
 BASELINE_BLOCKS = 50
 SETTLE_NS = 1_000_000_000  # this long back at the baseline pace ends an episode
@@ -127,6 +128,7 @@ class SlowdownTracker:
         self._index = 0  # index of the first buffered call in the whole measured series
         self._blocks: list[BlockStats] = []
         self.calls = 0
+        self._stride = 1
 
     def status(self) -> DetectionStatus:
         """What detection has seen so far."""
@@ -173,6 +175,7 @@ class SlowdownTracker:
         self._prev_end, self._index = int(s[-1] + d[-1]), self._index + take
         if take > MAX_CALLS_PER_PASS:
             stride = take // MAX_CALLS_PER_PASS + 1
+            self._stride = max(self._stride, stride)
             s, d, gap, idx = s[::stride], d[::stride], gap[::stride], idx[::stride]
         blocks = call_blocks(s, d, k, idx, gap)
         self._blocks.append(blocks)
@@ -290,5 +293,8 @@ class SlowdownTracker:
         if ratio < (self.min_step_ratio if kind != "spike" else MIN_SPIKE_RATIO):
             return None
         lost = float(np.sum((blocks.cycle_ns[win] - med(blocks.cycle_ns[base])) * blocks.count[win])) / 1e6
+        lost *= self._stride  # blocks of a thinned series hold one call in `stride`
+        if lost < MIN_LOST_MS:
+            return None
         return Episode(self.backend, kind, t0, t1, ratio, metric, {m: round(v, 4) for m, v in faces.items()},
                        max(0.0, lost), [asdict(f) for f in group])

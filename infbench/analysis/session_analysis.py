@@ -22,7 +22,11 @@ AA_SUFFIX = "#aa"
 
 
 def fair_comparison(data: RunData, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Each competing backend vs the fastest, with the noise band from an A/A pair when there is one."""
+    """Each competing backend vs the fastest, with the noise band from an A/A pair when there is one.
+
+    The A/A twin is not a row of the table (it is not a competitor); ``aa`` holds its comparison with its
+    original (ratios B/A with CIs, p-value, method) and the band it gives, also with a single backend.
+    """
     measured, sources = {}, set()
     for label, r in results.items():
         if r.get("status") != "failed" and r.get("backend") not in CONTROL_BACKENDS:
@@ -41,7 +45,8 @@ def fair_comparison(data: RunData, results: dict[str, dict[str, Any]]) -> dict[s
             c = with_process_spread(within)
             threshold, source = max(band, 0.002), "aa"
             aa = {"a": twin[: -len(AA_SUFFIX)], "b": twin, "noise_band": band, "median_ratio": c.median_ratio,
-                  "median_ratio_ci95": list(c.median_ratio_ci95), "ci_method": c.ci_method}
+                  "median_ratio_ci95": list(c.median_ratio_ci95), "p99_ratio": c.p99_ratio,
+                  "p99_ratio_ci95": list(c.p99_ratio_ci95), "p_value": c.p_value, "ci_method": c.ci_method}
     table = relative_table(measured, threshold, paired=paired)
     table["threshold_source"] = source
     table["aa"] = aa

@@ -53,11 +53,37 @@ def tokens_per_call(plan: dict[str, Any]) -> tuple[int | None, bool]:
     return batch * seq, bool(wl.get("seq_dist"))
 
 
-def _status(info: Any, has_samples: bool) -> tuple[str, str | None]:
+STOPPED = "stopped"  # stopped with x in the live TUI: its statistics cover the calls made until then
+NOT_STARTED = "not started"  # never measured: the run ended (interrupted, or before its turn) first
+USER_STOP = "stopped by the user"  # the runner's event message for a backend stopped with x
+
+
+def stopped_by_user(data: RunData) -> set[str]:
+    """Labels the user stopped during the run (the runner's ``… stopped by the user`` status events)."""
+    return {e.backend for e in data.events() if e.kind == "status" and e.backend and USER_STOP in e.message}
+
+
+def _status(info: Any, has_samples: bool, user_stopped: bool = False,
+            outcome: str | None = "complete") -> tuple[str, str | None]:
+    """(status, reason) of one backend for the report: ok, degraded, failed, stopped or not started.
+
+    A backend the user stopped is ``stopped`` (with or without samples). One without samples that did not
+    fail was never measured: ``not started``, because the run was interrupted, or ended before its turn.
+    """
     if info.status == "failed":
         return "failed", info.error or "failed"
-    if not has_samples and info.status in ("done", "ok", "degraded", "stopped"):
-        return "failed", info.error or "no measured samples"
+    if user_stopped:
+        when = "after its measured calls" if has_samples else "before it was measured"
+        return STOPPED, info.error or f"{USER_STOP} (x in the live TUI) {when}"
+    if not has_samples:
+        if outcome == "interrupted":
+            return NOT_STARTED, "run interrupted before it was measured"
+        if info.status in ("done", "ok", "degraded"):  # finished without a measured call: something is wrong
+            return "failed", info.error or "no measured samples"
+        return NOT_STARTED, info.error or ("run ended before it was measured" if outcome else
+                                           "the recording was cut off before it was measured")
+    if info.status == "stopped":  # measured, then stopped though not by the user (older sessions)
+        return STOPPED, info.error or "stopped before the end of the run"
     if info.degraded_reasons or info.status == "degraded":
         return "degraded", info.error or "; ".join(info.degraded_reasons) or "degraded"
     return "ok", info.error
@@ -86,13 +112,14 @@ def backend_results(data: RunData, n_boot: int = 2000) -> dict[str, dict[str, An
     except (TypeError, ValueError):
         batch = 1
     tpc, approx = tokens_per_call(plan)
+    user_stopped, outcome = stopped_by_user(data), data.outcome()
     out: dict[str, dict[str, Any]] = {}
     for label, info in data.backend_infos().items():
         calls, _source = calls_of(data, label, PHASE_MEASURE)
         dur = calls.dur
         own_batch = _int(info.options.get("batch"), batch)  # a sweep may run backends at their own batch
         _, wdur = data.samples(label, phase=PHASE_WARMUP)
-        status, error = _status(info, dur.size > 0)
+        status, error = _status(info, dur.size > 0, label in user_stopped, outcome)
         res: dict[str, Any] = {
             "backend": info.backend,
             "status": status,
@@ -130,8 +157,8 @@ CONTROL_BACKENDS = {"null"}  # harness controls: shown, but never "fastest" and 
 
 
 def _competes(r: dict[str, Any], label: str = "") -> bool:
-    """Whether a backend competes for "fastest"/winner: not failed, not a control, not an A/A twin."""
-    return r.get("status") != "failed" and r.get("backend") not in CONTROL_BACKENDS and not label.endswith("#aa")
+    """Whether a backend competes for "fastest"/winner: measured, not a control, not an A/A twin."""
+    return r.get("status") not in ("failed", NOT_STARTED) and r.get("backend") not in CONTROL_BACKENDS and not label.endswith("#aa")
 
 
 def _add_relative(results: dict[str, dict[str, Any]]) -> None:

@@ -247,24 +247,41 @@ def sweep_summary(
     samples: dict[str, np.ndarray | Calls] | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     paired: bool = False,
+    defaults: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The ``sweep`` object of the JSON report: grid, Pareto set and recommendation.
 
     Args:
         report_backends: per-label results (``build_report(...)["backends"]``).
-        grid: ``{"label", "options", "default"}`` per configuration, in plan order.
-        default_label: label of the default configuration.
+        grid: ``{"label", "options", "default"}`` per configuration, in plan order (plus ``backend`` when
+            several backends are swept).
+        default_label: label of the default configuration (of the first backend when there are several).
         objective: ``latency`` or ``throughput``.
         samples: measured latency samples (ns) per label, for the latency margin's CI.
         threshold: noise band half-width.
         paired: the configurations ran interleaved in one run (their CIs then resample rounds).
+        defaults: backend → its default configuration's label, when several backends are swept. Each backend
+            then gets its own recommendation (``by_backend``: its best configuration vs its own default); the
+            overall ``recommendation`` is the best configuration of all, with the margin over its backend's
+            default, and ``default`` is that default's label.
     """
-    rec = recommend(report_backends, default_label, objective, samples, threshold, paired=paired)
-    return {
-        "objective": objective,
-        "threshold": float(threshold),
-        "default": default_label,
-        "grid": grid,
-        "pareto": pareto_front(sweep_points(report_backends)),
-        "recommendation": rec.to_dict() if rec is not None else None,
-    }
+    pareto = pareto_front(sweep_points(report_backends))
+    if not defaults or len(defaults) < 2:
+        rec = recommend(report_backends, default_label, objective, samples, threshold, paired=paired)
+        return {"objective": objective, "threshold": float(threshold), "default": default_label, "grid": grid,
+                "pareto": pareto, "recommendation": rec.to_dict() if rec is not None else None}
+    by_backend: dict[str, dict[str, Any] | None] = {}
+    for backend, default in defaults.items():
+        labels = {g["label"] for g in grid if g.get("backend") == backend}
+        mine = {k: v for k, v in report_backends.items() if k in labels}
+        rec = recommend(mine, default, objective, samples, threshold, paired=paired)
+        by_backend[backend] = rec.to_dict() if rec is not None else None
+    points = sweep_points(report_backends)
+    overall, default = None, default_label
+    if points:
+        best = _best(points, objective)
+        owner = next((g.get("backend") for g in grid if g["label"] == best), None)
+        overall = by_backend.get(owner) if owner is not None else None
+        default = defaults.get(owner, default_label) if owner is not None else default_label
+    return {"objective": objective, "threshold": float(threshold), "default": default, "defaults": dict(defaults),
+            "grid": grid, "pareto": pareto, "recommendation": overall, "by_backend": by_backend}

@@ -27,7 +27,7 @@ from infbench.analysis.intervals import Calls
 
 
 @dataclass(frozen=True)
-class StreamSpec:
+class AARunSpec:
     """Parameters of a synthetic A/A run (times in seconds, noise as log-scale standard deviations).
 
     The defaults resemble `run bert-tiny -b ort --threads 1 --aa -d 8` on the project's 2-vCPU VM: ~125 calls
@@ -47,7 +47,7 @@ class StreamSpec:
     process_sigma: float = 0.013 / 2**0.5  # the ratio's spread measured on real A/A runs (compare.py)
 
 
-def _levels(t: np.ndarray, total_s: float, spec: StreamSpec, rng: np.random.Generator) -> np.ndarray:
+def _levels(t: np.ndarray, total_s: float, spec: AARunSpec, rng: np.random.Generator) -> np.ndarray:
     n_jumps = rng.poisson(spec.jump_rate_hz * total_s)
     times = np.sort(rng.uniform(0.0, total_s, n_jumps))
     seg = np.exp(rng.normal(0.0, spec.jump_sigma, n_jumps + 1))
@@ -55,7 +55,7 @@ def _levels(t: np.ndarray, total_s: float, spec: StreamSpec, rng: np.random.Gene
     return jump * (1.0 + spec.drift * t / total_s)
 
 
-def aa_run(spec: StreamSpec, rng: np.random.Generator) -> tuple[Calls, Calls]:
+def aa_run(spec: AARunSpec, rng: np.random.Generator) -> tuple[Calls, Calls]:
     """One synthetic A/A run: (A, B) calls in ns, in time order, with the turn (= round) index of each call."""
     total_s = 2 * spec.rounds * spec.turn_s
     n = int(2.0 * total_s / (spec.base_ms / 1e3)) + 64
@@ -85,7 +85,7 @@ def _covers(ci: tuple[float, float], value: float = 1.0) -> bool:
     return bool(ci[0] <= value <= ci[1])
 
 
-def calibrate(spec: StreamSpec, n_runs: int, seed: int = 0, n_boot: int = 1000) -> dict[str, float]:
+def calibrate(spec: AARunSpec, n_runs: int, seed: int = 0, n_boot: int = 1000) -> dict[str, float]:
     """Coverage of the 95 % ratio CIs over `n_runs` synthetic A/A runs, and false-verdict rates of compare.
 
     Keys: ``median`` / ``p99`` (coverage of the paired round bootstrap used by `compare_latencies`),
@@ -120,7 +120,7 @@ def calibrate(spec: StreamSpec, n_runs: int, seed: int = 0, n_boot: int = 1000) 
 
 
 def calibrate_sessions(
-    spec: StreamSpec, n_groups: int, per_side: int = 3, seed: int = 0, threshold: float = 0.05
+    spec: AARunSpec, n_groups: int, per_side: int = 3, seed: int = 0, threshold: float = 0.05
 ) -> float:
     """False-verdict rate of `compare A1..Am -- B1..Bm` (between-session t interval) over `n_groups` groups of
     2 × `per_side` synthetic runs of the same thing (use a `spec` with ``session_sigma`` > 0)."""

@@ -2,48 +2,23 @@
 
 Statistics resample turns (see `intervals`); in an interleaved run the k-th turn of every backend belongs to
 round k, which pairs backends. `RunData.turns` gives recorded turns (the session reader infers them itself
-for files written before turns were stored). For other data with only samples, `infer_turns` cuts a
-backend's calls at gaps long enough to hold another backend's turn, and a stretch of calls spanning several
-turn lengths (the same backend last in one round and first in the next) at its largest gaps.
+for files written before turns were stored); for other data with only samples, the same inference
+(`sessions.turns.infer_turns`, which replays the worker's schedule over the calls) is used here.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
 
 from infbench.analysis.intervals import Calls
 from infbench.records import PHASE_MEASURE
+from infbench.sessions.turns import infer_turns
 
 RECORDED = "recorded turns"
 INFERRED = "turns inferred from gaps"
 DEFAULT_BLOCK_S = 0.25
-
-
-def infer_turns(start_ns: np.ndarray, dur_ns: np.ndarray, block_s: float) -> np.ndarray:
-    """Turn index of each call (time order) of one backend of an interleaved run, from the gaps between calls.
-
-    Gaps longer than a fifth of a turn separate turns; a stretch of calls lasting k >= 2 turn lengths is cut
-    into k turns at its k - 1 largest gaps.
-    """
-    s = np.asarray(start_ns, dtype=np.int64)
-    d = np.asarray(dur_ns, dtype=np.int64)
-    if s.size == 0:
-        return np.zeros(0, np.int64)
-    turn_ns = max(1.0, block_s * 1e9)
-    gaps = s[1:] - (s[:-1] + d[:-1])
-    cut = gaps > 0.2 * turn_ns
-    edges = np.concatenate([[0], np.flatnonzero(cut) + 1, [s.size]])
-    for lo, hi in itertools.pairwise(edges):
-        span = float(s[hi - 1] + d[hi - 1] - s[lo])
-        k = int(span // turn_ns)
-        if k >= 2 and hi - lo > k:
-            inner = gaps[lo : hi - 1]
-            top = np.argsort(inner)[-(k - 1):]
-            cut[lo + top] = True
-    return np.concatenate([[0], np.cumsum(cut)]).astype(np.int64)
 
 
 def turn_index(start_ns: np.ndarray, turn_start_ns: np.ndarray) -> np.ndarray:
@@ -69,7 +44,7 @@ def calls_of(data: Any, label: str, phase: str = PHASE_MEASURE) -> tuple[Calls, 
     if plan.get("schedule", "interleaved") != "interleaved" or start.size == 0:
         return Calls(dur), "none"
     block_s = float(plan.get("block_s") or DEFAULT_BLOCK_S)
-    return Calls(dur, infer_turns(start, dur, block_s)), INFERRED
+    return Calls(dur, turn_index(start, infer_turns(start, dur, block_s)[0])), INFERRED
 
 
 def is_paired(data: Any) -> bool:

@@ -12,6 +12,7 @@ import argparse
 import json
 import re
 import sys
+import textwrap
 from contextlib import ExitStack
 from typing import Any
 
@@ -20,6 +21,26 @@ SEPARATOR = "\x00--"  # stands for a bare `--` between the A and B sessions (arg
 DEFAULT_THRESHOLD = 0.05
 SINGLE_NOTE = ("one session per side: the verdict ignores run-to-run variation (CIs cover the noise within "
                "each run only); pass several sessions per side (A1 A2 A3 -- B1 B2 B3) to measure it")
+
+
+DESCRIPTION = (
+    ("Compare session B with session A, backend by backend: ratio B/A of the medians and of the p99s with "
+    "95 % CIs, a p-value, and a verdict (faster / slower / no significant difference) that treats the threshold "
+    "as the noise band. Exit code 1 when B is a significant regression beyond the threshold for any backend, "
+    "else 0; 2 for bad arguments or input (a missing or unreadable session, a backend not in every session, "
+    "sessions of different workloads without --force)."),
+    ("With one session per side the CIs resample each run's turns: they cover the noise within a run but not "
+    "how much whole runs differ, so the verdict ignores run-to-run variation and relies on the noise band "
+    "(default 5 %). Give several sessions per side, separated by --, to measure it: each session's median is "
+    "one observation and the CI is a t interval over sessions."),
+    ("Like with like: every session must have run the same workload (model, batch, sequence length or "
+    "distribution, and the batch option of a sweep configuration); otherwise compare names what differs and "
+    "stops (exit 2) unless --force. Different backend options (threads, graph_opt, …) are compared, since "
+    "measuring their effect is a common use, with a warning that names them."),
+    ("Backends are named as `run --backend` takes them: a label of the sessions, or a backend name or alias "
+    "(ort, ov, pt) standing for the sessions' only label of that backend. The table puts each ratio's 95 % CI "
+    "under it, so every CI stays whole at 80 columns; the CI method is said once below it when shared."),
+)
 
 
 def parse_threshold(text: str) -> float:
@@ -54,25 +75,24 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "compare",
         help="compare sessions (regression gate)",
-        description="Compare session B with session A, backend by backend: ratio B/A of the medians and of the "
-        "p99s with 95 %% CIs, a p-value, and a verdict (faster / slower / no significant difference) that "
-        "treats the threshold as the noise band. Exit code 1 when B is a significant regression beyond "
-        "the threshold for any backend, else 0 (2: bad arguments).\n\n"
-        "With one session per side the CIs resample each run's turns: they cover the noise within a run "
-        "but not how much whole runs differ, so the verdict ignores run-to-run variation and relies on the "
-        "noise band (default 5 %%). Give several sessions per side, separated by --, to measure it: each "
-        "session's median is one observation and the CI is a t interval over sessions.",
+        description="\n\n".join(textwrap.fill(para, 79) for para in DESCRIPTION),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  infbench-tui compare before.infb after.infb\n"
-        "  infbench-tui compare before.infb after.infb --backend onnxruntime --threshold 2%\n"
-        "  infbench-tui compare a1.infb a2.infb a3.infb -- b1.infb b2.infb b3.infb\n",
+        "  infbench-tui compare before.infb after.infb --backend ort --threshold 2%\n"
+        "  infbench-tui compare a1.infb a2.infb a3.infb -- b1.infb b2.infb b3.infb\n"
+        "  infbench-tui compare tiny.infb small.infb --force     # different models, on purpose\n",
     )
     _keep_separator(p)
     p.add_argument("sessions", nargs="+", metavar="SESSION",
                    help="A B (baseline, candidate), or A1 A2 … -- B1 B2 … (several runs per side)")
     p.add_argument(
-        "--backend", action="append", metavar="NAME", help="compare only this backend (repeatable)"
+        "--backend", action="append", metavar="NAME",
+        help="compare only this backend (repeatable): a label of the sessions, or a backend name or alias "
+             "(onnxruntime/ort, openvino/ov, torch) standing for the sessions' only label of that backend",
     )
+    p.add_argument("--force", action="store_true",
+                   help="compare sessions that ran different workloads (model, batch, sequence length) anyway; "
+                        "the differences are still printed")
     p.add_argument(
         "--threshold",
         type=parse_threshold,
@@ -104,22 +124,92 @@ def split_sides(paths: list[str]) -> tuple[list[str], list[str]]:
     return [paths[0]], [paths[1]]
 
 
+def _name(d: Any) -> str:
+    return str(getattr(d, "path", "?"))
+
+
 def _labels(sides: dict[str, list[Any]], backends: list[str] | None) -> list[str]:
+    """The labels to compare: `backends` resolved in every session (see `inputs.resolve_label`), or those
+    every session has."""
+    from infbench.commands.inputs import resolve_label
     from infbench.errors import ConfigError
 
-    every = [(side, d, list(d.backend_infos())) for side, ds in sides.items() for d in ds]
+    every = [(side, d, d.backend_infos()) for side, ds in sides.items() for d in ds]
     if backends:
+        out: list[str] = []
         for name in backends:
-            for side, _d, labels in every:
-                if name not in labels:
-                    raise ConfigError(f"--backend {name}: not in session {side} (has {', '.join(labels)})")
-        return list(backends)
-    first = every[0][2]
+            found = {(side, _name(d)): resolve_label(name, infos, f"{side} session {_name(d)}")
+                     for side, d, infos in every}
+            if len(set(found.values())) > 1:
+                means = "; ".join(f"{label} in {side} {path}" for (side, path), label in found.items())
+                raise ConfigError(f"--backend {name}: stands for different labels ({means}); give one label "
+                                  "that every session has")
+            label = next(iter(found.values()))
+            if label not in out:
+                out.append(label)
+        return out
+    first = list(every[0][2])
     common = [x for x in first if all(x in labels for _s, _d, labels in every)]
     if not common:
         la, lb = (sorted({x for s, _d, ls in every if s == side for x in ls}) for side in ("A", "B"))
         raise ConfigError(f"no backend in common: A has {', '.join(la) or 'none'}, B has {', '.join(lb) or 'none'}")
     return common
+
+
+MAX_NAMED = 3  # sessions named per value in a difference; the rest are counted
+
+
+def _where(names: list[str]) -> str:
+    shown = ", ".join(names[:MAX_NAMED])
+    return shown + (f" +{len(names) - MAX_NAMED} more" if len(names) > MAX_NAMED else "")
+
+
+def _differ(what: str, values: list[tuple[str, Any]], fmt: Any = str) -> str | None:
+    """``batch 1 (a.infb) vs 8 (b.infb)`` when the sessions' values of `what` differ, else None."""
+    groups: dict[str, list[str]] = {}
+    for session, value in values:
+        groups.setdefault(fmt(value), []).append(session)
+    if len(groups) < 2:
+        return None
+    return f"{what} " + " vs ".join(f"{value} ({_where(names)})" for value, names in groups.items())
+
+
+def _options_text(options: dict[str, Any]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(options.items())) or "defaults"
+
+
+def session_differences(sessions: list[Any], labels: list[str]) -> dict[str, list[str]]:
+    """What differs between the sessions (RunData with a ``path``) for the compared `labels`.
+
+    Returns:
+        ``{"workload": [...], "options": [...]}``: one phrase per difference, e.g. ``model bert-tiny (a.infb)
+        vs bert-small (b.infb)``. Workload: model, batch, sequence length, sequence-length distribution, and
+        per label the engine and a ``batch`` option (a sweep configuration's batch). Options: per label, the
+        backend options other than batch.
+    """
+    names = [_name(d) for d in sessions]
+    plans = [d.plan or {} for d in sessions]
+    wls = [p.get("workload") or {} for p in plans]
+    infos = [{label: d.backend_infos().get(label) for label in labels} for d in sessions]
+    opts = [{label: dict(getattr(i, "options", None) or {}) for label, i in per.items()} for per in infos]
+    # the batch a backend ran: its own option (a sweep configuration's) or the plan's
+    batches = [{label: o.get("batch", w.get("batch")) for label, o in per.items()} for per, w in zip(opts, wls)]
+    workload = [_differ("model", list(zip(names, (p.get("model") for p in plans))))]
+    if all(len(set(map(str, b.values()))) <= 1 for b in batches):
+        workload.append(_differ("batch", list(zip(names, (next(iter(b.values()), None) for b in batches)))))
+    else:
+        workload += [_differ(f"{label} batch", [(n, b[label]) for n, b in zip(names, batches)]) for label in labels]
+    workload += [
+        _differ("seq", list(zip(names, (w.get("seq") for w in wls)))),
+        _differ("seq-dist", list(zip(names, (w.get("seq_dist") for w in wls))), lambda v: v or "fixed"),
+    ]
+    options = []
+    for label in labels:
+        workload.append(_differ(f"{label} engine", [(n, getattr(per[label], "backend", "?"))
+                                                    for n, per in zip(names, infos)]))
+        rest = [(n, {k: v for k, v in o[label].items() if k != "batch"}) for n, o in zip(names, opts)]
+        options.append(_differ(f"{label} options", rest, _options_text))
+    return {"workload": [x for x in workload if x], "options": [x for x in options if x]}
 
 
 def _one_pair(da: Any, db: Any, label: str, threshold: float, n_boot: int) -> dict[str, Any]:
@@ -158,13 +248,25 @@ def _many(a: list[Any], b: list[Any], label: str, threshold: float) -> dict[str,
 
 
 def compare_sessions(
-    a: Any, b: Any, backends: list[str] | None, threshold: float | None, n_boot: int = 2000
+    a: Any, b: Any, backends: list[str] | None, threshold: float | None, n_boot: int = 2000, force: bool = False
 ) -> dict[str, Any]:
-    """Per-backend comparison of the measured samples of `RunData`s (one or a list per side), JSON-ready."""
+    """Per-backend comparison of the measured samples of `RunData`s (one or a list per side), JSON-ready.
+
+    Raises:
+        ConfigError: a --backend name that does not resolve to one label in every session, no backend in
+            common, or (unless `force`) sessions that ran different workloads (the message names what differs).
+    """
+    from infbench.errors import ConfigError
+
     a_list, b_list = (list(x) if isinstance(x, (list, tuple)) else [x] for x in (a, b))
     source = "default" if threshold is None else "user"
     t = DEFAULT_THRESHOLD if threshold is None else threshold
     labels = _labels({"A": a_list, "B": b_list}, backends)
+    diffs = session_differences(a_list + b_list, labels)
+    if diffs["workload"] and not force:
+        also = f" (options differ too: {'; '.join(diffs['options'])})" if diffs["options"] else ""
+        raise ConfigError(f"the sessions ran different workloads: {'; '.join(diffs['workload'])}{also}; the "
+                          "ratios would compare different work — pass --force to compare anyway")
     single = len(a_list) == 1 and len(b_list) == 1
     rows = {label: (_one_pair(a_list[0], b_list[0], label, t, n_boot) if single else _many(a_list, b_list, label, t))
             for label in labels}
@@ -177,10 +279,22 @@ def compare_sessions(
         "sessions_b": len(b_list),
         "variance": "within each session only" if single else "between sessions",
         "note": SINGLE_NOTE if single else None,
+        "differences": {**diffs, "forced": bool(force and diffs["workload"])},
         "backends": rows,
         "only_in": {"A": sorted(la - lb), "B": sorted(lb - la)},
         "regression": any(r.get("regression") for r in rows.values()),
     }
+
+
+def difference_lines(result: dict[str, Any]) -> list[str]:
+    """Warnings about what differs between the compared sessions (empty when they ran the same thing)."""
+    diffs = result.get("differences") or {}
+    out = []
+    if diffs.get("workload"):
+        out.append(f"warning: different workloads, compared because of --force: {'; '.join(diffs['workload'])}")
+    if diffs.get("options"):
+        out.append(f"warning: backend options differ, so the ratios include their effect: {'; '.join(diffs['options'])}")
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -192,11 +306,13 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--bootstrap must be at least 10, got {args.bootstrap}")
     pa, pb = split_sides(list(args.sessions))
     with ExitStack() as stack:
-        da = [stack.enter_context(open_checked(p)) for p in pa]
-        db = [stack.enter_context(open_checked(p)) for p in pb]
-        result = compare_sessions(da, db, args.backend, args.threshold, args.bootstrap)
+        da = [stack.enter_context(open_checked(p, "compare")) for p in pa]
+        db = [stack.enter_context(open_checked(p, "compare")) for p in pb]
+        result = compare_sessions(da, db, args.backend, args.threshold, args.bootstrap, force=args.force)
         result["a"], result["b"] = ", ".join(str(d.path) for d in da), ", ".join(str(d.path) for d in db)
     if args.format == "json":
+        for line in difference_lines(result):
+            sys.stderr.write(f"infbench-tui: {line}\n")
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:
         _print(result)
@@ -204,6 +320,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print(result: dict[str, Any]) -> None:
+    """The comparison table; every cell (the CIs in full) stays readable at 80 columns."""
+    from rich import box
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -211,33 +329,39 @@ def _print(result: dict[str, Any]) -> None:
     from infbench.render import fmt_ms
 
     console = Console()
+    for line in difference_lines(result):
+        console.print(escape(line), style="yellow", soft_wrap=True)
     src = "default" if result.get("threshold_source") == "default" else "given"
+    methods = {label: r["ci_method"] for label, r in result["backends"].items() if r.get("ci_method")}
+    shared = len(set(methods.values())) == 1
     t = Table(title=escape(f"B = {result['b']}  vs  A = {result['a']}  (noise band ±{result['threshold']:.1%}, "
-                           f"{src})"))
-    for col in ("backend", "n A / B", "median A → B", "median B/A [95% CI]", "p99 B/A [95% CI]", "p", "verdict"):
-        t.add_column(col, justify="left" if col in ("backend", "verdict") else "right")
+                           f"{src})"), box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left",
+              caption=escape(f"95 % CIs: {next(iter(methods.values()))}") if shared else None,
+              caption_justify="left")
+    # the ratio's CI goes on a second line of its cell: at 80 columns nothing is cut
+    for col in ("backend", "n A\nn B", "median\nA → B", "median B/A\n[95 % CI]", "p99 B/A\n[95 % CI]",
+                "verdict\np"):
+        wraps = col in ("backend", "verdict\np")
+        t.add_column(col, justify="left" if wraps else "right", no_wrap=not wraps, overflow="fold",
+                     min_width=11 if wraps else None)
     colours = {"faster": "green", "slower": "red"}
     for label, r in result["backends"].items():
         if "median_ratio" not in r:
-            t.add_row(escape(label), f"{r['n_a']} / {r['n_b']}", "", "", "", "",
+            t.add_row(escape(label), f"{r['n_a']}\n{r['n_b']}", "", "", "",
                       escape(f"{r['verdict']}: {r['reason']}"))
             continue
         mci, pci = r["median_ratio_ci95"], r["p99_ratio_ci95"]
         colour = colours.get(r["verdict"], "white")
         t.add_row(
             escape(label),
-            f"{r['n_a']} / {r['n_b']}",
-            f"{fmt_ms(r['median_a_ms'])} → {fmt_ms(r['median_b_ms'])}",
-            f"{r['median_ratio']:.3f} [{mci[0]:.3f}–{mci[1]:.3f}]",
-            f"{r['p99_ratio']:.3f} [{pci[0]:.3f}–{pci[1]:.3f}]",
-            f"{r['p_value']:.2g}",
-            f"[{colour}]{r['verdict']}[/{colour}]",
+            f"{r['n_a']}\n{r['n_b']}",
+            f"{fmt_ms(r['median_a_ms'])}\n→ {fmt_ms(r['median_b_ms'])}",
+            f"{r['median_ratio']:.3f}\n[{mci[0]:.3f}–{mci[1]:.3f}]",
+            f"{r['p99_ratio']:.3f}\n[{pci[0]:.3f}–{pci[1]:.3f}]",
+            f"[{colour}]{escape(r['verdict'])}[/{colour}]\np={r['p_value']:.2g}",
         )
     console.print(t)
-    methods = {label: r["ci_method"] for label, r in result["backends"].items() if r.get("ci_method")}
-    if len(set(methods.values())) == 1:
-        console.print(escape(f"95 % CIs: {next(iter(methods.values()))}"), soft_wrap=True)
-    for label, method in methods.items() if len(set(methods.values())) > 1 else ():
+    for label, method in methods.items() if not shared else ():
         console.print(escape(f"95 % CIs of {label}: {method}"), soft_wrap=True)
     if result.get("note"):
         console.print(escape(f"note: {result['note']}"), style="yellow", soft_wrap=True)

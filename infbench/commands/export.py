@@ -17,7 +17,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         description="Export the raw data of a recorded session. samples: backend, phase, start_ns, t_s "
         "(seconds since t=0), dur_ns, latency_ms. monitors: t_ns, t_s, metric, value. events: t_ns, "
         "t_s, kind, backend, message, data. JSON is an array of records "
-        "(pandas.read_json(path), polars.read_json(path)).",
+        "(pandas.read_json(path), polars.read_json(path)). Exit code 0, or 2 for bad input (missing or "
+        "unreadable session, a directory or model file instead of a session, an -o path that cannot be "
+        "written, a backend the session does not have).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  infbench-tui export run.infb --format csv --what samples -o samples.csv\n"
         "  infbench-tui export run.infb --format json --what events -o -\n",
@@ -34,7 +36,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "-o", "--output", metavar="PATH", default="-", help="output file, '-' for stdout (default)"
     )
     p.add_argument(
-        "--backend", action="append", metavar="NAME", help="samples of this backend only (repeatable)"
+        "--backend", action="append", metavar="NAME",
+        help="samples of this backend only (repeatable): a label of the session, or a backend name or alias "
+             "(onnxruntime/ort, openvino/ov, torch) standing for its only label; an unknown name lists the valid ones",
     )
     p.add_argument("--phase", choices=("warmup", "measure"), help="samples of this phase only")
     return p
@@ -42,20 +46,21 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Write the export; 0 on success."""
+    from infbench.commands.inputs import check_output_path, resolve_labels
     from infbench.commands.report import open_checked
     from infbench.errors import ConfigError
     from infbench.sessions.export import write_events, write_monitors, write_samples
 
-    with open_checked(args.session) as reader:
-        if args.backend:
-            unknown = [b for b in args.backend if b not in reader.backend_infos()]
-            if unknown:
-                raise ConfigError(
-                    f"--backend {unknown[0]}: not in this session (has {', '.join(reader.backend_infos())})"
-                )
+    if args.backend and args.what != "samples":
+        raise ConfigError(f"--backend selects samples: it does nothing with --what {args.what}")
+    if args.phase and args.what != "samples":
+        raise ConfigError(f"--phase selects samples: it does nothing with --what {args.what}")
+    check_output_path(args.output, "-o")
+    with open_checked(args.session, "export") as reader:
+        labels = resolve_labels(args.backend, reader.backend_infos(), str(args.session)) if args.backend else None
         with _open_out(args.output) as out:
             if args.what == "samples":
-                write_samples(reader, out, args.format, labels=args.backend, phase=args.phase)
+                write_samples(reader, out, args.format, labels=labels, phase=args.phase)
             elif args.what == "monitors":
                 write_monitors(reader, out, args.format)
             else:

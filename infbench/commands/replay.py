@@ -14,7 +14,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "replay", help="replay a recorded session in the TUI",
         description="Replay a session file in the same screen the live run showed: space play/pause, ←/→ seek "
                     "±10 s, +/- speed (0.25×–32×), n/N next/previous event, click or drag the scrubber. At the "
-                    "end the statistics are exactly those of `report`.",
+                    "end the statistics are exactly those of `report`. Exit code 2 for bad input: a missing or "
+                    "unreadable session, a directory or model file instead of a session.",
     )
     p.add_argument("session", help="session file (.infb) written by `run`")
     p.add_argument("--speed", type=float, default=1.0, metavar="X", help="playback speed, 0.25–32 (default 1)")
@@ -24,11 +25,15 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Open the session and replay it; a bad file gives one line and a non-zero exit."""
+    """Open the session and replay it; a bad file gives one line and exit code 2 before the TUI starts."""
     if not 0.25 <= args.speed <= 32:
         raise ConfigError(f"--speed must be between 0.25 and 32, got {args.speed:g}")
     if args.start < 0:
         raise ConfigError(f"--start must not be negative, got {args.start:g}")
+    from infbench.commands.inputs import open_session_input
+
+    with open_session_input(args.session, "replay"):  # a bad file: one line, exit 2, before the TUI starts
+        pass
     from infbench.tui.launch import run_replay
 
     return run_replay(args.session, speed=args.speed, start_s=args.start, paused=args.paused)

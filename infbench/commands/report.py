@@ -19,13 +19,17 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "report",
         help="statistics of a recorded session",
         description="Print the results of a recorded session: the same statistics as the headless run "
-        "(bootstrap CIs, relative-to-fastest, winners), then its events.",
+        "(bootstrap CIs, relative-to-fastest, winners), then its events. A backend stopped with x in the live "
+        "TUI is reported as stopped (its statistics cover the calls made until then); one that an interrupted "
+        "run never measured as not started. Exit code 0, or 2 for bad input (missing or unreadable session, "
+        "a directory or model file instead of a session, an -o path that cannot be written).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  infbench-tui report run.infb\n  infbench-tui report run.infb --format json > r.json\n",
     )
-    p.add_argument("session", metavar="SESSION", help="session file (.infb)")
+    p.add_argument("session", metavar="SESSION", help="session file (.infb) written by `run` or `sweep`")
     p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
-    p.add_argument("-o", "--output", metavar="PATH", default="-", help="write to PATH instead of stdout")
+    p.add_argument("-o", "--output", metavar="PATH", default="-",
+                   help="write to PATH instead of stdout (its directory must exist)")
     p.add_argument(
         "--all-events",
         action="store_true",
@@ -37,14 +41,14 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     return p
 
 
-def open_checked(path: str) -> Any:
-    """Open a session for a command: a missing path is a usage error (exit 2), a bad file a SessionError."""
-    from infbench.errors import ConfigError
-    from infbench.sessions.reader import open_session
+def open_checked(path: str, command: str = "report") -> Any:
+    """Open a session given to `command`; anything but a readable session file is a ConfigError (exit 2).
 
-    if not Path(path).expanduser().exists():
-        raise ConfigError(f"{path}: no such session file")
-    return open_session(path)
+    See `infbench.commands.inputs` for the rule every session-reading command follows.
+    """
+    from infbench.commands.inputs import open_session_input
+
+    return open_session_input(path, command)
 
 
 def session_header(reader: Any) -> str:
@@ -67,6 +71,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.bootstrap < 10:
         raise ConfigError(f"--bootstrap must be at least 10, got {args.bootstrap}")
+    from infbench.commands.inputs import check_output_path
+
+    check_output_path(args.output, "-o")
     with open_checked(args.session) as reader:
         report = build_report(reader, n_boot=args.bootstrap)
         report["session"] = reader.metadata
@@ -87,9 +94,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output == "-":
         _print_table(Console(), header, report, args.all_events)
-    else:
+        return 0
+    try:
         with open(Path(args.output).expanduser(), "w", encoding="utf-8") as f:
             _print_table(Console(file=f, width=200), header, report, args.all_events)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     return 0
 
 

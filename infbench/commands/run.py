@@ -60,6 +60,12 @@ def run(args: argparse.Namespace) -> int:
     check_output_paths(args)
     notes: list[str] = []
     plan = plan_from_args(args, notes=notes)
+    from infbench.engines.base import BACKENDS
+
+    if any(BACKENDS[s.backend].needs != "none" for s in plan.backends):
+        from infbench.engines.models import resolve_model
+
+        resolve_model(plan.model)  # a missing or unusable model: one line before anything is printed or started
     for line in notes:
         sys.stderr.write(f"infbench-tui: {line}\n")
     if not args.headless:

@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,12 +73,26 @@ class LoadResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+# Load phases, in order, as the parent sees them (`BackendInfo.load_phase`): the host marks "start" when it spawns
+# the child; the worker marks "import" before importing the backend, "first inference" before the first call;
+# an engine's `load` marks "read" (model file → memory) and "compile" (session creation / compilation) itself.
+LOAD_PHASES = ("start", "import", "read", "compile", "first inference")
+
+
 class Engine(ABC):
     """One backend, living in a worker child process.
 
     `run` is the hot path: it is called between two `perf_counter_ns()` reads and must do nothing but
     the inference (inputs are pre-converted by `prepare_inputs`).
     """
+
+    # Set by the worker: called with a phase name from LOAD_PHASES when loading enters it.
+    phase_hook: Callable[[str], None] | None = None
+
+    def mark_phase(self, name: str) -> None:
+        """Report that loading entered phase `name` (one of LOAD_PHASES); a no-op outside a worker."""
+        if self.phase_hook is not None:
+            self.phase_hook(name)
 
     @abstractmethod
     def load(self, model: ModelFiles, options: dict[str, Any]) -> LoadResult:

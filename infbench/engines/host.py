@@ -75,6 +75,7 @@ class EngineHost:
         on_event: Callable[[RunEvent], None],
         timeout_s: float = 120.0,
         log_dir: str | None = None,
+        on_phase: Callable[[str, int], None] | None = None,
     ) -> None:
         self.label = label
         self.backend = backend
@@ -92,7 +93,10 @@ class EngineHost:
         self.first: dict[str, Any] = {}
         self.output: np.ndarray | None = None
         self.rss_after_load_mb: float | None = None
+        self.on_phase = on_phase
+        self.phases: list[tuple[str, int]] = []  # (load phase, perf_counter_ns when it began), in order
         self._halted = False
+        self._killed = False
 
     @property
     def pid(self) -> int | None:
@@ -102,11 +106,16 @@ class EngineHost:
     def start(self) -> None:
         """Spawn the child and wait until it has loaded, run its first inference and sent its first output.
 
+        Each load phase (`base.LOAD_PHASES`: "start" when the child is spawned, then those the child reports) is
+        appended to `phases` and passed to `on_phase(name, t_ns)` as it begins; the watchdog's `timeout_s`
+        counts from the latest message, so it applies to each phase.
+
         Raises:
             EngineFailure: the engine could not load, crashed or hung.
         """
         ours, theirs = socket.socketpair()
         env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
+        self._phase("start", time.perf_counter_ns())
         with open(self.log_path, "ab") as log:
             # A new session: the terminal's Ctrl-C reaches only the app, which stops children in order.
             self.process = subprocess.Popen(
@@ -116,17 +125,33 @@ class EngineHost:
             )
         theirs.close()
         self._conn = Connection(ours.detach())
+        if self._killed:  # `kill()` from another thread came before the child existed
+            self.kill()
+            raise EngineFailure(f"{self.label}: killed while loading")
         self._send(("spec", {"backend": self.backend, "label": self.label, "options": self.options,
                              "model": self.model, "inputs": self.inputs}))
         while self.output is None:
-            msg = self._recv("loading")
-            if msg[0] == "loaded":
+            msg = self._recv(f"loading ({self.phases[-1][0]})")
+            if msg[0] == "phase":
+                self._phase(msg[1], int(msg[2]))
+            elif msg[0] == "loaded":
                 self.loaded = msg[1]
                 self.rss_after_load_mb = self.rss_mb()
             elif msg[0] == "first":
                 self.first = msg[1]
             elif msg[0] == "output":
                 self.output = msg[1]
+
+    def _phase(self, name: str, t_ns: int) -> None:
+        self.phases.append((name, t_ns))
+        if self.on_phase is not None:
+            self.on_phase(name, t_ns)
+
+    def phase_seconds(self, end_ns: int | None = None) -> dict[str, float]:
+        """Seconds spent in each load phase so far (the last one until `end_ns`, default now)."""
+        end = time.perf_counter_ns() if end_ns is None else end_ns
+        bounds = [t for _, t in self.phases[1:]] + [end]
+        return {name: max(0, b - t) / 1e9 for (name, t), b in zip(self.phases, bounds)}
 
     def run_turn(self, phase: str, calls: int | None = None, seconds: float | None = None) -> TurnResult:
         """Run one turn (until every given target is met, or `halt()`); forward blocks as they arrive."""
@@ -188,7 +213,9 @@ class EngineHost:
         self.kill()
 
     def kill(self) -> None:
-        """Kill the child now (if alive) and reap it."""
+        """Kill the child now (if alive) and reap it; a `start()` under way in another thread then raises
+        EngineFailure (also when the child is not spawned yet)."""
+        self._killed = True
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(5)
@@ -208,6 +235,8 @@ class EngineHost:
 
     def _send(self, msg: tuple) -> None:
         with self._send_lock:
+            if self._conn is None:
+                raise EngineFailure(f"{self.label}: engine process not started")
             try:
                 self._conn.send(msg)
             except (OSError, ValueError) as exc:

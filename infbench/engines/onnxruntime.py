@@ -81,6 +81,7 @@ class OnnxRuntimeEngine(Engine):
             requested = provider_names(options["providers"])
         available = ort.get_available_providers()
         usable = [p for p in requested if p in available] or ["CPUExecutionProvider"]
+        self.mark_phase("compile")  # reading the file, graph optimisation and kernel setup happen in here
         try:
             self.session = ort.InferenceSession(model.onnx_path, sess_options=so, providers=usable)
         except Exception as exc:  # ORT raises its own exception types (Fail, InvalidGraph, …)

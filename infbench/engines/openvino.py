@@ -65,7 +65,10 @@ class OpenVinoEngine(Engine):
         if "streams" in options:
             config[props.num_streams()] = _positive_int("streams", options["streams"])
         try:
-            self.compiled = core.compile_model(core.read_model(model.onnx_path), device, config)
+            self.mark_phase("read")  # ONNX → OpenVINO model
+            read = core.read_model(model.onnx_path)
+            self.mark_phase("compile")
+            self.compiled = core.compile_model(read, device, config)
         except Exception as exc:  # OpenVINO raises RuntimeError subclasses with long messages
             raise EngineLoadError(f"OpenVINO cannot compile {model.onnx_path} for {device}: "
                                   f"{str(exc).strip().splitlines()[0]}") from exc

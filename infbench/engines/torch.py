@@ -24,6 +24,19 @@ def _positive_int(key: str, value: Any) -> int:
     return value
 
 
+def _import_model_code(hf_dir: str) -> None:
+    """Import the modeling module of the directory's architecture (transformers loads it lazily, on first use).
+
+    Only so the load phases tell import time from reading weights; any problem is left to `from_pretrained`.
+    """
+    try:
+        config = transformers.AutoConfig.from_pretrained(hf_dir, local_files_only=True, trust_remote_code=False)
+        for arch in getattr(config, "architectures", None) or []:
+            getattr(transformers, arch, None)
+    except Exception:  # noqa: BLE001, S110 - from_pretrained reports it with a proper message
+        pass
+
+
 class TorchEngine(Engine):
     """transformers ``AutoModelFor<task>`` loaded from the model's local HF directory.
 
@@ -55,6 +68,8 @@ class TorchEngine(Engine):
                                   f"({torch.__version__}): use device=cpu or install a CUDA build of torch")
         self.device = torch.device(device)
         self.cuda = self.device.type == "cuda"
+        _import_model_code(model.hf_dir)  # still the "import" phase: transformers imports model code lazily
+        self.mark_phase("read")  # config + weights → the model (eager PyTorch: nothing to compile)
         try:
             self.model = load_hf_model(model.hf_dir, model.task).to(self.device)
         except Exception as exc:  # transformers raises OSError/ValueError/… for unusable directories

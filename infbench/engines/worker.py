@@ -8,7 +8,8 @@ Protocol (tuples; the first item names the message):
 parent → child: ``("run", {"phase", "calls", "seconds"})`` one turn: run until every given target is met;
 ``("halt",)`` end the current turn at the next flush; ``("stop",)`` close and exit.
 
-child → parent: ``("loaded", {...})``, ``("first", {"first_inference_ms", "t_ns"})``,
+child → parent: ``("phase", name, t_ns)`` loading entered phase `name` (see `base.LOAD_PHASES`) at perf_counter_ns
+`t_ns`; ``("loaded", {...})``, ``("first", {"first_inference_ms", "t_ns"})``,
 ``("output", ndarray)`` first output on input 0 (parity), ``("block", phase, start_ns, dur_ns, input_idx)``,
 ``("gc", [(t_ns, dur_ns, generation), ...])``,
 ``("done", {"phase", "count", "busy_ns", "wall_ns", "t_begin_ns", "t_end_ns"})`` (the turn's perf_counter_ns
@@ -52,10 +53,12 @@ def worker_main(conn: Any, spec: dict[str, Any]) -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     stage = "import"
     try:
+        _send_phase(conn, "import")
         from infbench.engines.base import EngineLoadError, load_engine_class
 
         engine_cls = load_engine_class(spec["backend"])
         engine = engine_cls()
+        engine.phase_hook = lambda name: _send_phase(conn, name)
         stage = "load"
         t = time.perf_counter_ns()
         try:
@@ -69,6 +72,7 @@ def worker_main(conn: Any, spec: dict[str, Any]) -> None:
             "versions": dict(result.versions), "details": dict(result.details), "pid": os.getpid(),
         }))
         stage = "prepare inputs"
+        _send_phase(conn, "first inference")
         prepared = [engine.prepare_inputs(item) for item in spec["inputs"]]
         stage = "first inference"
         t = time.perf_counter_ns()
@@ -88,6 +92,11 @@ def worker_main(conn: Any, spec: dict[str, Any]) -> None:
             conn.send(("error", stage, f"{type(exc).__name__}: {exc}{where}"))
         except (OSError, EOFError):
             pass
+
+
+def _send_phase(conn: Any, name: str) -> None:
+    """Tell the parent that loading entered phase `name`, now."""
+    conn.send(("phase", name, time.perf_counter_ns()))
 
 
 class _GcWatch:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 import numpy as np
@@ -40,13 +41,32 @@ class _Writer:
             self.out.write("\n]\n")
 
 
+def _blocks(reader: Any, labels: list[str] | None) -> Iterator[Any]:
+    """`reader.iter_blocks`, with a block that cannot be decoded raised as a one-line SessionError."""
+    from infbench.errors import SessionError
+    from infbench.sessions.reader import _CORRUPT
+
+    blocks = reader.iter_blocks(labels=labels)
+    while True:
+        try:
+            block = next(blocks)
+        except StopIteration:
+            return
+        except SessionError:
+            raise
+        except _CORRUPT as exc:
+            detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            raise SessionError(f"{reader.path}: corrupt or truncated session file ({detail})") from None
+        yield block
+
+
 def write_samples(
     reader: Any, out: TextIO, fmt: str, labels: list[str] | None = None, phase: str | None = None
 ) -> int:
     """Every latency sample (optionally of some backends / one phase), in time order. Returns the row count."""
     w = _Writer(out, fmt, SAMPLE_COLUMNS)
     n = 0
-    for block in reader.iter_blocks(labels=labels):
+    for block in _blocks(reader, labels):
         if phase is not None and block.phase != phase:
             continue
         t_s = (block.start_ns - reader.t0_ns) / 1e9

@@ -280,6 +280,7 @@ class SessionReader:
             m &= start < t1
         return start[m], dur[m], idx[m]
 
+    @guarded  # also inside the `iter_blocks` generator, whose own guard ends when it returns the generator
     def _decode(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Decode row `i` of the index (cached); validates it against its index entry."""
         rid = int(self._ids[i])

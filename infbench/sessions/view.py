@@ -45,6 +45,14 @@ class SessionView:
             return start, dur
         return start[done], dur[done]
 
+    def turns(
+        self, label: str, phase: str | None = "measure"
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(start, end, calls, busy) of the turns that had ended by the instant."""
+        start, end, calls, busy = self.reader.turns(label, phase)
+        done = end <= self.at_ns
+        return start[done], end[done], calls[done], busy[done]
+
     def metrics(self) -> list[str]:
         """Names of all monitor metrics recorded."""
         return self.reader.metrics()

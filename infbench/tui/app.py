@@ -59,15 +59,27 @@ class InfbenchApp(App):
             self.exit(None)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Textual's commands plus one per binding of the current screen (and the screens below it)."""
+        """Textual's commands plus one per binding of the current screen, by its human name: the binding's
+        description as the title, its tooltip and key as the help (never the action's internal call)."""
         yield from super().get_system_commands(screen)
         seen: set[str] = set()
         for b in getattr(screen, "BINDINGS", []):
             if not isinstance(b, Binding) or b.action in seen or not b.description:
                 continue
+            name, params = _parse_action(b.action)
+            if screen.check_action(name, params) is False:
+                continue  # e.g. the view keys outside the compact layout
             seen.add(b.action)
-            yield SystemCommand(b.description, f"{b.key_display or b.key.split(',')[0]} — {b.action}",
-                                _runner(screen, b.action))
+            help_text = f"{b.tooltip or b.description} (key: {self.get_key_display(b)})"
+            yield SystemCommand(b.description, help_text, _runner(screen, b.action))
+
+
+def _parse_action(action: str) -> tuple[str, tuple[object, ...]]:
+    """``seek(10)`` → ("seek", (10,))."""
+    from textual.actions import parse
+
+    _, name, params = parse(action)
+    return name, params
 
 
 def _runner(screen: Screen, action: str) -> Any:

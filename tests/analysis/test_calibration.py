@@ -7,14 +7,14 @@ import numpy as np
 
 from infbench.analysis.compare import compare_latencies
 from infbench.analysis.stats import bootstrap_quantile_draws, ci95
-from infbench.analysis.synthetic import StreamSpec, aa_run
+from infbench.analysis.synthetic import AARunSpec, aa_run
 
 RUNS = 80
 
 
 def _coverage() -> tuple[float, float]:
     rng = np.random.default_rng(12)
-    spec = StreamSpec()
+    spec = AARunSpec()
     new = iid = 0
     for k in range(RUNS):
         a, b = aa_run(spec, rng)
@@ -35,7 +35,7 @@ def test_ratio_cis_cover_the_truth_on_synthetic_aa_runs():
 
 
 def test_synthetic_runs_look_like_the_schedule():
-    a, b = aa_run(StreamSpec(rounds=10), np.random.default_rng(0))
+    a, b = aa_run(AARunSpec(rounds=10), np.random.default_rng(0))
     assert a.n_turns == b.n_turns == 10
     per_turn = np.bincount(a.turn) * 2e-3  # ~2 ms calls filling 0.25 s turns
     assert np.all((per_turn > 0.15) & (per_turn < 0.4))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from infbench.analysis.turns import INFERRED, RECORDED, calls_of, infer_turns, is_paired, turn_index
+from infbench.analysis.turns import INFERRED, RECORDED, calls_of, is_paired, turn_index
+from infbench.sessions.turns import infer_turns
 
 MS = 1_000_000
 
@@ -32,8 +33,8 @@ def _timeline(owners: list[int], per_turn: int = 100, call_ms: float = 2.6, swit
 def test_inferred_turns_split_back_to_back_turns_of_one_backend():
     owners = [0, 1, 1, 0, 0, 1, 0, 1, 1, 0]  # rounds in shuffled order: B B and A A meet at round borders
     for s, d, truth in _timeline(owners).values():
-        assert np.array_equal(infer_turns(s, d, 0.25), truth)
-    assert infer_turns(np.array([], np.int64), np.array([], np.int64), 0.25).size == 0
+        assert np.array_equal(turn_index(s, infer_turns(s, d, 0.25)[0]), truth)
+    assert infer_turns(np.array([], np.int64), np.array([], np.int64), 0.25)[0].size == 0
 
 
 class _Data:

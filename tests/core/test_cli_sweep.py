@@ -72,6 +72,9 @@ def test_headless_sweep_json_and_session(tmp_path):
         (["-b", "ort", "--batch", ","], "empty list"),
         (["-b", "ort", "--threads", "1,2,3,4,5,6,7,8,9", "--batch", "1,2,3,4,5,6,7,8"], "fewer values"),
         (["--threads", "1,2"], "--backend"),
+        (["-b", "ort", "-b", "ort:threads=2", "--batch", "1,2"], "given twice"),
+        (["-b", "ov", "-b", "null", "--exec-mode", "seq"], "none of openvino, null has this option"),
+        (["-b", "ort", "-b", "ov", "--threads", "1,2,3,4,5,6,7,8", "--batch", "1,2,3,4"], "fewer values"),
     ],
 )
 def test_bad_grid_is_one_line_exit_two(args, needle, tmp_path):
@@ -82,3 +85,47 @@ def test_bad_grid_is_one_line_exit_two(args, needle, tmp_path):
     assert not (tmp_path / "x.infb").exists()
 
 
+def test_every_backend_given_is_swept(tmp_path):
+    """`sweep -b ort -b ov --threads 1` used to run only OpenVINO: each backend gets its default and grid."""
+    out = tmp_path / "sweep.json"
+    proc = cli_run("sweep", "bert-tiny", "-b", "ort", "-b", "ov", "--threads", "1", "-d", "0.2", "-n", "5",
+                   "--seq", "16", "--headless", "--no-monitors", "--json", str(out), "--save",
+                   str(tmp_path / "s.infb"))
+    assert proc.returncode == 0, proc.stderr
+    sweep = json.loads(out.read_text())["sweep"]
+    assert [(g["label"], g["backend"]) for g in sweep["grid"]] == [
+        ("ort default", "onnxruntime"), ("ort t1", "onnxruntime"), ("ov default", "openvino"), ("ov t1", "openvino")]
+    assert sweep["defaults"] == {"onnxruntime": "ort default", "openvino": "ov default"}
+    assert set(sweep["by_backend"]) == {"onnxruntime", "openvino"}
+    for backend, rec in sweep["by_backend"].items():
+        assert rec["default_label"] == sweep["defaults"][backend]
+        assert rec["label"] in {g["label"] for g in sweep["grid"] if g["backend"] == backend}
+    rec = sweep["recommendation"]
+    assert rec == sweep["by_backend"][next(g["backend"] for g in sweep["grid"] if g["label"] == rec["label"])]
+    assert sweep["default"] == rec["default_label"]
+    assert "best onnxruntime:" in proc.stdout and "best openvino:" in proc.stdout and "recommended:" in proc.stdout
+
+
+def test_a_grid_flag_some_backends_lack_is_named(tmp_path):
+    out = tmp_path / "sweep.json"
+    proc = cli_run("sweep", "bert-tiny", "-b", "null", "-b", "ort", "--threads", "1", "-d", "0.2", "-n", "5",
+                   "--seq", "16", "--headless", "--no-monitors", "--json", str(out), "--save",
+                   str(tmp_path / "s.infb"))
+    assert proc.returncode == 0, proc.stderr
+    assert "--threads: null has no such option, so it is swept without it" in proc.stderr
+    labels = [g["label"] for g in json.loads(out.read_text())["sweep"]["grid"]]
+    assert labels == ["null default", "ort default", "ort t1"]
+
+
+def test_a_backend_without_grid_flags_keeps_its_fixed_options():
+    from infbench.cli import build_parser
+    from infbench.commands.sweep import sweep_plan
+
+    parser, _ = build_parser()
+    args = parser.parse_args(["sweep", "bert-tiny", "-b", "ort", "-b", "ov:hint=latency", "--exec-mode", "seq,par"])
+    plan, grid, defaults = sweep_plan(args)
+    assert [(s.label, s.options) for s in plan.backends] == [
+        ("ort seq", {"execution_mode": "sequential"}), ("ort par", {"execution_mode": "parallel"}),
+        ("ov default", {}), ("ov lat", {"hint": "latency"})]
+    assert defaults == {"onnxruntime": "ort seq", "openvino": "ov default"}
+    assert [g["backend"] for g in grid] == ["onnxruntime", "onnxruntime", "openvino", "openvino"]

@@ -66,6 +66,21 @@ def _in_phase(label: str, phase: str) -> Callable[[str, object], bool]:
     return lambda k, x: k == "backend" and x.label == label and x.load_phase == phase  # type: ignore[union-attr]
 
 
+def _a_turn(kind: str, item: object) -> bool:
+    return kind == "turn" and item.backend == "a" and item.phase == "measure"  # type: ignore[attr-defined]
+
+
+def _nth(pred: Callable[[str, object], bool], n: int) -> Callable[[str, object], bool]:
+    """True from the `n`-th item matching `pred` on."""
+    seen = [0]
+
+    def check(kind: str, item: object) -> bool:
+        seen[0] += pred(kind, item)
+        return seen[0] >= n
+
+    return check
+
+
 def _plan(backends: tuple[BackendSpec, ...], **kw: object) -> RunPlan:
     return RunPlan(model="none", backends=backends, workload=WorkloadSpec(batch=1, seq=16, cycle=4),
                    duration_s=kw.pop("duration_s", 0.6), iterations=kw.pop("iterations", 5),  # type: ignore[arg-type]
@@ -137,6 +152,30 @@ def test_a_ready_backend_measures_while_another_loads_and_the_late_one_joins_fai
     ready = [x for k, x in log.items if k == "event" and x.kind == "status"  # type: ignore[union-attr]
              and x.message.startswith("g ready in")]  # type: ignore[union-attr]
     assert list(ready[0].data["load_phases"]) == ["start", "import", "read", "first inference"]
+
+
+@pytest.mark.usefixtures("gate_plugin")
+def test_while_a_backend_loads_the_others_measure_only_their_duty_share(tmp_path: Path) -> None:
+    """Between two rounds during a load the scheduler waits for the loader (1/duty - 1) × the round's length."""
+    fifo = make_fifo(tmp_path)
+    duty = 0.25
+    plan = _plan((BackendSpec("null", "a"), BackendSpec("gate", "g", {"fifo": fifo})))
+    log = Log()
+    runner = Runner(plan, Fanout(log), monitors=False, loading_duty=duty)
+    helper = _on_first(log, _nth(_a_turn, 3), action=lambda: release(fifo))
+    try:
+        assert runner.run() == "complete"
+    finally:
+        release_if_waiting(fifo)
+    helper.join()
+    loaded = next(x.t_ns for k, x in log.items if k == "event" and x.message.startswith("g ready in"))
+    turns = [x for k, x in log.items if _a_turn(k, x)]
+    during = [t for t in turns if t.end_ns < loaded]
+    assert len(during) >= 3
+    for prev, nxt in itertools.pairwise(during):
+        assert nxt.start_ns - prev.end_ns >= (prev.end_ns - prev.start_ns) * (1 / duty - 1)
+    with pytest.raises(ValueError, match="loading_duty"):
+        Runner(plan, Fanout(log), loading_duty=0)
 
 
 def test_without_early_start_nothing_is_measured_before_every_backend_loaded() -> None:

@@ -97,3 +97,62 @@ def test_describe_exit():
     assert "SIGSEGV" in describe_exit(-11)
     assert "OOM" in describe_exit(-9)
     assert describe_exit(3) == "exit code 3"
+
+
+def test_load_phases_are_reported_in_order_as_they_begin():
+    seen: list[tuple[str, int]] = []
+    host, _, _ = make_host("null")
+    host.on_phase = lambda name, t_ns: seen.append((name, t_ns))
+    try:
+        host.start()
+    finally:
+        host.stop()
+    assert [name for name, _ in seen] == ["start", "import", "first inference"]
+    assert host.phases == seen
+    times = [t for _, t in seen]
+    assert times == sorted(times) and times[0] < times[-1]
+    seconds = host.phase_seconds()
+    assert list(seconds) == ["start", "import", "first inference"] and all(s >= 0 for s in seconds.values())
+    # the phases tile the load: their sum is the time from the spawn to the end given
+    end = times[-1] + 1_000_000
+    assert sum(host.phase_seconds(end).values()) == pytest.approx((end - times[0]) / 1e9)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend, phases", [
+    ("onnxruntime", ["start", "import", "compile", "first inference"]),
+    ("openvino", ["start", "import", "read", "compile", "first inference"]),
+    ("torch", ["start", "import", "read", "first inference"]),
+])
+def test_real_engines_mark_their_load_phases(tiny, backend, phases):
+    from infbench.engines.base import LOAD_PHASES, missing_packages
+
+    if missing_packages(backend):
+        pytest.skip(f"{backend} not installed")
+    host = EngineHost(backend, backend, {"threads": 1}, tiny, [{n.name: np.ones((1, 8), np.int64)
+                                                                 for n in tiny.inputs}], lambda b: None,
+                      lambda e: None, timeout_s=120)
+    try:
+        host.start()
+    finally:
+        host.stop()
+    names = [name for name, _ in host.phases]
+    assert names == phases
+    assert [p for p in LOAD_PHASES if p in names] == names  # in the documented order
+
+
+def test_kill_before_the_child_exists_fails_its_start():
+    host, _, _ = make_host("null")
+    host.kill()
+    with pytest.raises(EngineFailure, match="killed while loading"):
+        host.start()
+    assert host.process is not None and host.process.poll() is not None
+
+
+def test_a_kill_during_the_load_fails_its_start():
+    """A kill while the child loads (here: as its import begins) makes `start` fail at once, not at the watchdog."""
+    host, _, _ = make_host("null", timeout_s=60)
+    host.on_phase = lambda name, t_ns: host.kill() if name == "import" else None
+    with pytest.raises(EngineFailure, match="died while loading"):
+        host.start()
+    assert host.process.poll() is not None and host.output is None

@@ -123,3 +123,24 @@ def test_compare_bad_args(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         and parse_threshold("0.05") == 0.05
         and parse_threshold("2.5 %") == 0.025
     )
+
+
+def test_export_backend_takes_aliases_like_run(capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["export", str(FIXTURE), "--format", "json", "--what", "samples", "--phase", "warmup"]
+    assert main([*base, "--backend", "openvino"]) == 0
+    by_label = json.loads(capsys.readouterr().out)
+    assert by_label and {r["backend"] for r in by_label} == {"openvino"}
+    assert main([*base, "--backend", "ov"]) == 0
+    assert json.loads(capsys.readouterr().out) == by_label
+    assert main([*base, "--backend", "ort", "--backend", "onnxruntime", "--backend", "pt"]) == 0
+    assert {r["backend"] for r in json.loads(capsys.readouterr().out)} == {"onnxruntime", "torch"}
+
+
+def test_export_unknown_backend_lists_the_valid_names(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", str(FIXTURE), "--backend", "trt"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert "--backend trt" in captured.err and "onnxruntime (ort), openvino (ov), torch (transformers/pytorch/pt)" \
+        in captured.err
+    assert main(["export", str(FIXTURE), "--what", "events", "--backend", "ort"]) == 2
+    assert "--backend selects samples" in capsys.readouterr().err

@@ -27,6 +27,7 @@ T0 = 1_000_000_000_000
 S = 1_000_000_000
 THROTTLE_S = (4.0, 4.5)  # the CPU thermal throttle counter rises in readings at t ∈ [4.0, 4.5) s
 SPIKE_S = (3.0, 3.5)  # openvino's calls starting in this window are 3× slower
+CRASH_S = 2.0  # synthetic_run(crash=…): torch crashes here
 
 
 @dataclass
@@ -48,16 +49,23 @@ class SyntheticRun:
         return dur if upto_ns is None else dur[start <= upto_ns]
 
 
-def synthetic_run(duration_s: float = 6.0, seed: int = 0, finish: bool = True) -> SyntheticRun:
-    """A finished (or still running) interleaved run of onnxruntime/openvino/null, a spike and a throttle."""
+def synthetic_run(duration_s: float = 6.0, seed: int = 0, finish: bool = True,
+                  crash: str | None = None) -> SyntheticRun:
+    """A finished (or still running) interleaved run of onnxruntime/openvino/null, a spike and a throttle.
+
+    `crash`: a fourth backend, torch (~12 ms a call), runs too and crashes at `CRASH_S` with this reason (its
+    info turns ``failed`` and an ``engine_error`` event is recorded, as `Runner._fail` does).
+    """
     rng = np.random.default_rng(seed)
     specs = (BackendSpec("onnxruntime", "onnxruntime"), BackendSpec("openvino", "openvino"),
-             BackendSpec("null", "null"))
+             BackendSpec("null", "null"), *((BackendSpec("torch", "torch"),) if crash else ()))
     plan = RunPlan(model="bert-tiny", backends=specs, duration_s=2.0, iterations=10)
     store = LiveStore()
     run = SyntheticRun(store)
     store.on_start(plan.to_dict(), {"cpu": "synthetic"}, T0, 1_700_000_000.0)
     base = {"onnxruntime": 2_000_000, "openvino": 1_500_000, "null": 2_000}
+    if crash:
+        base["torch"] = 12_000_000
     for label in base:
         store.on_backend(BackendInfo(label, label, {}, status="loaded", load_ms=30.0, first_inference_ms=5.0))
     for event in sensor_events([Probe("gpu", [], {"gpu": "NVML Shared Library Not Found"})], T0 + 1):
@@ -67,8 +75,13 @@ def synthetic_run(duration_s: float = 6.0, seed: int = 0, finish: bool = True) -
     order = list(base)
     spiked = False
     while t < T0 + int(duration_s * S):
-        label = order[turn % 3]
-        phase = "warmup" if turn < 3 else "measure"
+        if crash and "torch" in order and t - T0 >= CRASH_S * S:
+            order.remove("torch")  # as Runner._fail: failed info, then the engine_error event
+            store.on_backend(BackendInfo("torch", "torch", {}, status="failed", error=crash, load_ms=30.0,
+                                         first_inference_ms=5.0))
+            store.on_event(RunEvent(t, "engine_error", crash, "torch"))
+        label = order[turn % len(order)]
+        phase = "warmup" if turn < len(base) else "measure"
         n = 40 if label != "null" else 2000
         dur = (base[label] * rng.lognormal(0.0, 0.1, n)).astype(np.int64)
         slow = label == "openvino" and SPIKE_S[0] * S < t - T0 < SPIKE_S[1] * S
@@ -109,7 +122,7 @@ def synthetic_run(duration_s: float = 6.0, seed: int = 0, finish: bool = True) -
             store.on_event(event)
     store.on_event(RunEvent(T0 + 2 * S, "mark", "user mark: opened a browser"))
     if finish:
-        for label in base:
+        for label in order:
             store.on_backend(BackendInfo(label, label, {}, status="done", load_ms=30.0,
                                          first_inference_ms=5.0))
         store.on_event(RunEvent(t, "run_end", "run complete"))
@@ -117,6 +130,7 @@ def synthetic_run(duration_s: float = 6.0, seed: int = 0, finish: bool = True) -
     return run
 
 
-def synthetic_store(duration_s: float = 6.0, seed: int = 0, finish: bool = True) -> LiveStore:
+def synthetic_store(duration_s: float = 6.0, seed: int = 0, finish: bool = True,
+                    crash: str | None = None) -> LiveStore:
     """The store of `synthetic_run`."""
-    return synthetic_run(duration_s, seed, finish).store
+    return synthetic_run(duration_s, seed, finish, crash).store

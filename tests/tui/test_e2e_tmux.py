@@ -66,3 +66,55 @@ def test_live_run_in_tmux(tmp_path: Path) -> None:
     assert (code, data.outcome()) in ((130, "interrupted"), (0, "complete"))
     assert any(e.kind == "mark" and e.message == "tmux note" for e in data.events())
     assert data.samples("onnxruntime")[0].size > 0
+
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "sessions" / "small.infb"
+
+
+def _launch(sock: str, size: tuple[int, int], args: str) -> None:
+    exe = Path(sys.executable).with_name("infbench-tui")
+    env = {k: os.environ[k] for k in ("INFBENCH_CACHE_DIR", "INFBENCH_DATA_DIR", "PYTHONPATH", "PATH", "HOME")
+           if k in os.environ}
+    cmd = (f"env {' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())} TERM=xterm-256color "
+           f"{shlex.quote(str(exe))} {args}; echo EXIT=$?; sleep 60")
+    _tmux(sock, "new-session", "-d", "-s", "e2e", "-x", str(size[0]), "-y", str(size[1]), cmd)
+
+
+@pytest.mark.slow
+@pytest.mark.flaky(reruns=1)
+def test_replay_at_80x24_in_tmux_shows_every_backend_and_each_view() -> None:
+    """A real 80×24 terminal: the compact layout's table has each backend's p50/p95/p99 on its row, and the
+    view keys show the machine and the events; q leaves with 0."""
+    sock = f"infbench-e2e-replay-{os.getpid()}"
+    _launch(sock, (80, 24), f"replay --paused --start 2.3 {shlex.quote(str(FIXTURE))}")
+    try:
+        screen = _wait_for(sock, r"torch +waiting +\d+\.\d+ ms", 60)
+        for label, p50, p95, p99 in (("onnxruntime", "8.04", "8.62", "44.07"), ("openvino", "6.99", "7.65", "7.80"),
+                                     ("torch", "15.20", "16.62", "16.79")):
+            assert re.search(rf"{label} +\w+ +{p50} ms +{p95} ms +{p99} ms", screen), screen
+        assert all(len(line) <= 80 for line in screen.splitlines())
+        _tmux(sock, "send-keys", "-t", "e2e", "3")
+        _wait_for(sock, r"onnxruntime: call 6x the median", 20)
+        _tmux(sock, "send-keys", "-t", "e2e", "2")
+        _wait_for(sock, r"RSS  onnxruntime 135 MB", 20)
+        _tmux(sock, "send-keys", "-t", "e2e", "q")
+        screen = _wait_for(sock, r"EXIT=\d+", 30)
+    finally:
+        _tmux(sock, "kill-server")
+    assert re.search(r"EXIT=0\b", screen)
+
+
+@pytest.mark.slow
+@pytest.mark.flaky(reruns=1)
+def test_q_on_a_finished_live_run_in_tmux_exits_0(tmp_path: Path) -> None:
+    save = tmp_path / "done.infb"
+    sock = f"infbench-e2e-done-{os.getpid()}"
+    _launch(sock, (120, 40), f"run bert-tiny -b null -d 1 -n 10 --no-monitors --save {shlex.quote(str(save))}")
+    try:
+        _wait_for(sock, r"run complete", 120)
+        _tmux(sock, "send-keys", "-t", "e2e", "q")
+        screen = _wait_for(sock, r"EXIT=\d+", 60)
+    finally:
+        _tmux(sock, "kill-server")
+    assert re.search(r"EXIT=0\b", screen), screen
+    assert open_session(save).outcome() == "complete"

@@ -1,8 +1,10 @@
-"""Replay: controls move time as expected; snapshot tests rendered from the small fixture session."""
+"""Replay: controls move time as expected, recorded statuses, screenshots and the command palette; snapshot
+tests rendered from the small fixture session."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,10 +13,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from infbench.records import RunEvent
 from infbench.sessions.reader import open_session
 from infbench.tui.app import InfbenchApp
 from infbench.tui.screens import replay as replay_module
 from infbench.tui.screens.replay import ReplayScreen
+from infbench.tui.widgets.backend_panel import BackendPanel
+from infbench.tui.widgets.backend_table import BackendTable
+from tests.tui.screen import widget_text
 from tests.tui.synthetic import synthetic_store
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "sessions" / "small.infb"
@@ -173,3 +179,122 @@ def test_bad_file_one_line(tmp_path: Path, bad: str, capsys) -> None:
     assert main(["replay", str(path)]) != 0
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and str(path) in err
+
+
+def test_snapshot_compact_80x24(snap_compare) -> None:
+    assert snap_compare(_fixture_app(2.3), terminal_size=(80, 24))
+
+
+def test_snapshot_light_theme(snap_compare) -> None:
+    async def light(pilot) -> None:
+        pilot.app.theme = "textual-light"
+        await pilot.pause(0.2)
+
+    assert snap_compare(_fixture_app(2.3), terminal_size=SIZE, run_before=light)
+
+
+def test_screenshots_at_the_same_instant_are_all_kept(tmp_path: Path) -> None:
+    app = _fixture_app(2.3, screenshot_dir=str(tmp_path))
+    notes: list[str] = []
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+            for k in range(3):
+                await pilot.press("s")
+                await _until(pilot, lambda k=k: len(list(tmp_path.glob("*.svg"))) == k + 1, f"screenshot {k + 1}")
+
+    asyncio.run(drive())
+    names = sorted(p.name for p in tmp_path.glob("*.svg"))
+    assert names == ["small-t00002.3s-2.svg", "small-t00002.3s-3.svg", "small-t00002.3s.svg"]
+    assert [n.rsplit("/", 1)[-1] for n in notes] == ["small-t00002.3s.svg", "small-t00002.3s-2.svg",
+                                                     "small-t00002.3s-3.svg"]  # each one announced
+
+
+def test_command_palette_shows_human_names() -> None:
+    app = _fixture_app(1.0)
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(0.1)
+            scr = app.screen
+            commands = list(app.get_system_commands(scr))
+            ours = {c.title: c.help for c in commands if "(key: " in c.help}
+            assert {"Play/Pause", "Back 10 s", "Forward 10 s", "Slower", "Faster", "Go to start",
+                    "Go to end", "Next event", "Prev event", "Screenshot", "Help", "Quit"} <= set(ours)
+            internal = {a for b in scr.BINDINGS for a in (b.action, b.action.split("(")[0])
+                        if "_" in a or "(" in a}  # seek(10), speed(1), toggle_play, seek_to_end…
+            for title, help_text in ours.items():  # no `seek(10)`, `speed(1)`, `toggle_play`…
+                text = f"{title} {help_text.removesuffix(')').rsplit(' (key: ', 1)[0]}"
+                assert not any(a in text for a in internal) and not re.search(r"\w\(", text), (title, help_text)
+            assert ours["Forward 10 s"] == "Seek 10 s forward (key: →)"
+            assert "1" not in {c.title for c in commands} and "Machine" not in ours  # side by side: no views
+            seek = next(c for c in commands if c.title == "Forward 10 s")
+            await seek.callback()
+            assert scr.pos_ns == scr.end_ns  # 1 s + 10 s, clamped to the end
+
+    asyncio.run(drive())
+
+
+def test_replay_shows_the_status_recorded_at_the_instant() -> None:
+    """In the fixture each backend loads in 1 ms (recorded: loading, then warm-up with its load time) and runs
+    its first calls much later: between the two, it is warming up, not loading."""
+    app = _fixture_app(0.0025)
+
+    async def drive() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            scr = app.screen
+            await _until(pilot, lambda: scr.last_snapshot is not None, "a frame")
+            await pilot.pause(0.2)
+            got = {b.label: (b.status, b.load_ms) for b in scr.last_snapshot.backends}
+            assert got == {"onnxruntime": ("warmup", 40.0), "openvino": ("warmup", 150.0),
+                           "torch": ("loading", None)}
+            panels = {p.label: p for p in scr.query(BackendPanel)}
+            assert "onnxruntime  warm-up" in widget_text(app, panels["onnxruntime"])
+            torch = widget_text(app, panels["torch"])
+            assert "loading… 0.0 s" in torch and "load 900 ms" not in torch  # no load time while loading
+            scr.action_seek_to(0.0005)
+            await pilot.pause(0.1)
+            assert [b.status_text for b in scr.last_snapshot.backends] == [
+                "loading… 0.0 s", "waiting to load", "waiting to load"]
+
+    asyncio.run(drive())
+
+
+def test_replay_shows_how_long_a_backend_has_been_loading(tmp_path: Path) -> None:
+    """A session recorded with a fake clock: torch loads from 1 s to 5 s; at 3.5 s it has loaded for 2.5 s."""
+    from infbench.records import BackendInfo
+    from infbench.sessions.recorder import Recorder
+
+    t0 = 10 * 1_000_000_000
+    now = [t0]
+    path = tmp_path / "loading.infb"
+    rec = Recorder(path, clock=lambda: now[0], wall_clock=lambda: 1_700_000_000.0)
+    rec.on_start({"model": "bert-tiny", "backends": [{"label": "torch", "backend": "torch", "options": {}}]},
+                 {}, t0, 1_700_000_000.0)
+    for at_s, info in ((1.0, BackendInfo("torch", "torch", {}, status="loading")),
+                       (5.0, BackendInfo("torch", "torch", {}, status="loaded", load_ms=4000.0))):
+        now[0] = t0 + int(at_s * 1e9)
+        rec.on_backend(info)
+    rec.on_event(RunEvent(t0 + 6_000_000_000, "run_end", "run interrupted"))
+    rec.on_finish("interrupted")
+    rec.close("interrupted")
+    app = InfbenchApp(data=open_session(path), session=path.name, start_s=3.5, playing=False)
+
+    async def drive() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            scr = app.screen
+            await _until(pilot, lambda: scr.last_snapshot is not None, "a frame")
+            await pilot.pause(0.2)
+            (b,) = scr.last_snapshot.backends
+            assert b.status_text == "loading… 2.5 s" and b.load_elapsed_s == pytest.approx(2.5, abs=1e-3)
+            assert "loading… 2.5 s" in widget_text(app, next(iter(scr.query(BackendPanel))))
+            assert "load 2s" in widget_text(app, scr.query_one(BackendTable))
+            scr.action_seek_to(0.5)
+            await pilot.pause(0.1)
+            assert scr.last_snapshot.backends[0].status_text == "waiting to load"
+            scr.action_seek_to(5.5)
+            await pilot.pause(0.1)
+            assert scr.last_snapshot.backends[0].status_text == "loaded"
+
+    asyncio.run(drive())

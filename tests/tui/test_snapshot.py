@@ -1,5 +1,5 @@
-"""SnapshotBuilder: live stats close to exact, incremental == from scratch, rewind, exact final numbers, and
-throttle spans from the real sampler and monitors.
+"""SnapshotBuilder: live stats close to exact, incremental == from scratch, rewind, exact final numbers,
+throttle spans from the real sampler and monitors, and how long a backend has been loading.
 
 Expected numbers are computed with numpy straight from the calls the synthetic run was fed, never from
 infbench's own statistics.
@@ -8,13 +8,14 @@ infbench's own statistics.
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from infbench.monitors.sampler import Sampler, default_monitors
-from infbench.records import Fanout, MonitorReading
+from infbench.records import BackendInfo, Fanout, MonitorReading
 from infbench.sessions.store import LiveStore
 from infbench.snapshot import SnapshotBuilder
 from tests.monitors.conftest import FIXTURES, FakeTime, write
@@ -130,3 +131,33 @@ def test_overlapping_throttle_signals_from_the_real_sampler_are_two_spans(tmp_pa
     for t_s, (spans, active) in expected.items():  # replayed forwards, as the replay screen does
         snap = replay.build(t0 + int(t_s * S))
         assert (snap.throttle_spans, snap.throttle_active) == (spans, active), t_s
+
+
+@dataclass
+class _PhasedInfo(BackendInfo):
+    """A BackendInfo with the load-phase fields a runner may report (read with getattr by the snapshot)."""
+
+    load_phase: str | None = None
+    load_phase_t_ns: int | None = None
+
+
+def test_live_loading_shows_the_time_since_loading_began_and_the_phase() -> None:
+    store = LiveStore()
+    store.on_start({"model": "bert-tiny", "backends": [{"label": "torch", "backend": "torch", "options": {}}]},
+                   {}, T0, 0.0)
+    now = [T0 + S]
+    builder = SnapshotBuilder(store, clock=lambda: now[0])
+    assert builder.build().backends[0].status_text == "waiting to load"
+    store.on_backend(BackendInfo("torch", "torch", {}, status="loading"))
+    assert builder.build().backends[0].status_text == "loading… 0.0 s"  # first seen loading now
+    now[0] += int(2.5 * S)
+    b = builder.build().backends[0]
+    assert (b.status, b.status_text, b.load_phase) == ("loading", "loading… 2.5 s", None)
+    assert b.load_elapsed_s == pytest.approx(2.5)
+    store.on_backend(_PhasedInfo("torch", "torch", {}, status="loading", load_phase="compile",
+                                 load_phase_t_ns=now[0] - S))
+    b = builder.build().backends[0]
+    assert (b.status_text, b.load_phase) == ("loading: compile 1.0 s (2.5 s in all)", "compile")
+    store.on_backend(BackendInfo("torch", "torch", {}, status="loaded", load_ms=2600.0))
+    b = builder.build().backends[0]
+    assert (b.status_text, b.load_elapsed_s, b.load_ms) == ("loaded", None, 2600.0)

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from textual import on, work
 from textual.binding import Binding, BindingType
+from textual.markup import escape
 
 from infbench.config import RunPlan
 from infbench.snapshot import Snapshot, SnapshotBuilder
@@ -56,6 +57,10 @@ def _freeze_heap(collect: bool = True) -> None:
     gc.freeze()
 
 
+FINISHED = ("done", "ok", "degraded", "failed", "stopped")
+"""Backend statuses after which a backend measures no more."""
+
+
 class LiveScreen(DashboardScreen):
     """Runs the plan (recording always on) and shows it live; quitting finishes the session file cleanly."""
 
@@ -63,9 +68,9 @@ class LiveScreen(DashboardScreen):
     # two cores with them, and the plots are most of a frame's cost
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("p", "pause", "Pause/Resume"),
-        Binding("m", "mark", "Mark"),
-        Binding("x", "stop_backend", "Stop backend"),
+        Binding("p", "pause", "Pause/Resume", tooltip="Pause or resume the measurement (between turns)"),
+        Binding("m", "mark", "Mark", tooltip="Drop a mark with a note at this moment"),
+        Binding("x", "stop_backend", "Stop backend", tooltip="Stop the selected backend (the others go on)"),
         *DashboardScreen.BINDINGS,
     ]
 
@@ -127,9 +132,17 @@ class LiveScreen(DashboardScreen):
 
     _error: BaseException | None = None
 
+    monotonic = staticmethod(time.monotonic)
+    """The clock that times the preparation steps (replaceable in tests)."""
+
     @on(Progress)
     def _progress(self, message: Progress) -> None:
-        self.progress = message.text
+        """A preparation step (model build, export…): shown in the header with the time it has taken so far."""
+        if message.text != self.progress:
+            self.progress = message.text
+            self._progress_t = self.monotonic()
+
+    _progress_t: float | None = None
 
     @on(RunStarted)
     def _started(self) -> None:
@@ -182,8 +195,8 @@ class LiveScreen(DashboardScreen):
 
     def _finish(self, result: LiveResult) -> None:
         if self.from_setup and result.path is None and result.error is not None and not self.quit_requested:
-            self.notify(f"{result.error}", severity="error", timeout=20)
-            self.app.pop_screen()  # back to the setup form
+            self.pop_until_active()  # e.g. the help screen opened while preparing
+            self.dismiss(str(result.error))  # back to the setup form, which shows the error
             return
         self.app.exit(result)
 
@@ -205,15 +218,19 @@ class LiveScreen(DashboardScreen):
             if self.phase == "ended":
                 elapsed = snap.end_s
         if self.phase == "preparing":
-            state, style = self.progress, "cyan"
+            state, style = self.progress, "$text-primary"
+            if self._progress_t is not None:
+                state += f" {self.monotonic() - self._progress_t:.1f} s"
         elif self.phase == "stopping":
-            state, style = "stopping… finishing the session file", "bold yellow"
+            state, style = "stopping… finishing the session file", "bold $text-warning"
+        elif self.phase == "finishing" or (self.phase == "running" and self.measuring_over()):
+            state, style = "■ measured: finishing the session file…", "bold $text-primary"
         elif self.phase == "ended":
             state, style = f"run {snap.outcome if snap and snap.outcome else 'ended'}", "bold"
         elif runner is not None and runner.paused:
-            state, style = "⏸ paused (current turn finishes)", "bold yellow"
+            state, style = "⏸ paused (current turn finishes)", "bold $text-warning"
         else:
-            state, style = "● recording", "bold green"
+            state, style = "● recording", "bold $text-success"
         self.query_one(RunHeader).show(mode="LIVE", model=self.plan.model, session=self.session, clock_s=elapsed,
                                        state=state, state_style=style,
                                        extra=f"{self.plan.schedule} · seq {self.plan.workload.seq} · batch "
@@ -242,7 +259,7 @@ class LiveScreen(DashboardScreen):
         def dropped(note: str | None) -> None:
             if note is not None and self.rec is not None and self.phase == "running":
                 self.rec.runner.mark(note)
-                self.notify(f"mark: {note}")
+                self.notify(f"mark: {escape(note)}")
 
         self.app.push_screen(MarkModal(), callback=dropped)
 
@@ -256,17 +273,34 @@ class LiveScreen(DashboardScreen):
             self.notify("select a backend panel first (Tab or click), then press x", severity="warning")
             return
         runner.stop_backend(label)
-        self.notify(f"stopping {label}…")
+        self.notify(f"stopping {escape(label)}…")
+
+    def measuring_over(self) -> bool:
+        """Whether every backend has finished measuring (done, crashed or stopped): the run is only shutting its
+        engines down and writing the session file, and quitting must not turn it into an interrupted run."""
+        if self.rec is None or self.phase not in ("running", "finishing"):
+            return False
+        if self.rec.outcome is not None or self.rec.store.outcome() is not None:
+            return True
+        infos = self.rec.store.backend_infos()
+        return bool(infos) and all(i.status in FINISHED for i in infos.values())
 
     def action_quit_run(self) -> None:
-        """Quit: stop the run, wait for it and finish the session file (in a worker); twice kills engines."""
+        """Quit. A finished run (or one whose backends have all finished measuring) exits with the run's own
+        code once its session file is written; a run still measuring is stopped (interrupted, exit 130) and its
+        file finished in a worker; q a second time kills the engines."""
         if self.phase == "ended" or (self.phase == "preparing" and self.rec is None):
             self.app.exit(self.result or LiveResult(130, None))
             return
         if self.quit_requested:
-            self._kill_worker()
+            self._kill_worker()  # engines that hang on their way out (the outcome is already decided)
             return
         self.quit_requested = True
+        if self.measuring_over():
+            self.phase = "finishing"  # no stop: the run completes, then `_ended` exits with its code
+            self.notify("the run has finished measuring: writing the session file, then quitting…")
+            self.tick()
+            return
         if self.phase == "running":
             self.phase = "stopping"
             self._stop_worker()

@@ -17,7 +17,7 @@ class MarkModal(ModalScreen["str | None"]):
 
     DEFAULT_CSS = """
     MarkModal { align: center middle; }
-    MarkModal > Vertical { width: 60; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
+    MarkModal > Vertical { width: 60; height: auto; border: thick $border; background: $surface; padding: 1 2; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 

@@ -25,15 +25,16 @@ class ReplayScreen(DashboardScreen):
     """Replays a session at 0.25×–32×; every frame is the same `Snapshot` the live run showed at that t."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_play", "Play/Pause"),
-        Binding("left", "seek(-10)", "−10 s"),
-        Binding("right", "seek(10)", "+10 s"),
-        Binding("minus", "speed(-1)", "Slower", key_display="-"),
-        Binding("plus,equals_sign", "speed(1)", "Faster", key_display="+"),
-        Binding("n", "next_event", "Next event"),
-        Binding("N,b", "prev_event", "Prev event", key_display="N"),
-        Binding("home", "seek_to(0)", "Start", show=False),
-        Binding("end", "seek_to_end", "End", show=False),
+        Binding("space", "toggle_play", "Play/Pause", tooltip="Play or pause the replay"),
+        Binding("left", "seek(-10)", "Back 10 s", tooltip="Seek 10 s back"),
+        Binding("right", "seek(10)", "Forward 10 s", tooltip="Seek 10 s forward"),
+        Binding("minus", "speed(-1)", "Slower", key_display="-", tooltip="Play slower (down to 0.25×)"),
+        Binding("plus,equals_sign", "speed(1)", "Faster", key_display="+", tooltip="Play faster (up to 32×)"),
+        Binding("n", "next_event", "Next event", tooltip="Jump to the next event"),
+        Binding("N,b", "prev_event", "Prev event", key_display="N", tooltip="Jump to the previous event"),
+        Binding("home", "seek_to(0)", "Go to start", show=False, tooltip="Jump to the start of the run"),
+        Binding("end", "seek_to_end", "Go to end", show=False,
+                tooltip="Jump to the end of the run (the exact final statistics)"),
         *DashboardScreen.BINDINGS,
     ]
 
@@ -81,14 +82,15 @@ class ReplayScreen(DashboardScreen):
 
         state = ("▶ playing" if self.playing else "⏸ paused") + f" {self.speed:g}×"
         if snap is not None and snap.at_end:
-            state = (f"■ end: run {snap.outcome} — final statistics (same as report)" if self.builder.final_ready
-                     else f"■ end: run {snap.outcome} — computing the exact final statistics…")
+            state = (f"■ run {snap.outcome}: final statistics" if self.builder.final_ready
+                     else f"■ run {snap.outcome}: computing the final statistics…")
         when = ""
         if snap is not None and snap.t0_wall:
             when = "recorded " + datetime.fromtimestamp(snap.t0_wall, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         self.query_one(RunHeader).show(mode="REPLAY", model=snap.model if snap else "?", session=self.session,
                                        clock_s=self.pos_s, end_s=self.end_ns / 1e9, state=state,
-                                       state_style="bold green" if self.playing else "bold yellow", extra=when)
+                                       state_style="bold $text-success" if self.playing else "bold $text-warning",
+                                       extra=when)
         self.query_one(Scrubber).show(self.pos_s, self.end_ns / 1e9, self.ticks_s)
 
     def seek_ns(self, pos_ns: int) -> None:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import argparse
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, SelectionList, Static
 
 from infbench.config import SCHEDULES, RunPlan
-from infbench.errors import InfbenchError
+from infbench.errors import ConfigError, InfbenchError
+from infbench.tui.fmt import BAD, MUTED
+from infbench.tui.widgets.checklist import CheckList
+
+AA_LABEL = "run the first backend twice, to measure this machine's own noise band"
 
 
 def backend_choices() -> list[str]:
@@ -23,87 +28,206 @@ def backend_choices() -> list[str]:
     return installed_backends(include_null=True)
 
 
+def backend_args(selected: list[str], options: str) -> list[str]:
+    """The ``--backend`` arguments of the form: each checked backend once, or once per ``NAME:k=v,…`` item
+    of `options` that names it (aliases allowed: ``ort:threads=1 ort:threads=4`` runs two variants).
+
+    Raises:
+        ConfigError: an item is malformed, names an unknown backend, or one that is not checked.
+    """
+    from infbench.config import parse_backend_arg
+    from infbench.engines.base import canonical_backend
+
+    per: dict[str, list[str]] = {}
+    for item in options.split():
+        name, _ = parse_backend_arg(item)
+        canon = canonical_backend(name)
+        if canon not in selected:
+            raise ConfigError(f"backend options {item!r}: {canon} is not checked in the backends list")
+        per.setdefault(canon, []).append(item)
+    return [arg for name in selected for arg in (per.get(name) or [name])]
+
+
+def _number(value: str, what: str, kind: type) -> Any:
+    """`value` as an int or float; ConfigError naming the field when it is empty or not a number."""
+    if not value:
+        raise ConfigError(f"{what}: give a number")
+    try:
+        return kind(value)
+    except ValueError:
+        raise ConfigError(f"{what}: {value!r} is not a {'whole ' if kind is int else ''}number") from None
+
+
 class SetupScreen(Screen):
-    """Model, backends, sequence length, batch, duration and schedule; Enter (or Start) starts the run."""
+    """The run form: model, backends, workload, duration, schedule, threads, warm-up, minimum calls, A/A,
+    backend options and the session file. The model field has the focus, so typing works at once; Enter in
+    any field (or ctrl+s, or Start) starts. A bad value shows one line in the error colour under the form,
+    updated as the fields change and gone once the form is valid."""
 
     DEFAULT_CSS = """
     SetupScreen { align: center middle; }
-    SetupScreen > VerticalScroll { width: 80; max-width: 100%; height: auto; max-height: 100%;
-                                   border: round $accent; padding: 0 2; }
+    SetupScreen > VerticalScroll { width: 96; max-width: 100%; height: auto; max-height: 100%;
+                                   border: round $border; padding: 0 1; }
     SetupScreen .row { height: auto; }
-    SetupScreen .row > Vertical { width: 1fr; height: auto; }
-    SetupScreen SelectionList { height: auto; max-height: 7; }
+    SetupScreen .gap { margin-top: 1; }
+    SetupScreen .row > Label { width: 14; color: $foreground; text-style: bold; }
+    SetupScreen .row > .sub { width: auto; padding: 0 1 0 2; }
+    SetupScreen .row > Input { width: 1fr; }
+    SetupScreen .row > Select { width: 18; }
+    SetupScreen .row > CheckList { width: 1fr; height: auto; max-height: 6; }
+    SetupScreen .hint { color: $foreground-muted; }
+    SetupScreen #error { color: $text-error; height: auto; margin-top: 1; display: none; }
+    SetupScreen #error.-shown { display: block; }
     SetupScreen #start { width: 100%; margin-top: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "start", "Start", priority=True),
-        Binding("escape", "app.quit", "Quit"),
+        Binding("ctrl+s", "start", "Start", priority=True, tooltip="Start the run"),
+        Binding("escape", "app.quit", "Quit", tooltip="Leave without running"),
     ]
 
     def __init__(self, plan: RunPlan, args: argparse.Namespace | None = None) -> None:
         super().__init__()
         self.plan = plan
         self.args = args
+        self.error: str | None = None
 
     def compose(self) -> ComposeResult:
-        """The form."""
+        """The form: one labelled row per setting (single-line fields, so it fits 80×24)."""
         chosen = {b.backend for b in self.plan.backends}
+        args = self.args
+        threads = getattr(args, "threads", None)
         with VerticalScroll():
-            yield Static("[b]infbench[/b] — new run  [dim](Enter or ctrl+s starts; every run is recorded)[/dim]")
-            yield Label("model (built-in name, .onnx file or Hugging Face directory)")
-            yield Input(self.plan.model, id="model")
-            yield Label("backends")
-            yield SelectionList[str](*[(n, n, n in chosen) for n in backend_choices()], id="backends")
+            yield Static(Content.assemble(("infbench", "bold"), " — new run  ",
+                                          ("Enter or ctrl+s starts · every run is recorded", MUTED)))
+            with Horizontal(classes="row gap"):
+                yield Label("model")
+                yield Input(self.plan.model, id="model", compact=True,
+                            placeholder="built-in name (bert-tiny…), a .onnx file or a Hugging Face directory")
+            with Horizontal(classes="row gap"):
+                yield Label("backends")
+                yield CheckList[str](*[(n, n, n in chosen) for n in backend_choices()], id="backends",
+                                     compact=True)
+            with Horizontal(classes="row gap"):
+                yield Label("seq")
+                yield Input(str(self.plan.workload.seq), id="seq", type="integer", compact=True)
+                yield Label("batch", classes="sub")
+                yield Input(str(self.plan.workload.batch), id="batch", type="integer", compact=True)
+                yield Label("seconds", classes="sub")
+                yield Input(f"{self.plan.duration_s:g}", id="duration", type="number", compact=True)
+                yield Label("min calls", classes="sub")
+                yield Input(str(self.plan.iterations), id="iterations", type="integer", compact=True)
             with Horizontal(classes="row"):
-                for key, label, value in (("seq", "seq", self.plan.workload.seq),
-                                          ("batch", "batch", self.plan.workload.batch),
-                                          ("duration", "seconds", f"{self.plan.duration_s:g}")):
-                    with Vertical():
-                        yield Label(label)
-                        yield Input(str(value), id=key, type="number" if key == "duration" else "integer")
-                with Vertical():
-                    yield Label("schedule")
-                    yield Select([(s, s) for s in SCHEDULES], value=self.plan.schedule, allow_blank=False,
-                                 id="schedule")
-            yield Button("Start", variant="primary", id="start")
+                yield Label("schedule")
+                yield Select([(s, s) for s in SCHEDULES], value=self.plan.schedule, allow_blank=False,
+                             id="schedule", compact=True)
+                yield Label("threads", classes="sub")
+                yield Input("" if threads is None else str(threads), id="threads", type="integer", compact=True,
+                            placeholder="default")
+                yield Label("warm-up", classes="sub")
+                yield Input(str(getattr(args, "warmup", None) or self.plan.warmup_iterations), id="warmup",
+                            compact=True, placeholder="10 (calls) or 2s")
+            with Horizontal(classes="row gap"):
+                yield Label("options")
+                yield Input(id="options", compact=True,
+                            placeholder="per backend, e.g. ort:graph_opt=basic ov:hint=latency (one per variant)")
+            with Horizontal(classes="row"):
+                yield Label("session file")
+                yield Input(str(getattr(args, "save", None) or ""), id="save", compact=True,
+                            placeholder="default: a new timestamped file in the data directory")
+            with Horizontal(classes="row"):
+                yield Label("A/A")
+                yield CheckList[str]((AA_LABEL, "aa", bool(getattr(args, "aa", False))), id="aa", compact=True)
+            yield Static(Content.styled("[X] checked, [ ] not: space or a click toggles; tab moves on", MUTED),
+                         classes="hint")
+            yield Static("", id="error")
+            yield Button("Start", variant="primary", id="start", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        """Focus the Start button so Enter starts with the defaults."""
-        self.query_one("#start", Button).focus()
+        """Focus the model field: typing works at once, and Enter starts with what is filled in."""
+        self.query_one("#model", Input).focus()
 
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#start")
-    def action_start(self) -> None:
-        """Validate the form, build the plan and switch to the live screen."""
+    def value(self, key: str) -> str:
+        """The stripped text of input `key`."""
+        return self.query_one(f"#{key}", Input).value.strip()
+
+    def build(self) -> tuple[RunPlan, str | None]:
+        """The plan and session path the form describes.
+
+        Raises:
+            InfbenchError: a field is invalid (the message names it).
+        """
         from infbench.commands.plan_args import plan_from_args
-        from infbench.tui.screens.live import LiveScreen
+        from infbench.commands.run import check_output_paths
+        from infbench.engines.models import resolve_model
 
-        chosen = list(self.query_one(SelectionList).selected)
+        chosen = list(self.query_one("#backends", SelectionList).selected)
         if not chosen:
-            self.notify("select at least one backend", severity="error")
-            return
-        try:
-            plan = plan_from_args(self._namespace(), backends=chosen)
-        except (InfbenchError, ValueError) as exc:
-            self.notify(str(exc), severity="error", timeout=10)
-            return
-        args = self.args
-        self.app.push_screen(LiveScreen(plan, save=getattr(args, "save", None),
-                                          monitors=not getattr(args, "no_monitors", False), from_setup=True))
-
-    def _namespace(self) -> argparse.Namespace:
-        def value(key: str) -> str:
-            return self.query_one(f"#{key}", Input).value.strip()
-
+            raise ConfigError("backends: check at least one")
+        model = self.value("model") or self.plan.model
+        resolve_model(model)  # an unknown name or a missing file is reported here, not after the switch
+        save = self.value("save") or None
+        check_output_paths(argparse.Namespace(json=None, csv=None, save=save))
         base = vars(self.args).copy() if self.args is not None else {}
-        base.update(model=value("model") or self.plan.model, seq=int(value("seq") or 0),
-                    batch=int(value("batch") or 0), duration=float(value("duration") or 0),
-                    schedule=self.query_one("#schedule", Select).value)
-        for key, default in (("threads", None), ("inter_threads", None), ("device", None), ("seq_dist", None),
-                             ("iterations", self.plan.iterations), ("warmup", str(self.plan.warmup_iterations)),
+        base.update(
+            model=model, seq=_number(self.value("seq"), "seq", int), batch=_number(self.value("batch"), "batch", int),
+            duration=_number(self.value("duration"), "seconds", float),
+            iterations=_number(self.value("iterations"), "min calls", int),
+            threads=_number(self.value("threads"), "threads", int) if self.value("threads") else None,
+            warmup=self.value("warmup") or str(self.plan.warmup_iterations),
+            schedule=self.query_one("#schedule", Select).value,
+            aa="aa" in self.query_one("#aa", SelectionList).selected, save=save,
+        )
+        for key, default in (("inter_threads", None), ("device", None), ("seq_dist", None),
                              ("block", self.plan.block_s), ("seed", self.plan.seed),
                              ("timeout", self.plan.timeout_s), ("parity_tol", self.plan.parity_tolerance),
                              ("backend", None)):
             base.setdefault(key, default)
-        return argparse.Namespace(**base)
+        plan = plan_from_args(argparse.Namespace(**base), backends=backend_args(chosen, self.value("options")))
+        return plan, save
+
+    def show_error(self, message: str | None) -> None:
+        """Show `message` under the form (None clears it)."""
+        self.error = message
+        error = self.query_one("#error", Static)
+        error.update(Content.styled(f"✗ {message}", BAD) if message else "")
+        error.set_class(bool(message), "-shown")
+
+    def _revalidate(self) -> None:
+        """While an error is shown: clear it once the form is valid, or show the current problem."""
+        if self.error is None:
+            return
+        try:
+            self.build()
+        except (InfbenchError, ValueError) as exc:
+            self.show_error(str(exc))
+        else:
+            self.show_error(None)
+
+    @on(Input.Changed)
+    @on(SelectionList.SelectedChanged)
+    @on(Select.Changed)
+    def _changed(self) -> None:
+        self._revalidate()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#start")
+    def action_start(self) -> None:
+        """Validate the form, build the plan and switch to the live screen (back here with the error if the
+        run cannot start)."""
+        from infbench.tui.screens.live import LiveScreen
+
+        try:
+            plan, save = self.build()
+        except (InfbenchError, ValueError) as exc:
+            self.show_error(str(exc))
+            return
+        self.show_error(None)
+        monitors = not getattr(self.args, "no_monitors", False)
+        self.app.push_screen(LiveScreen(plan, save=save, monitors=monitors, from_setup=True),
+                             callback=self._returned)
+
+    def _returned(self, error: str | None) -> None:
+        """The live screen came back: the run could not start."""
+        if error:
+            self.show_error(error)

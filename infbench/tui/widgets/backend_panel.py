@@ -4,79 +4,113 @@ from __future__ import annotations
 
 import math
 
-from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Container, Vertical
+from textual.content import Content
+from textual.markup import escape
 from textual.widgets import Static
 
 from infbench.snapshot import BackendSnap, Snapshot
-from infbench.tui.fmt import fmt_ms, fmt_rate
+from infbench.tui.fmt import BAD, GOOD, INFO, MUTED, NOTE, WARN, fmt_ms, fmt_rate, pack, wrap
 from infbench.tui.widgets.histogram import LatencyHistogram
 from infbench.tui.widgets.timeline import LatencyTimeline
 
-STATUS_STYLE = {"running": "bold green", "warmup": "bold cyan", "waiting": "yellow", "loading": "cyan",
-                "loaded": "cyan", "done": "bold", "failed": "bold red", "stopped": "magenta", "pending": "dim"}
+STATUS_STYLE = {"running": f"bold {GOOD}", "warmup": f"bold {INFO}", "waiting": WARN, "loading": INFO,
+                "loaded": INFO, "done": "bold", "failed": f"bold {BAD}", "stopped": NOTE, "pending": MUTED}
+REASON_LINES = 2
+"""Lines of a crash or degradation reason an unselected panel shows; a selected panel shows it whole."""
 
 
-def stats_text(b: BackendSnap) -> Text:
-    """The status line and the statistics lines of one backend."""
-    t = Text(no_wrap=True, overflow="ellipsis")
-    t.append(f"{b.label}", style="bold")
+def _reason(text: Content, width: int, full: bool) -> list[Content]:
+    """`text` wrapped to `width`; cut to `REASON_LINES` (ending in …) unless `full`."""
+    lines = wrap(text, width)
+    if full or len(lines) <= REASON_LINES:
+        return lines
+    last = lines[REASON_LINES - 1]
+    return [*lines[: REASON_LINES - 1], last[: max(width - 1, 1)] + "…"]
+
+
+def stats_lines(b: BackendSnap, width: int, *, full: bool = True) -> list[Content]:
+    """The status and statistics of one backend, laid out for `width` cells.
+
+    Four groups, each starting a line and wrapping item by item (an item is never cut): name and status;
+    p50/p95/p99; throughput, CV and counts; the comparison with the fastest, load and first-call times. A
+    crash or degradation reason is word-wrapped: whole when `full` (the panel is selected), else its first
+    `REASON_LINES` lines.
+    """
+    width = max(width, 12)
+    name = Content.styled(b.label, "bold")
     if b.backend != b.label:
-        t.append(f" ({b.backend})", style="dim")
-    t.append("  ")
-    t.append(b.status_text, style=STATUS_STYLE.get(b.status, ""))
-    if b.degraded:
-        t.append("  degraded", style="bold yellow")
-    t.append("\n")
-    t.append("p50 ", style="green").append(fmt_ms(b.p50_ms), style="bold")
-    t.append("  p95 ", style="yellow").append(fmt_ms(b.p95_ms))
-    t.append("  p99 ", style="red").append(fmt_ms(b.p99_ms))
-    t.append("\n")
-    cv = "—" if math.isnan(b.cv) else f"{b.cv * 100:.1f}%"
-    t.append(f"{fmt_rate(b.throughput)}  CV {cv}  n={b.count:,}")
-    if b.warmup_count:
-        t.append(f" (+{b.warmup_count:,} warm-up)", style="dim")
-    t.append("\n")
-    if b.backend == "null":
-        t.append("control: the harness floor", style="dim")
-    elif b.rel_to_fastest is None:
-        t.append("vs fastest: —", style="dim")
-    elif b.rel_to_fastest <= 1.0 + 1e-12:
-        t.append("fastest", style="bold green")
+        name = name + Content.styled(f" ({b.backend})", MUTED)
+    status = Content.styled(b.status_text, STATUS_STYLE.get(b.status, ""))
+    lines: list[Content] = []
+    if b.status == "failed":
+        lines += pack([name], width) + _reason(status, width, full)
     else:
-        t.append(f"×{b.rel_to_fastest:.2f} vs fastest", style="yellow" if b.rel_to_fastest < 1.5 else "red")
+        lines += pack([name, status], width)
+    if b.degraded:
+        reasons = Content.assemble(("degraded: ", f"bold {WARN}"), "; ".join(b.degraded))
+        lines += _reason(reasons, width, full)
+    pcts = [Content.assemble((f"{name} ", style), (fmt_ms(v), "bold" if name == "p50" else ""))
+            for name, style, v in (("p50", GOOD, b.p50_ms), ("p95", WARN, b.p95_ms), ("p99", BAD, b.p99_ms))]
+    lines += pack(pcts, width)
+    cv = "—" if math.isnan(b.cv) else f"{b.cv * 100:.1f}%"
+    counts = [Content(fmt_rate(b.throughput)), Content(f"CV {cv}"), Content(f"n={b.count:,}")]
+    if b.warmup_count:
+        counts.append(Content.styled(f"(+{b.warmup_count:,} warm-up)", MUTED))
+    lines += pack(counts, width)
+    rel: list[Content] = []
+    if b.backend == "null":
+        rel.append(Content.styled("control: the harness floor", MUTED))
+    elif b.rel_to_fastest is None:
+        rel.append(Content.styled("vs fastest: —", MUTED))
+    elif b.rel_to_fastest <= 1.0 + 1e-12:
+        rel.append(Content.styled("fastest", f"bold {GOOD}"))
+    else:
+        rel.append(Content.styled(f"×{b.rel_to_fastest:.2f} vs fastest", WARN if b.rel_to_fastest < 1.5 else BAD))
     if b.load_ms is not None:
-        t.append(f"  load {b.load_ms:.0f} ms", style="dim")
+        rel.append(Content.styled(f"load {b.load_ms:.0f} ms", MUTED))
     if b.first_inference_ms is not None:
-        t.append(f" · first {fmt_ms(b.first_inference_ms)}", style="dim")
+        rel.append(Content.styled(f"first {fmt_ms(b.first_inference_ms)}", MUTED))
     if b.final:
-        t.append("  [final]", style="bold cyan")
-    return t
+        rel.append(Content.styled("[final]", f"bold {INFO}"))
+    return lines + pack(rel, width)
 
 
 class BackendPanel(Vertical, can_focus=True):
-    """A focusable panel for one backend (click or Tab to select it, then `x` stops it in a live run)."""
+    """A focusable panel for one backend (click or Tab to select it, then `x` stops it in a live run).
+
+    The statistics re-flow to the panel's width, so a narrow panel (four side by side at 160 columns) shows
+    every number on more lines instead of cutting them. Selected (focused, or the one panel shown in the
+    compact layout: class ``-expanded``), it shows a crash reason whole and gets a heavy border, which tells
+    it apart without colour.
+    """
 
     DEFAULT_CSS = """
-    BackendPanel { width: 1fr; height: 1fr; border: round $panel-lighten-2; padding: 0 1; }
-    BackendPanel:focus { border: round $accent; }
-    BackendPanel.-failed { border: round $error; }
-    BackendPanel > .stats { height: 4; text-wrap: nowrap; text-overflow: ellipsis; }
+    BackendPanel { width: 1fr; height: 1fr; border: round $foreground-muted; padding: 0 1;
+                   border-title-color: $foreground; }
+    BackendPanel:focus { border: heavy $border; border-title-style: bold; }
+    BackendPanel.-failed { border: round $error; border-title-color: $text-error; }
+    BackendPanel.-failed:focus { border: heavy $error; }
+    BackendPanel > .stats { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
+    BackendPanel > .plots { height: 1fr; }
     """
 
     def __init__(self, label: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.label = label
-        self.border_title = label
-        self._text_key: str = ""
+        self.border_title = escape(label)  # a variant label like `ort[threads=1]` is not markup
+        self._shown = Content("")
+        self._lines = 0
+        self._backend: BackendSnap | None = None
 
     def compose(self) -> ComposeResult:
-        """Stats, histogram, timeline."""
-        yield Static(Text(f"{self.label}  pending", style="dim"), classes="stats")
-        yield LatencyHistogram()
-        yield LatencyTimeline()
+        """Stats, then histogram and timeline (one above the other, or side by side in the compact layout)."""
+        yield Static(Content.assemble((self.label, "bold"), "  ", ("waiting to load", MUTED)), classes="stats")
+        with Container(classes="plots"):
+            yield LatencyHistogram()
+            yield LatencyTimeline()
 
     def on_click(self, event: events.Click) -> None:
         """Select this panel."""
@@ -88,19 +122,52 @@ class BackendPanel(Vertical, can_focus=True):
         self._hist = self.query_one(LatencyHistogram)
         self._timeline = self.query_one(LatencyTimeline)
 
+    @property
+    def selected(self) -> bool:
+        """Whether the panel is the selected one (focused, or expanded in the compact layout)."""
+        return self.has_focus or self.has_class("-expanded")
+
+    def on_focus(self) -> None:
+        """Selected: show reasons whole."""
+        self._render_stats()
+
+    def on_blur(self) -> None:
+        """Unselected: reasons shortened again."""
+        self._render_stats()
+
+    def on_resize(self) -> None:
+        """Re-flow the statistics to the new width."""
+        self._render_stats()
+
+    def refresh_stats(self) -> None:
+        """Lay the statistics out again (the panel was selected or unselected)."""
+        self._render_stats()
+
     def show(self, b: BackendSnap, snap: Snapshot, *, plots: bool = True) -> None:
         """Render backend `b` of snapshot `snap`; `plots` False: the statistics only, the histogram and
         timeline wait for the next `show` or `flush_plots` (the screen spreads plot redraws over ticks)."""
-        text = stats_text(b)
-        if text.plain != self._text_key:
-            self._text_key = text.plain
-            self._stats.update(text, layout=False)
+        self._backend = b
+        self._render_stats()
         failed = b.status == "failed"
         if failed != self.has_class("-failed"):
             self.set_class(failed, "-failed")
+            self.border_title = escape(f"{self.label} ✗ crashed" if failed else self.label)
         self._pending = (b, snap)
         if plots:
             self.flush_plots()
+
+    def _render_stats(self) -> None:
+        """Lay the statistics out for the current width (a no-op when nothing drawn would change)."""
+        b = self._backend
+        if b is None or not self.is_mounted:
+            return
+        width = self.content_size.width or 40
+        lines = stats_lines(b, width, full=self.selected)
+        content = Content("\n").join(lines)
+        if not content.is_same(self._shown):
+            self._shown = content
+            self._stats.update(content, layout=len(lines) != self._lines)
+            self._lines = len(lines)
 
     _pending: tuple[BackendSnap, Snapshot] | None = None
 

@@ -4,26 +4,29 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.text import Text
 from textual.binding import BindingType
+from textual.content import Content
 from textual.widget import Widget
 
 from infbench.records import RunEvent
-from infbench.tui.fmt import KIND_STYLE, fmt_clock
+from infbench.tui.fmt import KIND_STYLE, MUTED, fmt_clock, wrap
 
 HIDDEN = {"status_noise"}
+LOUD = ("engine_error", "throttle_on", "mark")  # kinds whose whole message takes the kind's style
 
 
 class EventsLog(Widget):
     """Warm-up end, spikes and drift with their cause, throttle on/off, engine errors, pauses and user marks.
 
-    Shows as many of the latest events as fit; scroll back with the mouse wheel or arrow keys when focused.
+    Each event is word-wrapped under its time and icon, so a long message (an engine's crash reason) is read
+    whole; as many of the latest events as fit are shown. Scroll back with the mouse wheel or the arrow keys
+    when focused.
     """
 
     DEFAULT_CSS = """
-    EventsLog { width: 1fr; height: 1fr; border: round $panel-lighten-2; padding: 0 1;
-                text-wrap: nowrap; text-overflow: ellipsis; }
-    EventsLog:focus { border: round $accent; }
+    EventsLog { width: 1fr; height: 1fr; border: round $foreground-muted; padding: 0 1;
+                border-title-color: $foreground; }
+    EventsLog:focus { border: round $border; border-title-style: bold; }
     """
     can_focus = True
     BINDINGS: ClassVar[list[BindingType]] = [("up", "older", "Older"), ("down", "newer", "Newer")]
@@ -63,20 +66,32 @@ class EventsLog(Widget):
         """Wheel down: newer events."""
         self.action_newer()
 
-    def render(self) -> Text:
-        """The latest events that fit, one line each."""
-        rows = max(self.size.height, 1)
+    def event_lines(self, e: RunEvent, width: int) -> list[Content]:
+        """One event: time and icon, then its message word-wrapped under itself."""
+        icon, style = KIND_STYLE.get(e.kind, ("·", ""))
+        head = Content.assemble((f"{fmt_clock((e.t_ns - self._t0) / 1e9):>7} ", MUTED), (f"{icon} ", style))
+        msg = e.message if not e.backend or e.backend in e.message else f"{e.backend}: {e.message}"
+        body = Content.styled(msg, style) if e.kind in LOUD else Content(msg)
+        indent = head.cell_length
+        lines = wrap(body, max(width - indent, 8))
+        return [head + lines[0], *(Content(" " * indent) + line for line in lines[1:])]
+
+    def render(self) -> Content:
+        """The latest events that fit, whole; the newest alone is cut (with …) when it is taller than the log."""
+        rows, width = max(self.size.height, 1), max(self.size.width, 20)
         shown = [e for e in self._events if e.kind not in HIDDEN]
-        end = len(shown) - self._back
-        out = Text(no_wrap=True, overflow="ellipsis")
         if not shown:
-            return Text("no events yet", style="dim")
-        for i, e in enumerate(shown[max(0, end - rows):end]):
-            icon, style = KIND_STYLE.get(e.kind, ("·", ""))
-            if i:
-                out.append("\n")
-            out.append(f"{fmt_clock((e.t_ns - self._t0) / 1e9):>7} ", style="dim")
-            out.append(f"{icon} ", style=style)
-            msg = e.message if not e.backend or e.backend in e.message else f"{e.backend}: {e.message}"
-            out.append(msg, style=style if e.kind in ("engine_error", "throttle_on", "mark") else "")
-        return out
+            return Content.styled("no events yet", MUTED)
+        end = len(shown) - self._back
+        out: list[Content] = []
+        for e in reversed(shown[:end]):
+            lines = self.event_lines(e, width)
+            if out and len(out) + len(lines) > rows:
+                break
+            out[:0] = lines
+            if len(out) >= rows:
+                break
+        if len(out) > rows:
+            out = out[:rows]
+            out[-1] = out[-1][: max(width - 1, 1)] + "…"
+        return Content("\n").join(out)

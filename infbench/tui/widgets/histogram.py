@@ -5,23 +5,27 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from rich.text import Text
+from textual.content import Content
 
 from infbench.snapshot import bucket_mid_ms, bucket_of
-from infbench.tui.fmt import fmt_ms
+from infbench.tui.fmt import MUTED, P50_STYLE, P95_STYLE, P99_STYLE, fmt_ms
 from infbench.tui.widgets.grid import Grid, GridWidget
 
 BARS = " ▁▂▃▄▅▆▇█"
-MARKS = (("p50", "green"), ("p95", "yellow"), ("p99", "red"))
+MARKS = (("p50", P50_STYLE), ("p95", P95_STYLE), ("p99", P99_STYLE))
+BAR_STYLE = "$primary"
 
 
 class LatencyHistogram(GridWidget):
-    """Vertical bars over log-spaced latency buckets (regrouped to the widget's width); the last row is an
-    axis with ▲ under the p50 (green), p95 (yellow) and p99 (red) columns and the range at both ends."""
+    """Vertical bars over log-spaced latency buckets (regrouped to the widget's width). Under the bars, a marker
+    row (▲ under the p50, p95 and p99 columns, which are drawn in the marker's colour) and a label row with the
+    range's two ends and, between them when it fits, the legend of the markers: the labels have a row of their
+    own, so no marker ever covers a digit."""
 
     DEFAULT_CSS = """
     LatencyHistogram { height: 1fr; min-height: 4; width: 1fr; }
     """
+    MIN_SIZE = (10, 3)
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -38,11 +42,12 @@ class LatencyHistogram(GridWidget):
         self._hist, self._quants = hist, (p50, p95, p99)
         self._changed()
 
-    def _cells(self, width: int, height: int) -> Text | Grid:
-        """Characters, style indices and palette of the bars and axis (or a Text when there is nothing)."""
+    def _cells(self, width: int, height: int) -> Content | Grid:
+        """Characters, style indices and palette of the bars, marker row and label row (or a Content line when
+        there is nothing to plot)."""
         hist = self._hist
         if hist is None or not hist.any():
-            return Text("no measured calls yet", style="dim")
+            return Content.styled("no measured calls yet", MUTED)
         nz = np.flatnonzero(hist)
         cum = np.cumsum(hist)
         n = cum[-1]
@@ -55,7 +60,7 @@ class LatencyHistogram(GridWidget):
         edges = np.minimum(edges, hist.size)
         cols = np.add.reduceat(hist, np.minimum(edges[:-1], hist.size - 1))
         cols[edges[:-1] >= edges[1:]] = 0
-        rows = height - 1
+        rows = max(height - 2, 1)
         scale = cols.max() or 1
         levels = np.ceil(cols / scale * rows * 8).astype(int)
         marks: dict[int, str] = {}
@@ -64,17 +69,38 @@ class LatencyHistogram(GridWidget):
                 c = int(np.searchsorted(edges, int(bucket_of(np.array([q * 1e6]))[0]), side="right")) - 1
                 marks.setdefault(min(max(c, 0), width - 1), style)
         fill = np.clip(levels[None, :] - np.arange(rows - 1, -1, -1)[:, None] * 8, 0, 8)
-        chars = np.array(list(BARS))[fill]
-        palette = ["cyan", "dim", *[style for _, style in MARKS]]
-        styles = np.zeros((rows + 1, width), dtype=np.int64)
-        axis = [" "] * width
-        left, right = fmt_ms(float(bucket_mid_ms(lo))), fmt_ms(float(bucket_mid_ms(hi)))
-        right = right[-(width // 2):]
-        axis[: len(left[: width // 2])] = left[: width // 2]
-        axis[width - len(right):] = right
-        styles[rows, :] = 1
+        palette = [BAR_STYLE, MUTED, *[style for _, style in MARKS]]
+        marker = np.array(["─"] * width)
+        styles = np.zeros((rows + 2, width), dtype=np.int64)
+        styles[rows:, :] = 1
         for c, style in marks.items():
-            axis[c] = "▲"
-            styles[:, c] = palette.index(style)
-        chars = np.vstack([chars, np.array(axis)[None, :]])
+            marker[c] = "▲"
+            styles[: rows + 1, c] = palette.index(style)
+        labels, label_styles = _label_row(width, fmt_ms(float(bucket_mid_ms(lo))), fmt_ms(float(bucket_mid_ms(hi))))
+        styles[rows + 1, :] = [palette.index(st) for st in label_styles]
+        chars = np.vstack([np.array(list(BARS))[fill], marker[None, :], np.array(labels)[None, :]])
         return chars, styles, palette
+
+
+def _label_row(width: int, left: str, right: str) -> tuple[list[str], list[str]]:
+    """The range's ends at both edges and, when it fits between them, the marker legend ``▲p50 ▲p95 ▲p99`` in
+    the markers' colours; the right end is dropped before the left one is cut when the row is too narrow."""
+    chars = [" "] * width
+    styles = [MUTED] * width
+    if len(left) + 1 + len(right) > width:
+        right = ""
+    left = left[:width]
+    chars[: len(left)] = left
+    if right:
+        chars[width - len(right):] = right
+    free = (len(left) + 1, width - len(right) - 1)  # cells the legend may use
+    legend = [(f"▲{name}", style) for name, style in MARKS]
+    size = sum(len(t) for t, _ in legend) + len(legend) - 1
+    if free[1] - free[0] >= size:
+        x = free[0] + (free[1] - free[0] - size) // 2
+        for text, style in legend:
+            for ch in text:
+                chars[x], styles[x] = ch, style
+                x += 1
+            x += 1
+    return chars, styles

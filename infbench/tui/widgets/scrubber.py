@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-from rich.text import Text
 from textual import events
+from textual.content import Content
 from textual.widget import Widget
 
-from infbench.tui.fmt import grid_text
+from infbench.tui.fmt import BAD, MUTED, NOTE, grid_content
 from infbench.tui.messages import SeekTo
+
+TICKS = {"spike": ("▲", f"bold {BAD}"), "mark": ("⚑", f"bold {NOTE}"), "engine_error": ("✗", f"bold {BAD}"),
+         "throttle_on": ("!", f"bold {BAD}")}
 
 
 class Scrubber(Widget):
@@ -32,20 +35,19 @@ class Scrubber(Widget):
             self._pos, self._end, self._ticks = pos_s, max(end_s, 1e-9), ticks
             self.refresh()
 
-    def render(self) -> Text:
-        """The bar."""
+    def render(self) -> Content:
+        """The bar: played part in the accent colour, the rest muted, event ticks, the position as ●."""
         w = max(self.size.width, 2)
         cur = min(int(self._pos / self._end * (w - 1)), w - 1)
-        cells = [("━", "bold $accent" if c <= cur else "dim") for c in range(w)]
+        cells = [("━", "bold $accent" if c <= cur else MUTED) for c in range(w)]
         for t, kind in self._ticks:
             c = min(int(t / self._end * (w - 1)), w - 1)
-            ch = {"spike": "▲", "mark": "⚑", "engine_error": "✗", "throttle_on": "!"}.get(kind)
-            if ch:
-                cells[c] = (ch, "bold red" if kind != "mark" else "bold magenta")
-        cells[cur] = ("●", "bold")
+            if kind in TICKS:
+                cells[c] = TICKS[kind]
+        cells[cur] = ("●", "bold $foreground")
         palette = sorted({st for _, st in cells})
         styles = np.array([[palette.index(st) for _, st in cells]])
-        return grid_text(np.array([[ch for ch, _ in cells]]), styles, [p.replace("$accent", "cyan") for p in palette])
+        return grid_content(np.array([[ch for ch, _ in cells]]), styles, palette)
 
     def _seek_at(self, x: int) -> None:
         w = max(self.size.width, 2)

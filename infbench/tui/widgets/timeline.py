@@ -5,19 +5,21 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from rich.text import Text
+from textual.content import Content
 
 from infbench.snapshot import BLOCK_S
-from infbench.tui.fmt import fmt_ms
+from infbench.tui.fmt import BAD, MUTED, NOTE, WARN, fmt_ms
 from infbench.tui.widgets.grid import Grid, GridWidget
 
 BARS = " ▁▂▃▄▅▆▇█"
+MEDIAN_STYLE, MAX_STYLE = "$primary", "$accent"
+SPIKE_STYLE, THROTTLE_STYLE, MARK_STYLE = f"bold {BAD}", f"bold {WARN}", f"bold {NOTE}"
 
 
 class LatencyTimeline(GridWidget):
     """One column per 0.5 s block on a time axis shared by all panels (the latest blocks when the run is
     longer than the widget): the block median as a bar, the block max as a dot above it. The bottom row marks
-    spikes (red ▲), throttling (yellow ━) and user marks (magenta ⚑)."""
+    spikes (▲, error colour), throttling (━, warning colour) and user marks (⚑)."""
 
     DEFAULT_CSS = """
     LatencyTimeline { height: 1fr; min-height: 4; width: 1fr; }
@@ -41,10 +43,10 @@ class LatencyTimeline(GridWidget):
         self._data = (t_s, tl_t, tl_med, tl_max, spikes, throttle, marks)
         self._changed()
 
-    def _cells(self, width: int, height: int) -> Text | Grid:
-        """Characters, style indices and palette of the plot (or a Text when there is nothing to plot)."""
+    def _cells(self, width: int, height: int) -> Content | Grid:
+        """Characters, style indices and palette of the plot (or a Content line when there is nothing to plot)."""
         if self._data is None or self._data[1].size == 0:
-            return Text("timeline: waiting for measured calls", style="dim")
+            return Content.styled("timeline: waiting for measured calls", MUTED)
         t_s, tl_t, tl_med, tl_max, spikes, throttle, marks = self._data
         first = max(0, math.ceil(t_s / BLOCK_S) - width)
         col = (np.round(tl_t / BLOCK_S).astype(np.int64) - first)
@@ -74,7 +76,7 @@ class LatencyTimeline(GridWidget):
         styles[1:-1][dots] = 1
         head = np.array(list(scale[:width].ljust(width)))
         cells = self._marker_row(width, first, t_s, spikes, throttle, marks)
-        palette = ["blue", "magenta", "dim", "bold yellow", "bold magenta", "bold red"]
+        palette = [MEDIAN_STYLE, MAX_STYLE, MUTED, THROTTLE_STYLE, MARK_STYLE, SPIKE_STYLE]
         styles[0, :] = 2
         styles[-1, :] = [palette.index(st) for _, st in cells]
         chars = np.vstack([head[None, :], chars, np.array([ch for ch, _ in cells])[None, :]])
@@ -83,7 +85,7 @@ class LatencyTimeline(GridWidget):
     @staticmethod
     def _marker_row(width: int, first: int, t_s: float, spikes: tuple[float, ...],
                     throttle: tuple[tuple[float, float | None], ...], marks: tuple[float, ...]) -> list[tuple[str, str]]:
-        cells: list[tuple[str, str]] = [("─", "dim")] * width
+        cells: list[tuple[str, str]] = [("─", MUTED)] * width
 
         def at(t: float) -> int:
             return int(t / BLOCK_S) - first
@@ -91,11 +93,11 @@ class LatencyTimeline(GridWidget):
         for a, b in throttle:
             end = at(b if b is not None else t_s)
             for c in range(max(at(a), 0), min(end, width - 1) + 1):
-                cells[c] = ("━", "bold yellow")
+                cells[c] = ("━", THROTTLE_STYLE)
         for t in marks:
             if 0 <= at(t) < width:
-                cells[at(t)] = ("⚑", "bold magenta")
+                cells[at(t)] = ("⚑", MARK_STYLE)
         for t in spikes:
             if 0 <= at(t) < width:
-                cells[at(t)] = ("▲", "bold red")
+                cells[at(t)] = ("▲", SPIKE_STYLE)
         return cells
