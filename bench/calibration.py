@@ -1,6 +1,6 @@
 """Calibration of infbench's confidence intervals: do the 95 % intervals contain the truth 95 % of the time?
 
-Synthetic mode: A/A runs generated like the interleaved schedule makes them (`infbench.analysis.synthetic`:
+Synthetic mode: A/A runs generated like the interleaved schedule makes them (`infbench.testing.aa_runs`:
 back-to-back calls cut into 0.25 s turns of two identical backends in shuffled order per round, AR(1) noise,
 a slow drift, round-to-round jumps); the true ratio is 1. Reports the coverage of the median- and p99-ratio
 CIs (goal 93–97 %), the same for the exact bootstrap of single calls used before, and the false-verdict rates
@@ -40,8 +40,8 @@ sys.path.insert(0, str(ROOT))
 from infbench.analysis.between import compare_between
 from infbench.analysis.compare import NO_DIFFERENCE, compare_latencies
 from infbench.analysis.stats import bootstrap_quantile_draws, ci95
-from infbench.analysis.synthetic import AARunSpec, calibrate, calibrate_sessions
 from infbench.analysis.turns import calls_of, is_paired
+from infbench.testing.aa_runs import AARunSpec, calibrate, calibrate_sessions
 
 RESULTS = ROOT / "bench" / "results"
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from infbench.analysis.compare import compare_latencies
 from infbench.analysis.stats import bootstrap_quantile_draws, ci95
-from infbench.analysis.synthetic import AARunSpec, aa_run
+from infbench.testing.aa_runs import AARunSpec, aa_run
 
 RUNS = 80
 
