@@ -27,9 +27,16 @@ def build(backend: str, onnx_path: str, hf_dir: str, feeds: dict[str, np.ndarray
 
         core = ov.Core()
         # the same configuration and call as infbench's engine: f32 (not the CPU's silent bf16), shared buffers
-        compiled = core.compile_model(core.read_model(onnx_path), "CPU", {
-            "INFERENCE_NUM_THREADS": 1, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
-            "INFERENCE_PRECISION_HINT": "f32"})
+        compiled = core.compile_model(
+            core.read_model(onnx_path),
+            "CPU",
+            {
+                "INFERENCE_NUM_THREADS": 1,
+                "NUM_STREAMS": 1,
+                "PERFORMANCE_HINT": "LATENCY",
+                "INFERENCE_PRECISION_HINT": "f32",
+            },
+        )
         req = compiled.create_infer_request()
         return lambda: req.infer(feeds, share_inputs=True, share_outputs=True)
     if backend == "torch":

@@ -1,6 +1,6 @@
 """Assemble BENCHMARKS.md from the latest result of every bench script (bench/results/*.md).
 
-    .venv/bin/python bench/collect_results.py
+.venv/bin/python bench/collect_results.py
 """
 
 from __future__ import annotations
@@ -8,8 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ["observer_effect", "harness_floor", "monitor_cost", "sessions", "tui", "first_numbers", "detection",
-         "calibration"]
+ORDER = [
+    "observer_effect",
+    "harness_floor",
+    "monitor_cost",
+    "sessions",
+    "tui",
+    "first_numbers",
+    "detection",
+    "calibration",
+]
 INTRO = """# Benchmarks
 
 Performance claims of infbench-tui, each measured by a script in `bench/` whose latest output is below.

@@ -38,8 +38,9 @@ NOTES_MARK = "<!-- notes: kept when the bench rewrites the table -->"
 
 def tmux(sock: str, *args: str) -> str:
     """Run one tmux command on the private server `sock`; its stdout."""
-    return subprocess.run(["tmux", "-L", sock, *args], capture_output=True, text=True, timeout=20,
-                          check=False).stdout
+    return subprocess.run(
+        ["tmux", "-L", sock, *args], capture_output=True, text=True, timeout=20, check=False
+    ).stdout
 
 
 def ensure_model(model: str) -> bool:
@@ -60,9 +61,11 @@ def one_launch(root: Path, model: str, duration: int, size: tuple[int, int], tim
     env["PYTHONPATH"] = str(root)
     env["INFBENCH_DATA_DIR"] = str(work / "data")
     args = " ".join(f"-b {b}" for b in BACKENDS)
-    cmd = (f"cd {shlex.quote(str(work))} && env {' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())} "
-           f"TERM=xterm-256color {shlex.quote(str(exe))} run {model} {args} -d {duration} "
-           f"--save {shlex.quote(str(save))}; echo EXIT=$?; sleep 30")
+    cmd = (
+        f"cd {shlex.quote(str(work))} && env {' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())} "
+        f"TERM=xterm-256color {shlex.quote(str(exe))} run {model} {args} -d {duration} "
+        f"--save {shlex.quote(str(save))}; echo EXIT=$?; sleep 30"
+    )
     sock = f"infbench-first-{os.getpid()}"
     t_wall = time.time()
     t0 = time.monotonic()
@@ -103,7 +106,7 @@ def breakdown(path: Path, t_launch_wall: float) -> dict:
     out: dict = {}
     try:
         data = open_session(path)
-    except Exception as exc:  # noqa: BLE001 - a bench: report and go on
+    except Exception as exc:
         print(f"  session {path} unreadable: {exc}", file=sys.stderr)
         return out
     with data:
@@ -125,8 +128,9 @@ def fmt(values: list[float | None]) -> str:
     v = [x for x in values if x is not None]
     if not v:
         return "—"
-    return f"{statistics.median(v):.2f} [{min(v):.2f}–{max(v):.2f}]" + (f" ({len(v)}/{len(values)})"
-                                                                      if len(v) != len(values) else "")
+    return f"{statistics.median(v):.2f} [{min(v):.2f}–{max(v):.2f}]" + (
+        f" ({len(v)}/{len(values)})" if len(v) != len(values) else ""
+    )
 
 
 def write(results: dict[str, list[dict]], args: argparse.Namespace, cached: bool, load: tuple) -> str:
@@ -134,23 +138,30 @@ def write(results: dict[str, list[dict]], args: argparse.Namespace, cached: bool
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     cmdline = shlex.join(["python", "bench/first_numbers.py", *sys.argv[1:]])
     lines = [
-        "# Time to first numbers (bench/first_numbers.py)", "",
-        f"{when} · `{cmdline}`", "",
+        "# Time to first numbers (bench/first_numbers.py)",
+        "",
+        f"{when} · `{cmdline}`",
+        "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; load average "
         f"(1/5/15 min) before {load[0]}, after {load[1]}. `infbench-tui run {args.model} -b ort -b ov -b torch "
         f"-d {args.duration}` in a {args.size} tmux pane, model {'cached' if cached else 'built by this run first'}"
         f"; clock from asking tmux to start the command to the first `p50 <number>` in any panel / in all three "
         f"(capture-pane polled every {POLL_S * 1000:.0f} ms). Median [min–max] of {args.reps} launches per "
-        "variant" + (", variants alternated" if len(results) > 1 else "") + ". Goal: first numbers ≤ 3 s.", "",
-        ("| variant | first number, any panel (s) | numbers in all panels (s) | launch → run start (s) | "
-         "run start → first measured call: onnxruntime · openvino · torch (s) | load ms: ort · ov · torch |"),
+        "variant" + (", variants alternated" if len(results) > 1 else "") + ". Goal: first numbers ≤ 3 s.",
+        "",
+        (
+            "| variant | first number, any panel (s) | numbers in all panels (s) | launch → run start (s) | "
+            "run start → first measured call: onnxruntime · openvino · torch (s) | load ms: ort · ov · torch |"
+        ),
         "|---|---|---|---|---|---|",
     ]
     for name, runs in results.items():
         firsts = " · ".join(fmt([r.get(f"{lab}.first") for r in runs]) for lab in LABELS)
         loads = " · ".join(fmt([r.get(f"{lab}.load_ms") for r in runs]).split(" [")[0] for lab in LABELS)
-        lines.append(f"| {name} | {fmt([r['any'] for r in runs])} | {fmt([r['all'] for r in runs])} | "
-                     f"{fmt([r.get('run_start') for r in runs])} | {firsts} | {loads} |")
+        lines.append(
+            f"| {name} | {fmt([r['any'] for r in runs])} | {fmt([r['all'] for r in runs])} | "
+            f"{fmt([r.get('run_start') for r in runs])} | {firsts} | {loads} |"
+        )
     table = "\n".join(lines) + "\n"
     notes = ""
     if OUT.exists() and NOTES_MARK in OUT.read_text():
@@ -162,14 +173,23 @@ def write(results: dict[str, list[dict]], args: argparse.Namespace, cached: bool
 def main() -> None:
     """Parse arguments, alternate the variants, write the result."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--base", help="an unchanged checkout to measure alternately with this one (before/after)")
-    ap.add_argument("--variant", action="append", default=[], metavar="NAME=DIR",
-                    help="another checkout to measure in the same alternation (repeatable)")
+    ap.add_argument(
+        "--base", help="an unchanged checkout to measure alternately with this one (before/after)"
+    )
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="another checkout to measure in the same alternation (repeatable)",
+    )
     ap.add_argument("--reps", type=int, default=5, help="launches per variant")
     ap.add_argument("--model", default="bert-small")
     ap.add_argument("--duration", type=int, default=20)
     ap.add_argument("--size", default="200x50", help="tmux pane columns x rows")
-    ap.add_argument("--timeout", type=float, default=90.0, help="give up on one launch after this many seconds")
+    ap.add_argument(
+        "--timeout", type=float, default=90.0, help="give up on one launch after this many seconds"
+    )
     args = ap.parse_args()
     if shutil.which("tmux") is None:
         sys.exit("tmux is needed: apt-get install tmux")
@@ -186,8 +206,10 @@ def main() -> None:
         for name, root in variants.items():
             r = one_launch(root, args.model, args.duration, size, args.timeout)  # type: ignore[arg-type]
             results[name].append(r)
-            print(f"rep {rep + 1} {name}: any {r['any']}, all {r['all']}, run start {r.get('run_start')}",
-                  flush=True)
+            print(
+                f"rep {rep + 1} {name}: any {r['any']}, all {r['all']}, run start {r.get('run_start')}",
+                flush=True,
+            )
     load_after = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     print(write(results, args, cached, (load_before, load_after)))
 

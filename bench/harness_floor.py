@@ -29,8 +29,15 @@ def main() -> int:
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "harness_floor.md"))
     args = ap.parse_args()
     blocks = []
-    host = EngineHost("null", "null", {}, ModelFiles("none", "none", None, None, ()), [{}] * 64,
-                      blocks.append, lambda e: None)
+    host = EngineHost(
+        "null",
+        "null",
+        {},
+        ModelFiles("none", "none", None, None, ()),
+        [{}] * 64,
+        blocks.append,
+        lambda e: None,
+    )
     host.start()
     host.run_turn("warmup", calls=10_000)
     blocks.clear()
@@ -46,20 +53,24 @@ def main() -> int:
     vals = np.percentile(d, qs)
     rows = [f"| p{q:g} | {v:,.0f} ns |" for q, v in zip(qs, vals)] + [f"| max | {d.max():,.0f} ns |"]
     verdict = "PASS" if vals[0] <= 2000 else "FAIL"
-    text = "\n".join([
-        "## Harness floor (null engine)",
-        "",
-        (f"Run {datetime.date.today()} on {platform.machine()} ({_cpu_model()}), Python "
-         f"{platform.python_version()}: `python bench/harness_floor.py --seconds {args.seconds:g}`."),
-        f"{d.size:,} calls in {span_s:.2f} s of turns ({d.size / span_s:,.0f} calls/s including block shipping).",
-        "",
-        "| percentile | per-call duration |",
-        "|---|---|",
-        *rows,
-        "",
-        f"Target p50 <= 2 us: **{verdict}** ({vals[0]:,.0f} ns).",
-        "",
-    ])
+    text = "\n".join(
+        [
+            "## Harness floor (null engine)",
+            "",
+            (
+                f"Run {datetime.date.today()} on {platform.machine()} ({_cpu_model()}), Python "
+                f"{platform.python_version()}: `python bench/harness_floor.py --seconds {args.seconds:g}`."
+            ),
+            f"{d.size:,} calls in {span_s:.2f} s of turns ({d.size / span_s:,.0f} calls/s including block shipping).",
+            "",
+            "| percentile | per-call duration |",
+            "|---|---|",
+            *rows,
+            "",
+            f"Target p50 <= 2 us: **{verdict}** ({vals[0]:,.0f} ns).",
+            "",
+        ]
+    )
     print(text)
     Path(args.out).write_text(text)
     return 0 if verdict == "PASS" else 1

@@ -98,13 +98,18 @@ def breakdown(pids: dict[str, int], seconds: float) -> list[str]:
 
         m.sample = timed  # type: ignore[method-assign]
     total, sampler = run_sampler(monitors, pids, seconds)
-    rows = ["| monitor | rate Hz | samples | median µs | p99 µs | CPU % of one core |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| monitor | rate Hz | samples | median µs | p99 µs | CPU % of one core |",
+        "|---|---|---|---|---|---|",
+    ]
     for m in monitors:
         xs = per[m.name]
         if xs:
             p99 = sorted(xs)[min(len(xs) - 1, int(0.99 * len(xs)))]
-            rows.append(f"| {m.name} | {m.rate_hz:g} | {len(xs)} | {statistics.median(xs):.0f} | {p99:.0f} | "
-                        f"{100 * sum(xs) / 1e6 / seconds:.3f} |")
+            rows.append(
+                f"| {m.name} | {m.rate_hz:g} | {len(xs)} | {statistics.median(xs):.0f} | {p99:.0f} | "
+                f"{100 * sum(xs) / 1e6 / seconds:.3f} |"
+            )
     rows.append(f"| (whole thread, with this timing) | | {sampler.ticks} ticks | | | {total:.3f} |")
     return rows
 
@@ -145,8 +150,9 @@ def main() -> None:
     ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args()
 
-    children = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1e6)"])
-                for _ in range(args.engines)]
+    children = [
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1e6)"]) for _ in range(args.engines)
+    ]
     engines = {f"engine{i}": p.pid for i, p in enumerate(children)}
     me = {"self": os.getpid()}
     configs = {  # name → (monitors, followed processes, spin one core meanwhile)
@@ -181,26 +187,47 @@ def main() -> None:
     busy_pct = 100 * (tot - (c1.idle - c0.idle) - (c1.iowait - c0.iowait)) / tot if tot else 0.0
     worst = max(x for name, xs in results.items() if name.startswith("sampler") for x in xs)
     cmd = " ".join([".venv/bin/python bench/monitor_cost.py", *sys.argv[1:]])
-    how = (f"`{cmd}`"
-           + " — `Sampler(default_monitors())` (base tick 10 Hz, each monitor at its own rate), this process "
-           "otherwise idle; CPU time of the sampler thread (its own CPU clock, read at the thread's start and end) "
-           f"÷ wall time = % of one core. Configurations alternated in one run, {args.repeats} × {args.seconds:g} s "
-           f"each: the sampler following this process as the engine; following {args.engines} idle child "
-           "processes; following this process while a child spins one core (the other core of this VM stays "
-           "free for the sampler, as in an interleaved run); the floor (one no-op monitor at 10 Hz).")
-    machine = (f"{os.cpu_count()} CPUs {platform.machine()}, {platform.platform()}, Python "
-               f"{platform.python_version()}, psutil {psutil.__version__}. Active monitors: {', '.join(active)} "
-               "(the rest are probed once and dropped). All CPUs together were "
-               f"{busy_pct:.0f} % busy over the run (the spinning child included); load1 {load0:.2f} → "
-               f"{os.getloadavg()[0]:.2f}. Date: {time.strftime('%Y-%m-%d %H:%M')}.")
-    lines = ["# Monitor sampler cost (issue 4)", "", f"**How:** {how}", "", f"**Machine:** {machine}", "",
-             "| configuration | % of one core, each round | median |", "|---|---|---|"]
-    lines += [f"| {name} | {', '.join(f'{x:.3f}' for x in xs)} | {statistics.median(xs):.3f} |"
-              for name, xs in results.items()]
+    how = (
+        f"`{cmd}`"
+        + " — `Sampler(default_monitors())` (base tick 10 Hz, each monitor at its own rate), this process "
+        "otherwise idle; CPU time of the sampler thread (its own CPU clock, read at the thread's start and end) "
+        f"÷ wall time = % of one core. Configurations alternated in one run, {args.repeats} × {args.seconds:g} s "
+        f"each: the sampler following this process as the engine; following {args.engines} idle child "
+        "processes; following this process while a child spins one core (the other core of this VM stays "
+        "free for the sampler, as in an interleaved run); the floor (one no-op monitor at 10 Hz)."
+    )
+    machine = (
+        f"{os.cpu_count()} CPUs {platform.machine()}, {platform.platform()}, Python "
+        f"{platform.python_version()}, psutil {psutil.__version__}. Active monitors: {', '.join(active)} "
+        "(the rest are probed once and dropped). All CPUs together were "
+        f"{busy_pct:.0f} % busy over the run (the spinning child included); load1 {load0:.2f} → "
+        f"{os.getloadavg()[0]:.2f}. Date: {time.strftime('%Y-%m-%d %H:%M')}."
+    )
+    lines = [
+        "# Monitor sampler cost (issue 4)",
+        "",
+        f"**How:** {how}",
+        "",
+        f"**Machine:** {machine}",
+        "",
+        "| configuration | % of one core, each round | median |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {', '.join(f'{x:.3f}' for x in xs)} | {statistics.median(xs):.3f} |"
+        for name, xs in results.items()
+    ]
     verdict = "PASS" if worst <= TARGET else "FAIL"
-    lines += ["", f"Target ≤ {TARGET} % of one core: **{verdict}** (worst sampler round {worst:.3f} %).", "",
-              "Per monitor (one more run, each `sample()` timed on the thread CPU clock, which adds a little):",
-              "", *rows, "", NOTES.strip()]
+    lines += [
+        "",
+        f"Target ≤ {TARGET} % of one core: **{verdict}** (worst sampler round {worst:.3f} %).",
+        "",
+        "Per monitor (one more run, each `sample()` timed on the thread CPU clock, which adds a little):",
+        "",
+        *rows,
+        "",
+        NOTES.strip(),
+    ]
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
     print(text)

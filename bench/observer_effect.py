@@ -27,23 +27,39 @@ sys.path.insert(0, str(ROOT))
 
 from infbench.analysis.compare import compare_latencies
 from infbench.analysis.intervals import Calls
-from infbench.config import WorkloadSpec
 from infbench.engines.host import EngineHost
 from infbench.engines.models import prepare_model
 from infbench.engines.workloads import build_inputs
+from infbench.plan.spec import WorkloadSpec
 
-OPTIONS = {"onnxruntime": {"threads": 1, "inter_threads": 1}, "torch": {"threads": 1},
-           "openvino": {"threads": 1, "streams": 1, "hint": "latency"}}
+OPTIONS = {
+    "onnxruntime": {"threads": 1, "inter_threads": 1},
+    "torch": {"threads": 1},
+    "openvino": {"threads": 1, "streams": 1, "hint": "latency"},
+}
 
 
-def measure(backend: str, model, feeds_path: str, rounds: int, turn_s: float, tmp: str) -> tuple[Calls, Calls]:
+def measure(
+    backend: str, model, feeds_path: str, rounds: int, turn_s: float, tmp: str
+) -> tuple[Calls, Calls]:
     """Alternate infbench and bare-loop turns; return (infbench calls, bare calls) in ns with the round of each."""
     items = build_inputs(model, WorkloadSpec(batch=1, seq=128, cycle=1)).items
     blocks: list = []
     host = EngineHost(backend, backend, OPTIONS[backend], model, items, blocks.append, lambda e: None)
     host.start()
-    bare = subprocess.Popen([sys.executable, str(ROOT / "bench" / "_bare_loop.py"), backend, model.onnx_path or "",
-                             model.hf_dir or "", feeds_path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    bare = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "_bare_loop.py"),
+            backend,
+            model.onnx_path or "",
+            model.hf_dir or "",
+            feeds_path,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert bare.stdout.readline().strip() == "ready"
     host.run_turn("warmup", calls=5)
     ours, theirs = [], []
@@ -99,25 +115,33 @@ def main() -> int:
             m_ratio, p_ratio = c.median_ratio, c.p99_ratio
             ok = "yes" if m_ratio <= 1.02 and p_ratio <= 1.05 else "no"
             (mlo, mhi), (plo, phi) = c.median_ratio_ci95, c.p99_ratio_ci95
-            rows.append(f"| {backend} | {np.median(ours) / 1e6:.2f} | {np.median(theirs) / 1e6:.2f} | "
-                        f"{m_ratio:.3f} [{mlo:.3f}–{mhi:.3f}] | {np.percentile(ours, 99) / 1e6:.2f} | "
-                        f"{np.percentile(theirs, 99) / 1e6:.2f} | {p_ratio:.3f} [{plo:.3f}–{phi:.3f}] | "
-                        f"{ours.size}/{theirs.size} | {ok} | {c.ci_method} |")
+            rows.append(
+                f"| {backend} | {np.median(ours) / 1e6:.2f} | {np.median(theirs) / 1e6:.2f} | "
+                f"{m_ratio:.3f} [{mlo:.3f}–{mhi:.3f}] | {np.percentile(ours, 99) / 1e6:.2f} | "
+                f"{np.percentile(theirs, 99) / 1e6:.2f} | {p_ratio:.3f} [{plo:.3f}–{phi:.3f}] | "
+                f"{ours.size}/{theirs.size} | {ok} | {c.ci_method} |"
+            )
             print(rows[-1], flush=True)
-    text = "\n".join([
-        "## Observer effect (infbench vs a bare loop of the same call)",
-        "",
-        (f"Run {datetime.date.today()}, {platform.machine()}, Python {platform.python_version()}: "
-         f"`python bench/observer_effect.py --model {args.model} --rounds {args.rounds} --turn {args.turn:g}` — "
-         f"batch 1, seq 128, one thread; infbench child and bare process alternated A B A B in one run. "
-         f"CIs resample rounds (one infbench turn + one bare turn), not single calls."),
-        "",
-        ("| backend | infbench p50 ms | bare p50 ms | p50 ratio [95% CI] | infbench p99 ms | bare p99 ms | "
-         "p99 ratio [95% CI] | calls | within target (<=1.02 / <=1.05) | CI method |"),
-        "|---|---|---|---|---|---|---|---|---|---|",
-        *rows,
-        "",
-    ])
+    text = "\n".join(
+        [
+            "## Observer effect (infbench vs a bare loop of the same call)",
+            "",
+            (
+                f"Run {datetime.date.today()}, {platform.machine()}, Python {platform.python_version()}: "
+                f"`python bench/observer_effect.py --model {args.model} --rounds {args.rounds} --turn {args.turn:g}` — "
+                f"batch 1, seq 128, one thread; infbench child and bare process alternated A B A B in one run. "
+                f"CIs resample rounds (one infbench turn + one bare turn), not single calls."
+            ),
+            "",
+            (
+                "| backend | infbench p50 ms | bare p50 ms | p50 ratio [95% CI] | infbench p99 ms | bare p99 ms | "
+                "p99 ratio [95% CI] | calls | within target (<=1.02 / <=1.05) | CI method |"
+            ),
+            "|---|---|---|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
     Path(args.out).write_text(text)
     print(text)
     return 0

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from textual import events
 
-from infbench.config import BackendSpec, RunPlan, WorkloadSpec
+from infbench.plan.spec import BackendSpec, RunPlan, WorkloadSpec
 from infbench.tui.app import InfbenchApp
 from infbench.tui.screens.help import HelpScreen
 from infbench.tui.screens.live import LiveScreen
@@ -62,10 +62,19 @@ async def _key(app: CountingApp, key: str, char: str | None, done) -> float:
 
 async def measure(schedule: str, seconds: float, size: tuple[int, int]) -> dict:
     """Run the live app and measure; returns the numbers."""
-    backends = tuple(BackendSpec(b, b, {"threads": 1} if b != "null" else {})
-                     for b in ("onnxruntime", "openvino", "torch", "null"))
-    plan = RunPlan(model="bert-tiny", backends=backends, workload=WorkloadSpec(seq=128), duration_s=60.0,
-                   iterations=10, warmup_iterations=5, schedule=schedule)
+    backends = tuple(
+        BackendSpec(b, b, {"threads": 1} if b != "null" else {})
+        for b in ("onnxruntime", "openvino", "torch", "null")
+    )
+    plan = RunPlan(
+        model="bert-tiny",
+        backends=backends,
+        workload=WorkloadSpec(seq=128),
+        duration_s=60.0,
+        iterations=10,
+        warmup_iterations=5,
+        schedule=schedule,
+    )
     save = Path(tempfile.mkdtemp(prefix="infbench-bench-")) / "tui.infb"
     app = CountingApp(plan=plan, args=argparse.Namespace(save=str(save), no_monitors=False, setup=False))
     app.frames = []
@@ -73,9 +82,14 @@ async def measure(schedule: str, seconds: float, size: tuple[int, int]) -> dict:
     async with app.run_test(size=size) as pilot:
         live = app.screen
         assert isinstance(live, LiveScreen)
-        await _until(lambda: live.last_snapshot is not None  # every backend present and measuring
-                     and len(live.last_snapshot.backends) == len(plan.labels)
-                     and all(b.count > 0 for b in live.last_snapshot.backends), 300)
+        await _until(
+            lambda: (
+                live.last_snapshot is not None  # every backend present and measuring
+                and len(live.last_snapshot.backends) == len(plan.labels)
+                and all(b.count > 0 for b in live.last_snapshot.backends)
+            ),
+            300,
+        )
         await asyncio.sleep(1.0)
         store = live.rec.store
         n0 = {lab: store.sample_count(lab) for lab in plan.labels}
@@ -101,7 +115,9 @@ async def measure(schedule: str, seconds: float, size: tuple[int, int]) -> dict:
         keys: list[float] = []
         by_key: dict[str, list[float]] = {"?": [], "esc": [], "p": []}
         for _ in range(5):
-            by_key["?"].append(await _key(app, "question_mark", "?", lambda: isinstance(app.screen, HelpScreen)))
+            by_key["?"].append(
+                await _key(app, "question_mark", "?", lambda: isinstance(app.screen, HelpScreen))
+            )
             by_key["esc"].append(await _key(app, "escape", None, lambda: app.screen is live))
             was = live.rec.runner.paused
             by_key["p"].append(await _key(app, "p", "p", lambda w=was: live.rec.runner.paused != w))
@@ -123,17 +139,22 @@ NOTES = "<!-- notes: kept when the bench rewrites the table -->"
 def write(results: list[dict], load: tuple[tuple[float, ...], tuple[float, ...]], argv: list[str]) -> None:
     """Write the markdown table (keeping the hand-written notes below the `NOTES` marker)."""
     lines = [
-        "# TUI smoothness (bench/tui_smoothness.py)", "",
+        "# TUI smoothness (bench/tui_smoothness.py)",
+        "",
         f"{time.strftime('%Y-%m-%d %H:%M %Z')} · `{' '.join(['.venv/bin/python bench/tui_smoothness.py', *argv])}`",
         "",
-        (f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}; load average (1/5/15 min) before {'/'.join(f'{x:.2f}' for x in load[0])}, "
-        f"after {'/'.join(f'{x:.2f}' for x in load[1])}. Live app headless (`run_test`), bert-tiny seq 128, "
-        "onnxruntime + openvino + torch (1 thread each) + null; frames = composed screen updates; key = post → "
-        "first frame showing the effect (`?` help, `escape`, `p` pause/resume). Targets: ≥ 15 frames/s, key ≤ 100 ms."),
+        (
+            f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
+            f"{platform.python_version()}; load average (1/5/15 min) before {'/'.join(f'{x:.2f}' for x in load[0])}, "
+            f"after {'/'.join(f'{x:.2f}' for x in load[1])}. Live app headless (`run_test`), bert-tiny seq 128, "
+            "onnxruntime + openvino + torch (1 thread each) + null; frames = composed screen updates; key = post → "
+            "first frame showing the effect (`?` help, `escape`, `p` pause/resume). Targets: ≥ 15 frames/s, key ≤ 100 ms."
+        ),
         "",
-        ("| schedule | terminal | frames/s | longest gap | snapshot build median / max | key median / max (n) "
-         "| key median / max: ? · esc · p | calls/s during the window |"),
+        (
+            "| schedule | terminal | frames/s | longest gap | snapshot build median / max | key median / max (n) "
+            "| key median / max: ? · esc · p | calls/s during the window |"
+        ),
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
@@ -142,7 +163,8 @@ def write(results: list[dict], load: tuple[tuple[float, ...], tuple[float, ...]]
         lines.append(
             f"| {r['schedule']} | {r['size'][0]}×{r['size'][1]} | {r['fps']:.1f} | {r['max_gap_ms']:.0f} ms "
             f"| {r['build_ms'][0]:.1f} / {r['build_ms'][1]:.1f} ms | {r['key_ms'][0]:.0f} / {r['key_ms'][1]:.0f} ms "
-            f"({r['key_ms'][2]}) | {by} ms | {calls} |")
+            f"({r['key_ms'][2]}) | {by} ms | {calls} |"
+        )
     notes = ""
     if OUT.exists() and NOTES in OUT.read_text():
         notes = OUT.read_text().split(NOTES, 1)[1]
@@ -157,7 +179,10 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=6.0)
     args = p.parse_args()
     load0 = os.getloadavg()
-    results = [asyncio.run(measure(s, args.seconds, (160, 48))) for s in args.schedule or ["interleaved", "concurrent"]]
+    results = [
+        asyncio.run(measure(s, args.seconds, (160, 48)))
+        for s in args.schedule or ["interleaved", "concurrent"]
+    ]
     write(results, (load0, os.getloadavg()), sys.argv[1:])
     ok = all(r["fps"] >= 15 and r["key_ms"][0] <= 100 for r in results)
     return 0 if ok else 1

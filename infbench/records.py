@@ -139,6 +139,15 @@ class BackendInfo:
     # first inference) and the perf_counter_ns when it began (the run's clock); None once loaded or failed.
     load_phase: str | None = None
     load_phase_t_ns: int | None = None
+    # `vocab.Role` values of this variant (``control``, ``aa-twin``), copied from its BackendSpec; `twin_of` is
+    # the label of the variant an A/A twin repeats.
+    roles: list[str] = field(default_factory=list)
+    twin_of: str | None = None
+
+    @property
+    def is_control(self) -> bool:
+        """A harness control (the null engine): shown, never a winner, no parity."""
+        return "control" in self.roles
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict."""

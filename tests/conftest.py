@@ -11,8 +11,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FAULTY = {
-    "segv": "SegfaultEngine", "abort": "AbortEngine", "hang": "HangEngine", "loadfail": "LoadFailEngine",
-    "raise": "RaiseEngine", "slow": "SlowEngine", "skewed": "SkewedOrtEngine:onnx",
+    "segv": "SegfaultEngine",
+    "abort": "AbortEngine",
+    "hang": "HangEngine",
+    "loadfail": "LoadFailEngine",
+    "raise": "RaiseEngine",
+    "slow": "SlowEngine",
+    "skewed": "SkewedOrtEngine:onnx",
 }
 _TMP = tempfile.mkdtemp(prefix="infbench-tests-")
 

@@ -61,8 +61,12 @@ class _Window:
     def lag(self, metric: str) -> int:
         """The sensor's sampling period (ns): how late a reading about the window can be stamped."""
         if metric not in self._lags:
-            t = np.asarray(self.data.monitor_series(metric, self.t0 - MAX_LAG_NS * 4, self.t1 + MAX_LAG_NS)[0]
-                           if metric in self.names else np.empty(0), dtype=np.int64)
+            t = np.asarray(
+                self.data.monitor_series(metric, self.t0 - MAX_LAG_NS * 4, self.t1 + MAX_LAG_NS)[0]
+                if metric in self.names
+                else np.empty(0),
+                dtype=np.int64,
+            )
             period = float(np.median(np.diff(t))) if t.size >= 2 else 0.0
             self._lags[metric] = int(min(max(period, 0.0), MAX_LAG_NS))
         return self._lags[metric]
@@ -183,7 +187,11 @@ def _score_contention(w: _Window, ev: list[str], sc: dict[str, float]) -> None:
     if group is not None and group[2] >= 25.0 and (score > 0 or other_w is None):
         name, pids, cpu = group
         score = max(score, min(1.0, cpu / 50.0))
-        who = f"{name} (pid {pids[0]})" if len(pids) == 1 else f"{name} ×{len(pids)} (pids {', '.join(map(str, pids))})"
+        who = (
+            f"{name} (pid {pids[0]})"
+            if len(pids) == 1
+            else f"{name} ×{len(pids)} (pids {', '.join(map(str, pids))})"
+        )
         ev.append(f"contention: {who} at {cpu:.0f}% CPU")
     steal_w, steal_b = _med(w.win("cpu.steal")), _med(w.base("cpu.steal")) or 0.0
     if steal_w is not None and steal_w - steal_b >= 5.0:

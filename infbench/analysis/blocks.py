@@ -152,8 +152,13 @@ def calls_per_block(typical_call_ns: float, min_block_ns: int = MIN_BLOCK_NS) ->
     return int(min(MAX_CALLS_PER_BLOCK, max(1, round(min_block_ns / typical_call_ns))))
 
 
-def in_turn_gaps(start_ns: np.ndarray, dur_ns: np.ndarray, turn_end_ns: np.ndarray | None,
-                 prev_end_ns: int | None = None, max_gap_ns: float | None = None) -> np.ndarray:
+def in_turn_gaps(
+    start_ns: np.ndarray,
+    dur_ns: np.ndarray,
+    turn_end_ns: np.ndarray | None,
+    prev_end_ns: int | None = None,
+    max_gap_ns: float | None = None,
+) -> np.ndarray:
     """Idle time before each call while its backend held the machine (0 for the first call of a turn), ns.
 
     A gap spans a turn boundary when a recorded turn ended inside it (`turn_end_ns`, sorted). Without turns
@@ -180,8 +185,13 @@ def in_turn_gaps(start_ns: np.ndarray, dur_ns: np.ndarray, turn_end_ns: np.ndarr
     return gap
 
 
-def call_blocks(start_ns: np.ndarray, dur_ns: np.ndarray, k: int, index: np.ndarray | None = None,
-                gap_ns: np.ndarray | None = None) -> BlockStats:
+def call_blocks(
+    start_ns: np.ndarray,
+    dur_ns: np.ndarray,
+    k: int,
+    index: np.ndarray | None = None,
+    gap_ns: np.ndarray | None = None,
+) -> BlockStats:
     """Statistics of blocks of `k` consecutive calls (block = call index // k), in time order.
 
     `index` is each call's position in the backend's whole measured series (so a thinned or partial series

@@ -130,8 +130,15 @@ def with_process_spread(c: Comparison, sd: float = PROCESS_RATIO_SD) -> Comparis
         if se > 0:
             p = max(p, float(2.0 * norm.sf(abs(math.log(c.median_ratio)) / se)))
     verdict = verdict_for(med, p, c.threshold)
-    return replace(c, median_ratio_ci95=med, p99_ratio_ci95=p99, p_value=p, verdict=verdict,
-                   regression=verdict == SLOWER, ci_method=f"{c.ci_method} + between-process ±{100 * sd:.1f} %")
+    return replace(
+        c,
+        median_ratio_ci95=med,
+        p99_ratio_ci95=p99,
+        p_value=p,
+        verdict=verdict,
+        regression=verdict == SLOWER,
+        ci_method=f"{c.ci_method} + between-process ±{100 * sd:.1f} %",
+    )
 
 
 def compare_latencies(
@@ -168,19 +175,22 @@ def compare_latencies(
     med_ci, p99_ci = rd.ci(0.5), rd.ci(0.99)
     p = mann_whitney_p(a, b) if rd.exact else rd.p_value(0.5)
     verdict = verdict_for(med_ci, p, threshold)
-    return with_process_spread(Comparison(
-        median_ratio=_ratio(float(np.median(sb)), float(np.median(sa))),
-        median_ratio_ci95=med_ci,
-        p99_ratio=_ratio(float(np.percentile(sb, 99)), float(np.percentile(sa, 99))),
-        p99_ratio_ci95=p99_ci,
-        p_value=p,
-        verdict=verdict,
-        regression=verdict == SLOWER,
-        threshold=float(threshold),
-        n_a=int(a.size),
-        n_b=int(b.size),
-        ci_method=rd.method,
-    ), process_sd)
+    return with_process_spread(
+        Comparison(
+            median_ratio=_ratio(float(np.median(sb)), float(np.median(sa))),
+            median_ratio_ci95=med_ci,
+            p99_ratio=_ratio(float(np.percentile(sb, 99)), float(np.percentile(sa, 99))),
+            p99_ratio_ci95=p99_ci,
+            p_value=p,
+            verdict=verdict,
+            regression=verdict == SLOWER,
+            threshold=float(threshold),
+            n_a=int(a.size),
+            n_b=int(b.size),
+            ci_method=rd.method,
+        ),
+        process_sd,
+    )
 
 
 def noise_band_from_aa(
@@ -195,8 +205,11 @@ def noise_band_from_aa(
     Use it as `threshold` for real comparisons on the same machine and settings. `paired` as in
     `compare_latencies` (the twin of `run --aa` runs in the same rounds as its original).
     """
-    return noise_band(compare_latencies(a1_ns, a2_ns, threshold=0.0, n_boot=n_boot, seed=seed, paired=paired,
-                                        process_sd=0.0))
+    return noise_band(
+        compare_latencies(
+            a1_ns, a2_ns, threshold=0.0, n_boot=n_boot, seed=seed, paired=paired, process_sd=0.0
+        )
+    )
 
 
 def noise_band(aa: Comparison) -> float:
@@ -270,4 +283,6 @@ def simulate_schedule_bias(
     if schedule == "blocked":
         return compare_latencies(dur[owner == 0], dur[owner == 1], seed=seed)
     turn = np.arange(n_per_backend) // block_len  # the k-th turn of each backend is in round k
-    return compare_latencies(Calls(dur[owner == 0], turn), Calls(dur[owner == 1], turn), seed=seed, paired=True)
+    return compare_latencies(
+        Calls(dur[owner == 0], turn), Calls(dur[owner == 1], turn), seed=seed, paired=True
+    )

@@ -147,11 +147,17 @@ class SlowdownTracker:
         block_ns = self.k * float(np.median(self._buf_d[:SIZE_CALLS]))
         self.spikes = SpikeDetector(backend=self.backend, metrics=default_metrics(self.k))
         calib = int(np.clip(round(5e9 / max(block_ns, 1.0)), 10, 50))
-        self.cusum = CusumDetector(backend=self.backend, calib=calib, min_count=1,
-                                   min_rel_change=self.min_step_ratio - 1.0, min_rel_sigma=0.02)
+        self.cusum = CusumDetector(
+            backend=self.backend,
+            calib=calib,
+            min_count=1,
+            min_rel_change=self.min_step_ratio - 1.0,
+            min_rel_sigma=0.02,
+        )
 
-    def feed(self, start_ns: np.ndarray, dur_ns: np.ndarray, turn_end_ns: np.ndarray | None,
-             final: bool = False) -> list[Finding]:
+    def feed(
+        self, start_ns: np.ndarray, dur_ns: np.ndarray, turn_end_ns: np.ndarray | None, final: bool = False
+    ) -> list[Finding]:
         """Add the next measured calls (time order); return the alarms completed by whole blocks among them."""
         s = np.concatenate([self._buf_s, np.asarray(start_ns, dtype=np.int64)])
         d = np.concatenate([self._buf_d, np.asarray(dur_ns, dtype=np.int64)])
@@ -169,8 +175,13 @@ class SlowdownTracker:
         if take == 0:
             return self._flush() if final else []
         s, d = s[:take], d[:take]
-        gap = in_turn_gaps(s, d, turn_end_ns, self._prev_end,
-                           max_gap_ns=None if turn_end_ns is not None else max(50e6, 3 * float(np.median(d))))
+        gap = in_turn_gaps(
+            s,
+            d,
+            turn_end_ns,
+            self._prev_end,
+            max_gap_ns=None if turn_end_ns is not None else max(50e6, 3 * float(np.median(d))),
+        )
         idx = self._index + np.arange(take, dtype=np.int64)
         self._prev_end, self._index = int(s[-1] + d[-1]), self._index + take
         if take > MAX_CALLS_PER_PASS:
@@ -179,22 +190,30 @@ class SlowdownTracker:
             s, d, gap, idx = s[::stride], d[::stride], gap[::stride], idx[::stride]
         blocks = call_blocks(s, d, k, idx, gap)
         self._blocks.append(blocks)
-        out = [Finding("spike", x.t_start_ns, x.t_end_ns, x.ratio, x.metric, x.severity)
-               for x in self.spikes.update(blocks)]  # type: ignore[union-attr]
-        out += [Finding(x.kind, x.t_ns, max(x.t_end_ns or x.t_ns, x.t_ns), x.ratio, "median")
-                for x in self.cusum.update(blocks)]  # type: ignore[union-attr]
+        out = [
+            Finding("spike", x.t_start_ns, x.t_end_ns, x.ratio, x.metric, x.severity)
+            for x in self.spikes.update(blocks)
+        ]  # type: ignore[union-attr]
+        out += [
+            Finding(x.kind, x.t_ns, max(x.t_end_ns or x.t_ns, x.t_ns), x.ratio, "median")
+            for x in self.cusum.update(blocks)
+        ]  # type: ignore[union-attr]
         return out + (self._flush() if final else [])
 
     def _flush(self) -> list[Finding]:
         if self.spikes is None:
             return []
-        return [Finding("spike", x.t_start_ns, x.t_end_ns, x.ratio, x.metric, x.severity)
-                for x in self.spikes.flush()]
+        return [
+            Finding("spike", x.t_start_ns, x.t_end_ns, x.ratio, x.metric, x.severity)
+            for x in self.spikes.flush()
+        ]
 
     def open_alarm(self) -> Finding | None:
         """The spike still in progress, as an alarm so far (live: a long slowdown is said while it lasts)."""
         x = self.spikes.active if self.spikes else None
-        return None if x is None else Finding("spike", x.t_start_ns, x.t_end_ns, x.ratio, x.metric, x.severity)
+        return (
+            None if x is None else Finding("spike", x.t_start_ns, x.t_end_ns, x.ratio, x.metric, x.severity)
+        )
 
     @property
     def busy(self) -> bool:
@@ -206,12 +225,15 @@ class SlowdownTracker:
         if not self._blocks:
             return empty_blocks()
         b = self._blocks
-        cat = [np.concatenate([getattr(x, f) for x in b]) for f in
-               ("t0_ns", "count", "median_ns", "p90_ns", "max_ns", "mean_ns", "t1_ns", "cycle_ns")]
+        cat = [
+            np.concatenate([getattr(x, f) for x in b])
+            for f in ("t0_ns", "count", "median_ns", "p90_ns", "max_ns", "mean_ns", "t1_ns", "cycle_ns")
+        ]
         return BlockStats(int(np.median([x.block_ns for x in b])), *cat)
 
-    def _extent(self, blocks: BlockStats, t0: int, t_alarm: int, base: np.ndarray, peak: float
-                ) -> tuple[int, bool]:
+    def _extent(
+        self, blocks: BlockStats, t0: int, t_alarm: int, base: np.ndarray, peak: float
+    ) -> tuple[int, bool]:
         """(end of the slow stretch that starts at `t0`, whether it lasts to the end of the data).
 
         A block is slow while any face (median, tail, in-turn time per call) is above its baseline by half the
@@ -264,23 +286,31 @@ class SlowdownTracker:
                 out.append(ep)
         return out
 
-    def _episode(self, group: list[Finding], slow: list[Finding], blocks: BlockStats,
-                 earlier: list[tuple[int, int]]) -> Episode | None:
+    def _episode(
+        self, group: list[Finding], slow: list[Finding], blocks: BlockStats, earlier: list[tuple[int, int]]
+    ) -> Episode | None:
         t0 = min(f.t_start_ns for f in slow)
         before = np.flatnonzero(blocks.t0_ns < t0)
         before = [i for i in before.tolist() if not any(a <= blocks.t0_ns[i] < b for a, b in earlier)]
         base = np.asarray(before[-BASELINE_BLOCKS:], dtype=np.int64)
         if base.size < 3:
             return None
-        t1, sustained = self._extent(blocks, t0, max(f.t_end_ns for f in slow), base,
-                                     max(f.ratio for f in slow))
+        t1, sustained = self._extent(
+            blocks, t0, max(f.t_end_ns for f in slow), base, max(f.ratio for f in slow)
+        )
         win = (blocks.t0_ns >= t0) & (blocks.t0_ns < t1)
         if not win.any():
             return None
-        med = lambda a: float(np.median(a))
-        faces = {"median": med(blocks.median_ns[win]) / med(blocks.median_ns[base]),
-                 "throughput": med(blocks.cycle_ns[win]) / med(blocks.cycle_ns[base]),
-                 "before_ms": med(blocks.median_ns[base]) / 1e6, "after_ms": med(blocks.median_ns[win]) / 1e6}
+
+        def med(a):
+            return float(np.median(a))
+
+        faces = {
+            "median": med(blocks.median_ns[win]) / med(blocks.median_ns[base]),
+            "throughput": med(blocks.cycle_ns[win]) / med(blocks.cycle_ns[base]),
+            "before_ms": med(blocks.median_ns[base]) / 1e6,
+            "after_ms": med(blocks.median_ns[win]) / 1e6,
+        }
         if int(np.median(blocks.count)) >= TAIL_MIN_CALLS:
             faces["p90"] = med(blocks.p90_ns[win]) / med(blocks.p90_ns[base])
         scored = {m: faces[m] for m in ("median", "p90", "throughput") if m in faces}
@@ -296,5 +326,14 @@ class SlowdownTracker:
         lost *= self._stride  # blocks of a thinned series hold one call in `stride`
         if lost < MIN_LOST_MS:
             return None
-        return Episode(self.backend, kind, t0, t1, ratio, metric, {m: round(v, 4) for m, v in faces.items()},
-                       max(0.0, lost), [asdict(f) for f in group])
+        return Episode(
+            self.backend,
+            kind,
+            t0,
+            t1,
+            ratio,
+            metric,
+            {m: round(v, 4) for m, v in faces.items()},
+            max(0.0, lost),
+            [asdict(f) for f in group],
+        )

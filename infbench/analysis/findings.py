@@ -71,8 +71,9 @@ def episode_dict(ep: Episode, t0_ns: int) -> dict[str, Any]:
     return d
 
 
-def detect_episodes(data: RunData, label: str, noise_band: float | None = None
-                    ) -> tuple[list[Episode], DetectionStatus, SlowdownTracker]:
+def detect_episodes(
+    data: RunData, label: str, noise_band: float | None = None
+) -> tuple[list[Episode], DetectionStatus, SlowdownTracker]:
     """Slowdown episodes of one backend over the whole session: the live detectors run over every measured
     call, so the report finds what the live view found. `noise_band` (the A/A band) raises the smallest
     sustained change reported to twice that band."""
@@ -88,8 +89,9 @@ def detect_episodes(data: RunData, label: str, noise_band: float | None = None
     return tracker.episodes(found), status, tracker
 
 
-def backend_analysis(data: RunData, label: str, first_inference_ms: float | None,
-                     noise_band: float | None = None) -> dict[str, Any]:
+def backend_analysis(
+    data: RunData, label: str, first_inference_ms: float | None, noise_band: float | None = None
+) -> dict[str, Any]:
     """Findings for one backend (JSON-ready); times are seconds since t=0.
 
     ``spikes`` holds the transient slowdown episodes, ``shifts`` the sustained ones (step/drift); each with
@@ -98,8 +100,14 @@ def backend_analysis(data: RunData, label: str, first_inference_ms: float | None
     t0 = data.t0_ns
     all_start, all_dur = _thin(*data.samples(label))
     start, dur = data.samples(label, phase=PHASE_MEASURE)
-    out: dict[str, Any] = {"warmup_end_s": None, "spikes": [], "shifts": [], "burst_vs_sustained": None,
-                           "warnings": [], "detection": None}
+    out: dict[str, Any] = {
+        "warmup_end_s": None,
+        "spikes": [],
+        "shifts": [],
+        "burst_vs_sustained": None,
+        "warnings": [],
+        "detection": None,
+    }
     if dur.size and infos_backend(data, label) not in CONTROL_BACKENDS:
         median_ms = float(np.median(dur)) / 1e6
         out["warnings"] = stability_warnings(dur, first_inference_ms, median_ms)
@@ -130,5 +138,3 @@ def infos_backend(data: RunData, label: str) -> str | None:
     """The backend name of `label` (None when unknown)."""
     info = data.backend_infos().get(label)
     return getattr(info, "backend", None)
-
-

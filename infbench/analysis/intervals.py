@@ -8,7 +8,7 @@ Methods, in order of preference for data that is not independent call by call:
 - ``moving-block bootstrap``: no turns known (or fewer than 3): blocks of consecutive calls whose length comes
   from the autocorrelation (`resample.block_length`).
 
-The exact order-statistic bootstrap of single calls (`stats.bootstrap_quantile_draws`) is kept only when the
+The exact order-statistic bootstrap of single calls (`resample.bootstrap_quantile_draws`) is kept only when the
 calls pass an independence check (`resample.dispersion_pvalue` across turns or across 50 blocks, at the median
 and at p99). Every result names its method.
 """
@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from infbench.analysis import resample as rs
-from infbench.analysis.stats import bootstrap_quantile_draws
 
 EXACT = "exact"
 TURN = "turn"
@@ -100,7 +99,9 @@ def as_calls(x: np.ndarray | Calls) -> Calls:
 
 
 def _independent(values: np.ndarray, units: np.ndarray, n_units: int) -> bool:
-    return all(rs.dispersion_pvalue(values, units, n_units, q) >= rs.ALPHA_INDEPENDENT for q in CHECK_QUANTILES)
+    return all(
+        rs.dispersion_pvalue(values, units, n_units, q) >= rs.ALPHA_INDEPENDENT for q in CHECK_QUANTILES
+    )
 
 
 def plan_units(calls: Calls) -> UnitPlan:
@@ -119,8 +120,14 @@ def plan_units(calls: Calls) -> UnitPlan:
     sub = max(1, length // SUB_PER_BLOCK, math.ceil(n / MAX_UNITS))
     per_block = max(1, math.ceil(length / sub))
     n_sub = math.ceil(n / sub)
-    return UnitPlan(BLOCK, (np.arange(n) // sub).astype(np.int64), n_sub, per_block,
-                    n_independent=max(1, math.ceil(n / (sub * per_block))), block_calls=sub * per_block)
+    return UnitPlan(
+        BLOCK,
+        (np.arange(n) // sub).astype(np.int64),
+        n_sub,
+        per_block,
+        n_independent=max(1, math.ceil(n / (sub * per_block))),
+        block_calls=sub * per_block,
+    )
 
 
 def weights_for(plan: UnitPlan, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -131,19 +138,27 @@ def weights_for(plan: UnitPlan, n_boot: int, rng: np.random.Generator) -> np.nda
 
 
 def quantile_draws(
-    calls: Calls, plan: UnitPlan, q: float, weights: np.ndarray | None, n_boot: int,
-    rng: np.random.Generator, sorted_values: np.ndarray | None = None,
+    calls: Calls,
+    plan: UnitPlan,
+    q: float,
+    weights: np.ndarray | None,
+    n_boot: int,
+    rng: np.random.Generator,
+    sorted_values: np.ndarray | None = None,
 ) -> np.ndarray:
     """Bootstrap draws of the q-quantile of `calls` under `plan` (`weights` unused for the exact method)."""
     s = np.sort(calls.dur) if sorted_values is None else sorted_values
     if plan.kind == EXACT or weights is None:
-        return bootstrap_quantile_draws(s, q, n_boot, rng)
+        return rs.bootstrap_quantile_draws(s, q, n_boot, rng)
     assert plan.units is not None
     return rs.unit_quantile_draws(calls.dur, plan.units, plan.n_units, q, weights, s)
 
 
 def quantile_cis(
-    calls: Calls, qs: tuple[float, ...], n_boot: int, rng: np.random.Generator,
+    calls: Calls,
+    qs: tuple[float, ...],
+    n_boot: int,
+    rng: np.random.Generator,
     sorted_values: np.ndarray | None = None,
 ) -> tuple[list[tuple[float, float]], str]:
     """95 % CIs of the quantiles `qs` of one backend's calls, and the method's description."""
@@ -194,8 +209,13 @@ def ratio_draws(
     sa, sb = np.sort(a.dur), np.sort(b.dur)
     pa, pb = plan_units(a), plan_units(b)
     if pa.kind == EXACT and pb.kind == EXACT:
-        draws = {q: _ratio(quantile_draws(b, pb, q, None, n_boot, rng, sb),
-                           quantile_draws(a, pa, q, None, n_boot, rng, sa)) for q in qs}
+        draws = {
+            q: _ratio(
+                quantile_draws(b, pb, q, None, n_boot, rng, sb),
+                quantile_draws(a, pa, q, None, n_boot, rng, sa),
+            )
+            for q in qs
+        }
         return RatioDraws(draws, "exact bootstrap of independent calls", 10**9, True)
     if paired and a.n_turns >= MIN_TURNS and b.n_turns >= MIN_TURNS:
         per = math.ceil(max(a.n_turns, b.n_turns) / MAX_UNITS)  # consecutive rounds merged: still paired
@@ -203,15 +223,23 @@ def ratio_draws(
         rounds = max(a.n_turns, b.n_turns)
         w = rs.multinomial_weights(rounds, n_boot, rng)
         assert a.turn is not None and b.turn is not None
-        draws = {q: _ratio(rs.unit_quantile_draws(b.dur, b.turn, b.n_turns, q, w[:, : b.n_turns], sb),
-                           rs.unit_quantile_draws(a.dur, a.turn, a.n_turns, q, w[:, : a.n_turns], sa))
-                 for q in qs}
+        draws = {
+            q: _ratio(
+                rs.unit_quantile_draws(b.dur, b.turn, b.n_turns, q, w[:, : b.n_turns], sb),
+                rs.unit_quantile_draws(a.dur, a.turn, a.n_turns, q, w[:, : a.n_turns], sa),
+            )
+            for q in qs
+        }
         n = min(a.n_turns, b.n_turns)
         merged = f", {per} consecutive rounds per unit" if per > 1 else ""
         return RatioDraws(draws, f"paired round bootstrap ({n} rounds{merged})", n, False)
     wa = None if pa.kind == EXACT else weights_for(pa, n_boot, rng)
     wb = None if pb.kind == EXACT else weights_for(pb, n_boot, rng)
-    draws = {q: _ratio(quantile_draws(b, pb, q, wb, n_boot, rng, sb), quantile_draws(a, pa, q, wa, n_boot, rng, sa))
-             for q in qs}
+    draws = {
+        q: _ratio(
+            quantile_draws(b, pb, q, wb, n_boot, rng, sb), quantile_draws(a, pa, q, wa, n_boot, rng, sa)
+        )
+        for q in qs
+    }
     method = pa.describe() if pa.describe() == pb.describe() else f"A: {pa.describe()}; B: {pb.describe()}"
     return RatioDraws(draws, method, min(pa.n_independent, pb.n_independent), False)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import betainc, ndtr
 from scipy.stats import chi2
 from scipy.stats import t as student_t
 
@@ -135,7 +135,9 @@ def unit_quantile_draws(
         with np.errstate(divide="ignore", invalid="ignore"):
             cdf = (weights @ _below_counts(v, u, n_units, grid)) / tot[:, None]
         draws = _read_quantile(np.nan_to_num(cdf, nan=0.0), grid, q)
-        edge = (levels[0] > 0.0 and np.any(draws <= grid[0])) or (levels[-1] < 1.0 and np.any(draws >= grid[-1]))
+        edge = (levels[0] > 0.0 and np.any(draws <= grid[0])) or (
+            levels[-1] < 1.0 and np.any(draws >= grid[-1])
+        )
         if not edge or width >= 1.0:
             break
         width *= 2.0
@@ -206,3 +208,30 @@ def block_length(values: np.ndarray, min_blocks: int = 20) -> int:
     top = max(ratios)
     first = next(s for s, r in zip(sizes, ratios) if r >= 0.7 * top)
     return int(max(1, min(2 * first, n // min_blocks)))
+
+
+def bootstrap_quantile_draws(
+    sorted_values: np.ndarray, q: float, n_boot: int = 2000, rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """`n_boot` draws from the bootstrap distribution of the q-quantile of `sorted_values` (ascending).
+
+    Equivalent to computing the lower q-quantile (order statistic ceil(n*q)) of `n_boot` resamples.
+    """
+    x = np.asarray(sorted_values)
+    n = x.shape[0]
+    if n == 0:
+        raise ValueError("no values")
+    rng = rng or np.random.default_rng(0)
+    if n == 1:
+        return np.repeat(x[:1].astype(float), n_boot)
+    m = max(1, math.ceil(n * q))
+    # Ranks outside centre ± 12 sd of the binomial have negligible probability (< 1e-30).
+    half = int(12 * math.sqrt(n * q * (1 - q)) + 3)
+    lo, hi = max(1, m - half), min(n, m + half)
+    j = np.arange(lo, hi + 1, dtype=float)
+    # P(Binomial(n, j/n) >= m) = I_{j/n}(m, n - m + 1)  (regularised incomplete beta).
+    cdf = betainc(m, n - m + 1, j / n)
+    cdf[-1] = 1.0
+    u = rng.random(n_boot) * cdf[-1]
+    ranks = lo + np.searchsorted(cdf, u, side="left")
+    return x[np.clip(ranks, 1, n) - 1].astype(float)

@@ -44,9 +44,17 @@ def fair_comparison(data: RunData, results: dict[str, dict[str, Any]]) -> dict[s
             band = noise_band(within)  # |ratio - 1| is this run's process offset: not added twice
             c = with_process_spread(within)
             threshold, source = max(band, 0.002), "aa"
-            aa = {"a": twin[: -len(AA_SUFFIX)], "b": twin, "noise_band": band, "median_ratio": c.median_ratio,
-                  "median_ratio_ci95": list(c.median_ratio_ci95), "p99_ratio": c.p99_ratio,
-                  "p99_ratio_ci95": list(c.p99_ratio_ci95), "p_value": c.p_value, "ci_method": c.ci_method}
+            aa = {
+                "a": twin[: -len(AA_SUFFIX)],
+                "b": twin,
+                "noise_band": band,
+                "median_ratio": c.median_ratio,
+                "median_ratio_ci95": list(c.median_ratio_ci95),
+                "p99_ratio": c.p99_ratio,
+                "p99_ratio_ci95": list(c.p99_ratio_ci95),
+                "p_value": c.p_value,
+                "ci_method": c.ci_method,
+            }
     table = relative_table(measured, threshold, paired=paired)
     table["threshold_source"] = source
     table["aa"] = aa
@@ -58,8 +66,13 @@ def analyze_session(data: RunData, results: dict[str, dict[str, Any]]) -> dict[s
     """``{"backends": {label: findings}, "comparison": fair_comparison}`` over the whole session."""
     infos = data.backend_infos()
     comparison = fair_comparison(data, results)
-    band = (comparison.get("aa") or {}).get("noise_band")  # the A/A band sets the smallest step worth reporting
-    per = {label: backend_analysis(data, label, getattr(infos.get(label), "first_inference_ms", None),
-                                   noise_band=band)
-           for label in results}
+    band = (comparison.get("aa") or {}).get(
+        "noise_band"
+    )  # the A/A band sets the smallest step worth reporting
+    per = {
+        label: backend_analysis(
+            data, label, getattr(infos.get(label), "first_inference_ms", None), noise_band=band
+        )
+        for label in results
+    }
     return {"backends": per, "comparison": comparison}

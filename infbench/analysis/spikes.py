@@ -153,7 +153,8 @@ class SpikeDetector:
 
     def _worth(self, spikes: list[Spike]) -> list[Spike]:
         return [
-            s for s in spikes
+            s
+            for s in spikes
             if s.ratio >= self.min_ratio
             and (s.blocks >= self.min_blocks or s.t_end_ns - s.t_start_ns >= self.min_span_ns)
         ]

@@ -10,11 +10,11 @@ cost independent of n — which keeps CIs cheap on 10-million-sample sessions.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.special import betainc
+
+from infbench.analysis.intervals import Calls, quantile_cis
 
 DEFAULT_BOOTSTRAP = 2000
 
@@ -63,33 +63,6 @@ class LatencyStats:
         return d
 
 
-def bootstrap_quantile_draws(
-    sorted_values: np.ndarray, q: float, n_boot: int = DEFAULT_BOOTSTRAP, rng: np.random.Generator | None = None
-) -> np.ndarray:
-    """`n_boot` draws from the bootstrap distribution of the q-quantile of `sorted_values` (ascending).
-
-    Equivalent to computing the lower q-quantile (order statistic ceil(n*q)) of `n_boot` resamples.
-    """
-    x = np.asarray(sorted_values)
-    n = x.shape[0]
-    if n == 0:
-        raise ValueError("no values")
-    rng = rng or np.random.default_rng(0)
-    if n == 1:
-        return np.repeat(x[:1].astype(float), n_boot)
-    m = max(1, math.ceil(n * q))
-    # Ranks outside centre ± 12 sd of the binomial have negligible probability (< 1e-30).
-    half = int(12 * math.sqrt(n * q * (1 - q)) + 3)
-    lo, hi = max(1, m - half), min(n, m + half)
-    j = np.arange(lo, hi + 1, dtype=float)
-    # P(Binomial(n, j/n) >= m) = I_{j/n}(m, n - m + 1)  (regularised incomplete beta).
-    cdf = betainc(m, n - m + 1, j / n)
-    cdf[-1] = 1.0
-    u = rng.random(n_boot) * cdf[-1]
-    ranks = lo + np.searchsorted(cdf, u, side="left")
-    return x[np.clip(ranks, 1, n) - 1].astype(float)
-
-
 def ci95(draws: np.ndarray) -> tuple[float, float]:
     """Percentile 95 % interval of bootstrap draws."""
     lo, hi = np.percentile(draws, [2.5, 97.5])
@@ -111,7 +84,6 @@ def summarize(
     Raises:
         ValueError: when `dur_ns` is empty.
     """
-    from infbench.analysis.intervals import Calls, quantile_cis
 
     d = np.asarray(dur_ns, dtype=np.int64)
     if d.size == 0:

@@ -63,8 +63,9 @@ def stopped_by_user(data: RunData) -> set[str]:
     return {e.backend for e in data.events() if e.kind == "status" and e.backend and USER_STOP in e.message}
 
 
-def _status(info: Any, has_samples: bool, user_stopped: bool = False,
-            outcome: str | None = "complete") -> tuple[str, str | None]:
+def _status(
+    info: Any, has_samples: bool, user_stopped: bool = False, outcome: str | None = "complete"
+) -> tuple[str, str | None]:
     """(status, reason) of one backend for the report: ok, degraded, failed, stopped or not started.
 
     A backend the user stopped is ``stopped`` (with or without samples). One without samples that did not
@@ -80,8 +81,11 @@ def _status(info: Any, has_samples: bool, user_stopped: bool = False,
             return NOT_STARTED, "run interrupted before it was measured"
         if info.status in ("done", "ok", "degraded"):  # finished without a measured call: something is wrong
             return "failed", info.error or "no measured samples"
-        return NOT_STARTED, info.error or ("run ended before it was measured" if outcome else
-                                           "the recording was cut off before it was measured")
+        return NOT_STARTED, info.error or (
+            "run ended before it was measured"
+            if outcome
+            else "the recording was cut off before it was measured"
+        )
     if info.status == "stopped":  # measured, then stopped though not by the user (older sessions)
         return STOPPED, info.error or "stopped before the end of the run"
     if info.degraded_reasons or info.status == "degraded":
@@ -137,7 +141,9 @@ def backend_results(data: RunData, n_boot: int = 2000) -> dict[str, dict[str, An
             "providers": list(info.providers),
             "options": dict(info.options),
             "iterations": int(dur.size),
-            "calls_made": _calls_made(data, label, int(dur.size)),  # > iterations when the null control is thinned
+            "calls_made": _calls_made(
+                data, label, int(dur.size)
+            ),  # > iterations when the null control is thinned
             "warmup_iterations": int(wdur.size),
             "relative_to_fastest": None,
         }
@@ -158,7 +164,11 @@ CONTROL_BACKENDS = {"null"}  # harness controls: shown, but never "fastest" and 
 
 def _competes(r: dict[str, Any], label: str = "") -> bool:
     """Whether a backend competes for "fastest"/winner: measured, not a control, not an A/A twin."""
-    return r.get("status") not in ("failed", NOT_STARTED) and r.get("backend") not in CONTROL_BACKENDS and not label.endswith("#aa")
+    return (
+        r.get("status") not in ("failed", NOT_STARTED)
+        and r.get("backend") not in CONTROL_BACKENDS
+        and not label.endswith("#aa")
+    )
 
 
 def _add_relative(results: dict[str, dict[str, Any]]) -> None:

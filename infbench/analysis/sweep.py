@@ -268,8 +268,14 @@ def sweep_summary(
     pareto = pareto_front(sweep_points(report_backends))
     if not defaults or len(defaults) < 2:
         rec = recommend(report_backends, default_label, objective, samples, threshold, paired=paired)
-        return {"objective": objective, "threshold": float(threshold), "default": default_label, "grid": grid,
-                "pareto": pareto, "recommendation": rec.to_dict() if rec is not None else None}
+        return {
+            "objective": objective,
+            "threshold": float(threshold),
+            "default": default_label,
+            "grid": grid,
+            "pareto": pareto,
+            "recommendation": rec.to_dict() if rec is not None else None,
+        }
     by_backend: dict[str, dict[str, Any] | None] = {}
     for backend, default in defaults.items():
         labels = {g["label"] for g in grid if g.get("backend") == backend}
@@ -283,5 +289,13 @@ def sweep_summary(
         owner = next((g.get("backend") for g in grid if g["label"] == best), None)
         overall = by_backend.get(owner) if owner is not None else None
         default = defaults.get(owner, default_label) if owner is not None else default_label
-    return {"objective": objective, "threshold": float(threshold), "default": default, "defaults": dict(defaults),
-            "grid": grid, "pareto": pareto, "recommendation": overall, "by_backend": by_backend}
+    return {
+        "objective": objective,
+        "threshold": float(threshold),
+        "default": default,
+        "defaults": dict(defaults),
+        "grid": grid,
+        "pareto": pareto,
+        "recommendation": overall,
+        "by_backend": by_backend,
+    }

@@ -19,27 +19,37 @@ from typing import Any
 _PCT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*%\s*$")
 SEPARATOR = "\x00--"  # stands for a bare `--` between the A and B sessions (argparse would drop it)
 DEFAULT_THRESHOLD = 0.05
-SINGLE_NOTE = ("one session per side: the verdict ignores run-to-run variation (CIs cover the noise within "
-               "each run only); pass several sessions per side (A1 A2 A3 -- B1 B2 B3) to measure it")
+SINGLE_NOTE = (
+    "one session per side: the verdict ignores run-to-run variation (CIs cover the noise within "
+    "each run only); pass several sessions per side (A1 A2 A3 -- B1 B2 B3) to measure it"
+)
 
 
 DESCRIPTION = (
-    ("Compare session B with session A, backend by backend: ratio B/A of the medians and of the p99s with "
-    "95 % CIs, a p-value, and a verdict (faster / slower / no significant difference) that treats the threshold "
-    "as the noise band. Exit code 1 when B is a significant regression beyond the threshold for any backend, "
-    "else 0; 2 for bad arguments or input (a missing or unreadable session, a backend not in every session, "
-    "sessions of different workloads without --force)."),
-    ("With one session per side the CIs resample each run's turns: they cover the noise within a run but not "
-    "how much whole runs differ, so the verdict ignores run-to-run variation and relies on the noise band "
-    "(default 5 %). Give several sessions per side, separated by --, to measure it: each session's median is "
-    "one observation and the CI is a t interval over sessions."),
-    ("Like with like: every session must have run the same workload (model, batch, sequence length or "
-    "distribution, and the batch option of a sweep configuration); otherwise compare names what differs and "
-    "stops (exit 2) unless --force. Different backend options (threads, graph_opt, …) are compared, since "
-    "measuring their effect is a common use, with a warning that names them."),
-    ("Backends are named as `run --backend` takes them: a label of the sessions, or a backend name or alias "
-    "(ort, ov, pt) standing for the sessions' only label of that backend. The table puts each ratio's 95 % CI "
-    "under it, so every CI stays whole at 80 columns; the CI method is said once below it when shared."),
+    (
+        "Compare session B with session A, backend by backend: ratio B/A of the medians and of the p99s with "
+        "95 % CIs, a p-value, and a verdict (faster / slower / no significant difference) that treats the threshold "
+        "as the noise band. Exit code 1 when B is a significant regression beyond the threshold for any backend, "
+        "else 0; 2 for bad arguments or input (a missing or unreadable session, a backend not in every session, "
+        "sessions of different workloads without --force)."
+    ),
+    (
+        "With one session per side the CIs resample each run's turns: they cover the noise within a run but not "
+        "how much whole runs differ, so the verdict ignores run-to-run variation and relies on the noise band "
+        "(default 5 %). Give several sessions per side, separated by --, to measure it: each session's median is "
+        "one observation and the CI is a t interval over sessions."
+    ),
+    (
+        "Like with like: every session must have run the same workload (model, batch, sequence length or "
+        "distribution, and the batch option of a sweep configuration); otherwise compare names what differs and "
+        "stops (exit 2) unless --force. Different backend options (threads, graph_opt, …) are compared, since "
+        "measuring their effect is a common use, with a warning that names them."
+    ),
+    (
+        "Backends are named as `run --backend` takes them: a label of the sessions, or a backend name or alias "
+        "(ort, ov, pt) standing for the sessions' only label of that backend. The table puts each ratio's 95 % CI "
+        "under it, so every CI stays whole at 80 columns; the CI method is said once below it when shared."
+    ),
 )
 
 
@@ -83,16 +93,25 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "  infbench-tui compare tiny.infb small.infb --force     # different models, on purpose\n",
     )
     _keep_separator(p)
-    p.add_argument("sessions", nargs="+", metavar="SESSION",
-                   help="A B (baseline, candidate), or A1 A2 … -- B1 B2 … (several runs per side)")
     p.add_argument(
-        "--backend", action="append", metavar="NAME",
-        help="compare only this backend (repeatable): a label of the sessions, or a backend name or alias "
-             "(onnxruntime/ort, openvino/ov, torch) standing for the sessions' only label of that backend",
+        "sessions",
+        nargs="+",
+        metavar="SESSION",
+        help="A B (baseline, candidate), or A1 A2 … -- B1 B2 … (several runs per side)",
     )
-    p.add_argument("--force", action="store_true",
-                   help="compare sessions that ran different workloads (model, batch, sequence length) anyway; "
-                        "the differences are still printed")
+    p.add_argument(
+        "--backend",
+        action="append",
+        metavar="NAME",
+        help="compare only this backend (repeatable): a label of the sessions, or a backend name or alias "
+        "(onnxruntime/ort, openvino/ov, torch) standing for the sessions' only label of that backend",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="compare sessions that ran different workloads (model, batch, sequence length) anyway; "
+        "the differences are still printed",
+    )
     p.add_argument(
         "--threshold",
         type=parse_threshold,
@@ -138,12 +157,16 @@ def _labels(sides: dict[str, list[Any]], backends: list[str] | None) -> list[str
     if backends:
         out: list[str] = []
         for name in backends:
-            found = {(side, _name(d)): resolve_label(name, infos, f"{side} session {_name(d)}")
-                     for side, d, infos in every}
+            found = {
+                (side, _name(d)): resolve_label(name, infos, f"{side} session {_name(d)}")
+                for side, d, infos in every
+            }
             if len(set(found.values())) > 1:
                 means = "; ".join(f"{label} in {side} {path}" for (side, path), label in found.items())
-                raise ConfigError(f"--backend {name}: stands for different labels ({means}); give one label "
-                                  "that every session has")
+                raise ConfigError(
+                    f"--backend {name}: stands for different labels ({means}); give one label "
+                    "that every session has"
+                )
             label = next(iter(found.values()))
             if label not in out:
                 out.append(label)
@@ -152,7 +175,9 @@ def _labels(sides: dict[str, list[Any]], backends: list[str] | None) -> list[str
     common = [x for x in first if all(x in labels for _s, _d, labels in every)]
     if not common:
         la, lb = (sorted({x for s, _d, ls in every if s == side for x in ls}) for side in ("A", "B"))
-        raise ConfigError(f"no backend in common: A has {', '.join(la) or 'none'}, B has {', '.join(lb) or 'none'}")
+        raise ConfigError(
+            f"no backend in common: A has {', '.join(la) or 'none'}, B has {', '.join(lb) or 'none'}"
+        )
     return common
 
 
@@ -193,20 +218,27 @@ def session_differences(sessions: list[Any], labels: list[str]) -> dict[str, lis
     infos = [{label: d.backend_infos().get(label) for label in labels} for d in sessions]
     opts = [{label: dict(getattr(i, "options", None) or {}) for label, i in per.items()} for per in infos]
     # the batch a backend ran: its own option (a sweep configuration's) or the plan's
-    batches = [{label: o.get("batch", w.get("batch")) for label, o in per.items()} for per, w in zip(opts, wls)]
+    batches = [
+        {label: o.get("batch", w.get("batch")) for label, o in per.items()} for per, w in zip(opts, wls)
+    ]
     workload = [_differ("model", list(zip(names, (p.get("model") for p in plans))))]
     if all(len(set(map(str, b.values()))) <= 1 for b in batches):
         workload.append(_differ("batch", list(zip(names, (next(iter(b.values()), None) for b in batches)))))
     else:
-        workload += [_differ(f"{label} batch", [(n, b[label]) for n, b in zip(names, batches)]) for label in labels]
+        workload += [
+            _differ(f"{label} batch", [(n, b[label]) for n, b in zip(names, batches)]) for label in labels
+        ]
     workload += [
         _differ("seq", list(zip(names, (w.get("seq") for w in wls)))),
         _differ("seq-dist", list(zip(names, (w.get("seq_dist") for w in wls))), lambda v: v or "fixed"),
     ]
     options = []
     for label in labels:
-        workload.append(_differ(f"{label} engine", [(n, getattr(per[label], "backend", "?"))
-                                                    for n, per in zip(names, infos)]))
+        workload.append(
+            _differ(
+                f"{label} engine", [(n, getattr(per[label], "backend", "?")) for n, per in zip(names, infos)]
+            )
+        )
         rest = [(n, {k: v for k, v in o[label].items() if k != "batch"}) for n, o in zip(names, opts)]
         options.append(_differ(f"{label} options", rest, _options_text))
     return {"workload": [x for x in workload if x], "options": [x for x in options if x]}
@@ -221,8 +253,13 @@ def _one_pair(da: Any, db: Any, label: str, threshold: float, n_boot: int) -> di
     ca, _ = calls_of(da, label)
     cb, _ = calls_of(db, label)
     if ca.dur.size == 0 or cb.dur.size == 0:
-        return {"verdict": "not compared", "regression": False, "n_a": int(ca.dur.size), "n_b": int(cb.dur.size),
-                "reason": f"no measured samples in {'A' if ca.dur.size == 0 else 'B'}"}
+        return {
+            "verdict": "not compared",
+            "regression": False,
+            "n_a": int(ca.dur.size),
+            "n_b": int(cb.dur.size),
+            "reason": f"no measured samples in {'A' if ca.dur.size == 0 else 'B'}",
+        }
     c = compare_latencies(ca, cb, threshold=threshold, n_boot=n_boot, seed=0).to_dict()
     c["median_a_ms"], c["median_b_ms"] = float(np.median(ca.dur)) / 1e6, float(np.median(cb.dur)) / 1e6
     return c
@@ -233,12 +270,19 @@ def _many(a: list[Any], b: list[Any], label: str, threshold: float) -> dict[str,
 
     from infbench.analysis.between import compare_between
 
-    per = {side: [ds.samples(label, phase="measure")[1] for ds in data] for side, data in (("A", a), ("B", b))}
+    per = {
+        side: [ds.samples(label, phase="measure")[1] for ds in data] for side, data in (("A", a), ("B", b))
+    }
     empty = [side for side, xs in per.items() if any(x.size == 0 for x in xs)]
     if empty:
         n = {s: sum(int(x.size) for x in xs) for s, xs in per.items()}
-        return {"verdict": "not compared", "regression": False, "n_a": n["A"], "n_b": n["B"],
-                "reason": f"a session of {empty[0]} has no measured samples"}
+        return {
+            "verdict": "not compared",
+            "regression": False,
+            "n_a": n["A"],
+            "n_b": n["B"],
+            "reason": f"a session of {empty[0]} has no measured samples",
+        }
     med = {s: [float(np.median(x)) for x in xs] for s, xs in per.items()}
     p99 = {s: [float(np.percentile(x, 99)) for x in xs] for s, xs in per.items()}
     c = compare_between(med["A"], med["B"], p99["A"], p99["B"], threshold)
@@ -248,7 +292,12 @@ def _many(a: list[Any], b: list[Any], label: str, threshold: float) -> dict[str,
 
 
 def compare_sessions(
-    a: Any, b: Any, backends: list[str] | None, threshold: float | None, n_boot: int = 2000, force: bool = False
+    a: Any,
+    b: Any,
+    backends: list[str] | None,
+    threshold: float | None,
+    n_boot: int = 2000,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Per-backend comparison of the measured samples of `RunData`s (one or a list per side), JSON-ready.
 
@@ -265,11 +314,17 @@ def compare_sessions(
     diffs = session_differences(a_list + b_list, labels)
     if diffs["workload"] and not force:
         also = f" (options differ too: {'; '.join(diffs['options'])})" if diffs["options"] else ""
-        raise ConfigError(f"the sessions ran different workloads: {'; '.join(diffs['workload'])}{also}; the "
-                          "ratios would compare different work — pass --force to compare anyway")
+        raise ConfigError(
+            f"the sessions ran different workloads: {'; '.join(diffs['workload'])}{also}; the "
+            "ratios would compare different work — pass --force to compare anyway"
+        )
     single = len(a_list) == 1 and len(b_list) == 1
-    rows = {label: (_one_pair(a_list[0], b_list[0], label, t, n_boot) if single else _many(a_list, b_list, label, t))
-            for label in labels}
+    rows = {
+        label: (
+            _one_pair(a_list[0], b_list[0], label, t, n_boot) if single else _many(a_list, b_list, label, t)
+        )
+        for label in labels
+    }
     la = {x for d in a_list for x in d.backend_infos()}
     lb = {x for d in b_list for x in d.backend_infos()}
     return {
@@ -291,9 +346,13 @@ def difference_lines(result: dict[str, Any]) -> list[str]:
     diffs = result.get("differences") or {}
     out = []
     if diffs.get("workload"):
-        out.append(f"warning: different workloads, compared because of --force: {'; '.join(diffs['workload'])}")
+        out.append(
+            f"warning: different workloads, compared because of --force: {'; '.join(diffs['workload'])}"
+        )
     if diffs.get("options"):
-        out.append(f"warning: backend options differ, so the ratios include their effect: {'; '.join(diffs['options'])}")
+        out.append(
+            f"warning: backend options differ, so the ratios include their effect: {'; '.join(diffs['options'])}"
+        )
     return out
 
 
@@ -326,7 +385,7 @@ def _print(result: dict[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from infbench.render import fmt_ms
+    from infbench.report.results import fmt_ms
 
     console = Console()
     for line in difference_lines(result):
@@ -334,21 +393,39 @@ def _print(result: dict[str, Any]) -> None:
     src = "default" if result.get("threshold_source") == "default" else "given"
     methods = {label: r["ci_method"] for label, r in result["backends"].items() if r.get("ci_method")}
     shared = len(set(methods.values())) == 1
-    t = Table(title=escape(f"B = {result['b']}  vs  A = {result['a']}  (noise band ±{result['threshold']:.1%}, "
-                           f"{src})"), box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left",
-              caption=escape(f"95 % CIs: {next(iter(methods.values()))}") if shared else None,
-              caption_justify="left")
+    t = Table(
+        title=escape(
+            f"B = {result['b']}  vs  A = {result['a']}  (noise band ±{result['threshold']:.1%}, {src})"
+        ),
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        title_justify="left",
+        caption=escape(f"95 % CIs: {next(iter(methods.values()))}") if shared else None,
+        caption_justify="left",
+    )
     # the ratio's CI goes on a second line of its cell: at 80 columns nothing is cut
-    for col in ("backend", "n A\nn B", "median\nA → B", "median B/A\n[95 % CI]", "p99 B/A\n[95 % CI]",
-                "verdict\np"):
+    for col in (
+        "backend",
+        "n A\nn B",
+        "median\nA → B",
+        "median B/A\n[95 % CI]",
+        "p99 B/A\n[95 % CI]",
+        "verdict\np",
+    ):
         wraps = col in ("backend", "verdict\np")
-        t.add_column(col, justify="left" if wraps else "right", no_wrap=not wraps, overflow="fold",
-                     min_width=11 if wraps else None)
+        t.add_column(
+            col,
+            justify="left" if wraps else "right",
+            no_wrap=not wraps,
+            overflow="fold",
+            min_width=11 if wraps else None,
+        )
     colours = {"faster": "green", "slower": "red"}
     for label, r in result["backends"].items():
         if "median_ratio" not in r:
-            t.add_row(escape(label), f"{r['n_a']}\n{r['n_b']}", "", "", "",
-                      escape(f"{r['verdict']}: {r['reason']}"))
+            t.add_row(
+                escape(label), f"{r['n_a']}\n{r['n_b']}", "", "", "", escape(f"{r['verdict']}: {r['reason']}")
+            )
             continue
         mci, pci = r["median_ratio_ci95"], r["p99_ratio_ci95"]
         colour = colours.get(r["verdict"], "white")

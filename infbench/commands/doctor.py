@@ -11,10 +11,11 @@ from typing import Any
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Register the `doctor` subcommand."""
     p = sub.add_parser(
-        "doctor", help="check this machine before benchmarking (fingerprint, warnings, sensors)",
+        "doctor",
+        help="check this machine before benchmarking (fingerprint, warnings, sensors)",
         description="Print the environment fingerprint (CPU, memory, OS, Python, packages, GPU), warnings that "
-                    "make results noisy (governor, turbo, battery, other processes, swap, steal, GPU "
-                    "persistence/clocks/processes) and which monitor sensors this machine exposes. Exit 0.",
+        "make results noisy (governor, turbo, battery, other processes, swap, steal, GPU "
+        "persistence/clocks/processes) and which monitor sensors this machine exposes. Exit 0.",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     return p
@@ -23,8 +24,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 def collect() -> dict[str, Any]:
     """Fingerprint, live look, warnings and sensor probes as one JSON-serialisable dict."""
     from infbench.monitors.checks import environment_warnings, live_look
+    from infbench.monitors.fingerprint import system_fingerprint
     from infbench.monitors.sampler import default_monitors
-    from infbench.monitors.system import system_fingerprint
 
     fp = system_fingerprint()
     live = live_look(0.5)
@@ -32,7 +33,7 @@ def collect() -> dict[str, Any]:
     for m in default_monitors():
         try:
             probes.append(m.probe().to_dict())
-        except Exception as exc:  # noqa: BLE001 - doctor reports, never crashes
+        except Exception as exc:
             probes.append({"monitor": m.name, "available": [], "missing": {m.name: f"probe failed: {exc}"}})
         m.close()
     return {"fingerprint": fp, "live": live, "warnings": environment_warnings(fp, live), "sensors": probes}
@@ -46,17 +47,27 @@ def _print(report: dict[str, Any]) -> None:
     fp = report["fingerprint"]
     cpu, mem, osi, py = fp["cpu"], fp["memory"], fp["os"], fp["python"]
     t = Table(title="environment", show_header=False)
-    t.add_row("CPU", f"{cpu['model']} · {cpu['logical_cores']} logical / {cpu['physical_cores']} physical"
-              + (" · virtual machine" if cpu.get("virtual") else ""))
-    t.add_row("governor / turbo", f"{cpu.get('governors') or 'n/a'} / {'n/a' if cpu.get('turbo') is None else cpu['turbo']}")
-    t.add_row("memory", f"{mem['total_mb']:.0f} MB, swap {mem['swap_used_mb']:.0f}/{mem['swap_total_mb']:.0f} MB")
+    t.add_row(
+        "CPU",
+        f"{cpu['model']} · {cpu['logical_cores']} logical / {cpu['physical_cores']} physical"
+        + (" · virtual machine" if cpu.get("virtual") else ""),
+    )
+    t.add_row(
+        "governor / turbo",
+        f"{cpu.get('governors') or 'n/a'} / {'n/a' if cpu.get('turbo') is None else cpu['turbo']}",
+    )
+    t.add_row(
+        "memory", f"{mem['total_mb']:.0f} MB, swap {mem['swap_used_mb']:.0f}/{mem['swap_total_mb']:.0f} MB"
+    )
     t.add_row("OS", f"{osi.get('distro') or osi['system']} · kernel {osi['kernel']}")
     t.add_row("Python", f"{py['version']} ({py['executable']})")
     t.add_row("packages", ", ".join(f"{k} {v}" for k, v in fp["packages"].items() if v) or "-")
     gpu = fp.get("gpu") or {}
     if gpu.get("available"):
         for d in gpu["devices"]:
-            t.add_row(f"gpu{d['index']}", f"{d['name']} · {d['memory_total_mb']} MB · driver {gpu.get('driver')}")
+            t.add_row(
+                f"gpu{d['index']}", f"{d['name']} · {d['memory_total_mb']} MB · driver {gpu.get('driver')}"
+            )
     else:
         t.add_row("GPU", f"n/a: {gpu.get('reason')}")
     console.print(t)

@@ -36,9 +36,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "-o", "--output", metavar="PATH", default="-", help="output file, '-' for stdout (default)"
     )
     p.add_argument(
-        "--backend", action="append", metavar="NAME",
+        "--backend",
+        action="append",
+        metavar="NAME",
         help="samples of this backend only (repeatable): a label of the session, or a backend name or alias "
-             "(onnxruntime/ort, openvino/ov, torch) standing for its only label; an unknown name lists the valid ones",
+        "(onnxruntime/ort, openvino/ov, torch) standing for its only label; an unknown name lists the valid ones",
     )
     p.add_argument("--phase", choices=("warmup", "measure"), help="samples of this phase only")
     return p
@@ -57,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--phase selects samples: it does nothing with --what {args.what}")
     check_output_path(args.output, "-o")
     with open_checked(args.session, "export") as reader:
-        labels = resolve_labels(args.backend, reader.backend_infos(), str(args.session)) if args.backend else None
+        labels = (
+            resolve_labels(args.backend, reader.backend_infos(), str(args.session)) if args.backend else None
+        )
         with _open_out(args.output) as out:
             if args.what == "samples":
                 write_samples(reader, out, args.format, labels=labels, phase=args.phase)

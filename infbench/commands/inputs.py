@@ -33,11 +33,14 @@ def check_session_path(path: str, command: str) -> Path:
     if not p.exists():
         raise ConfigError(f"{path}: no such session file")
     if p.is_dir():
-        raise ConfigError(f"{path}: not a file but a directory; `{command}` takes a session file (.infb) "
-                          f"written by `run`")
+        raise ConfigError(
+            f"{path}: not a file but a directory; `{command}` takes a session file (.infb) written by `run`"
+        )
     if p.suffix.lower() in MODEL_SUFFIXES and not _is_sqlite(p):
-        raise ConfigError(f"{path}: a model file, not a session; `{command}` takes a session file (.infb) "
-                          f"written by `run` (to benchmark the model: infbench-tui run {path})")
+        raise ConfigError(
+            f"{path}: a model file, not a session; `{command}` takes a session file (.infb) "
+            f"written by `run` (to benchmark the model: infbench-tui run {path})"
+        )
     return p
 
 
@@ -104,7 +107,9 @@ def valid_names(infos: Mapping[str, Any]) -> str:
     return ", ".join(out) or "no backends"
 
 
-def resolve_label(name: str, infos: Mapping[str, Any], where: str = "this session", flag: str = "--backend") -> str:
+def resolve_label(
+    name: str, infos: Mapping[str, Any], where: str = "this session", flag: str = "--backend"
+) -> str:
     """The label of session backends `infos` (label → BackendInfo) that `name` stands for.
 
     An exact label wins (then one differing only in case); otherwise `name` is read as a backend name or alias
@@ -127,18 +132,24 @@ def resolve_label(name: str, infos: Mapping[str, Any], where: str = "this sessio
         raise ConfigError(f"{flag} {name}: not in {where}; choose from {valid_names(infos)}") from None
     if backend in infos:
         return backend
-    matches = [label for label, info in infos.items()
-               if _backend_of(info) == backend and not label.endswith(AA_SUFFIX)]
+    matches = [
+        label
+        for label, info in infos.items()
+        if _backend_of(info) == backend and not label.endswith(AA_SUFFIX)
+    ]
     if len(matches) == 1:
         return matches[0]
     if matches:
-        raise ConfigError(f"{flag} {name}: {where} has {len(matches)} {backend} configurations "
-                          f"({', '.join(matches)}); give one of these labels")
+        raise ConfigError(
+            f"{flag} {name}: {where} has {len(matches)} {backend} configurations "
+            f"({', '.join(matches)}); give one of these labels"
+        )
     raise ConfigError(f"{flag} {name}: no {backend} in {where}; choose from {valid_names(infos)}")
 
 
-def resolve_labels(names: Iterable[str], infos: Mapping[str, Any], where: str = "this session",
-                   flag: str = "--backend") -> list[str]:
+def resolve_labels(
+    names: Iterable[str], infos: Mapping[str, Any], where: str = "this session", flag: str = "--backend"
+) -> list[str]:
     """`resolve_label` for each name, duplicates dropped, in the order given."""
     out: list[str] = []
     for name in names:

@@ -11,10 +11,11 @@ from typing import Any
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Register the `models` subcommand."""
     p = sub.add_parser(
-        "models", help="list the built-in models",
+        "models",
+        help="list the built-in models",
         description="List the built-in models: random-weight transformers built offline on first use and cached. "
-                    "Any command taking MODEL also accepts a path to a .onnx file or a local Hugging Face model "
-                    "directory (nothing is ever downloaded).",
+        "Any command taking MODEL also accepts a path to a .onnx file or a local Hugging Face model "
+        "directory (nothing is ever downloaded).",
     )
     p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
     return p
@@ -29,12 +30,23 @@ def _human(n: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the built-in models as a table or JSON."""
-    from infbench.config import DEFAULT_MODEL
     from infbench.engines.models import BUILTIN_MODELS, cache_root, is_cached
+    from infbench.plan.spec import DEFAULT_MODEL
 
-    rows = [{"name": m.name, "family": m.family, "task": m.task, "layers": m.layers, "hidden": m.hidden,
-             "params": m.approx_params, "description": m.description, "cached": is_cached(m.name),
-             "default": m.name == DEFAULT_MODEL} for m in BUILTIN_MODELS.values()]
+    rows = [
+        {
+            "name": m.name,
+            "family": m.family,
+            "task": m.task,
+            "layers": m.layers,
+            "hidden": m.hidden,
+            "params": m.approx_params,
+            "description": m.description,
+            "cached": is_cached(m.name),
+            "default": m.name == DEFAULT_MODEL,
+        }
+        for m in BUILTIN_MODELS.values()
+    ]
     if args.json:
         json.dump({"models": rows, "cache_dir": str(cache_root())}, sys.stdout, indent=1)
         sys.stdout.write("\n")
@@ -47,11 +59,19 @@ def run(args: argparse.Namespace) -> int:
         table.add_column(col, justify="right" if col == "params" else "left", no_wrap=col != "description")
     for r in rows:
         name = f"{r['name']}*" if r["default"] else r["name"]
-        table.add_row(name, _SHORT_TASKS.get(r["task"], r["task"]), f"{r['layers']}×{r['hidden']}", _human(r["params"]),
-                      "yes" if r["cached"] else "no", r["description"])
+        table.add_row(
+            name,
+            _SHORT_TASKS.get(r["task"], r["task"]),
+            f"{r['layers']}×{r['hidden']}",
+            _human(r["params"]),
+            "yes" if r["cached"] else "no",
+            r["description"],
+        )
     console = Console()
     console.print(table)
     console.print(f"* default model.  size: layers×hidden.  cache: {cache_root()}")
-    console.print("MODEL may also be a path to a .onnx file (onnxruntime, openvino) or a local Hugging Face model "
-                  "directory (all backends; its ONNX export is cached).")
+    console.print(
+        "MODEL may also be a path to a .onnx file (onnxruntime, openvino) or a local Hugging Face model "
+        "directory (all backends; its ONNX export is cached)."
+    )
     return 0

@@ -11,14 +11,17 @@ from infbench.errors import ConfigError
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Register the `replay` subcommand."""
     p = sub.add_parser(
-        "replay", help="replay a recorded session in the TUI",
+        "replay",
+        help="replay a recorded session in the TUI",
         description="Replay a session file in the same screen the live run showed: space play/pause, ←/→ seek "
-                    "±10 s, +/- speed (0.25×–32×), n/N next/previous event, click or drag the scrubber. At the "
-                    "end the statistics are exactly those of `report`. Exit code 2 for bad input: a missing or "
-                    "unreadable session, a directory or model file instead of a session.",
+        "±10 s, +/- speed (0.25×–32×), n/N next/previous event, click or drag the scrubber. At the "
+        "end the statistics are exactly those of `report`. Exit code 2 for bad input: a missing or "
+        "unreadable session, a directory or model file instead of a session.",
     )
     p.add_argument("session", help="session file (.infb) written by `run`")
-    p.add_argument("--speed", type=float, default=1.0, metavar="X", help="playback speed, 0.25–32 (default 1)")
+    p.add_argument(
+        "--speed", type=float, default=1.0, metavar="X", help="playback speed, 0.25–32 (default 1)"
+    )
     p.add_argument("--start", type=float, default=0.0, metavar="S", help="start at S seconds after t=0")
     p.add_argument("--paused", action="store_true", help="open paused at --start")
     return p

@@ -28,8 +28,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("session", metavar="SESSION", help="session file (.infb) written by `run` or `sweep`")
     p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
-    p.add_argument("-o", "--output", metavar="PATH", default="-",
-                   help="write to PATH instead of stdout (its directory must exist)")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        default="-",
+        help="write to PATH instead of stdout (its directory must exist)",
+    )
     p.add_argument(
         "--all-events",
         action="store_true",
@@ -67,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     """Print or write the report; 0 on success."""
     from infbench.analysis.summary import build_report
     from infbench.errors import ConfigError
-    from infbench.render import results_csv, results_markdown
+    from infbench.report.results import results_csv, results_markdown
 
     if args.bootstrap < 10:
         raise ConfigError(f"--bootstrap must be at least 10, got {args.bootstrap}")
@@ -83,9 +88,11 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         text = results_csv(report)
     elif args.format == "md":
-        from infbench.render_analysis import analysis_markdown
+        from infbench.report.analysis import analysis_markdown
 
-        text = f"# infbench report\n\n{header}\n\n" + results_markdown(report) + "\n" + analysis_markdown(report)
+        text = (
+            f"# infbench report\n\n{header}\n\n" + results_markdown(report) + "\n" + analysis_markdown(report)
+        )
     else:
         text = None
     if text is not None:
@@ -107,8 +114,8 @@ def _print_table(console: Any, header: str, report: dict[str, Any], all_events: 
     from rich.markup import escape
     from rich.table import Table
 
-    from infbench.render import print_results_table
-    from infbench.render_analysis import print_analysis
+    from infbench.report.analysis import print_analysis
+    from infbench.report.results import print_results_table
 
     console.print(escape(header))
     print_results_table(console, report)

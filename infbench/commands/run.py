@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
-import signal
 import sys
 import textwrap
-from pathlib import Path
 from typing import Any
 
-from infbench.commands.plan_args import add_plan_arguments, plan_from_args
-from infbench.errors import ConfigError
+from infbench.commands.plan_args import add_plan_arguments
+from infbench.plan.build import plan_from_args
+from infbench.run.headless import check_output_paths
 
 DESCRIPTION = (
     "Benchmark one model on several backends. Each engine runs in its own process; every run is recorded to a "
@@ -31,25 +29,33 @@ DESCRIPTION = (
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Register the `run` subcommand."""
     p = sub.add_parser(
-        "run", help="benchmark backends (live TUI, or --headless)",
+        "run",
+        help="benchmark backends (live TUI, or --headless)",
         description="\n\n".join(textwrap.fill(para, 100) for para in DESCRIPTION),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
-               "  infbench-tui run bert-tiny --backend ort --backend ov --headless -d 5\n"
-               "  infbench-tui run model.onnx -b ort:graph_opt=basic -b ov:hint=latency --threads 1 --headless "
-               "--json out.json\n"
-               "  infbench-tui run bert-small                 # live TUI\n",
+        "  infbench-tui run bert-tiny --backend ort --backend ov --headless -d 5\n"
+        "  infbench-tui run model.onnx -b ort:graph_opt=basic -b ov:hint=latency --threads 1 --headless "
+        "--json out.json\n"
+        "  infbench-tui run bert-small                 # live TUI\n",
     )
     add_plan_arguments(p)
     p.add_argument("--headless", action="store_true", help="no TUI: progress bars, then a results table")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON ('-' for stdout)")
     p.add_argument("--csv", metavar="PATH", help="write one row per backend as CSV ('-' for stdout)")
-    p.add_argument("--save", metavar="PATH", help="session file to record to; never overwritten (default: a "
-                                                   "timestamped file under the user's data dir, printed at start "
-                                                   "and end)")
-    p.add_argument("--aa", action="store_true",
-                   help="A/A: also run the first backend a second time (label NAME#aa) to measure this machine's own "
-                        "noise band; the fair comparison then calls a win only beyond that band")
+    p.add_argument(
+        "--save",
+        metavar="PATH",
+        help="session file to record to; never overwritten (default: a "
+        "timestamped file under the user's data dir, printed at start "
+        "and end)",
+    )
+    p.add_argument(
+        "--aa",
+        action="store_true",
+        help="A/A: also run the first backend a second time (label NAME#aa) to measure this machine's own "
+        "noise band; the fair comparison then calls a win only beyond that band",
+    )
     p.add_argument("--no-monitors", action="store_true", help="do not sample CPU/memory/GPU monitors")
     p.add_argument("--setup", action="store_true", help=argparse.SUPPRESS)
     return p
@@ -65,161 +71,15 @@ def run(args: argparse.Namespace) -> int:
     if any(BACKENDS[s.backend].needs != "none" for s in plan.backends):
         from infbench.engines.models import resolve_model
 
-        resolve_model(plan.model)  # a missing or unusable model: one line before anything is printed or started
+        resolve_model(
+            plan.model
+        )  # a missing or unusable model: one line before anything is printed or started
     for line in notes:
         sys.stderr.write(f"infbench-tui: {line}\n")
     if not args.headless:
         from infbench.tui.launch import run_live
 
         return run_live(plan, args)
+    from infbench.run.headless import run_headless
+
     return run_headless(plan, args)
-
-
-def check_output_paths(args: argparse.Namespace) -> None:
-    """ConfigError for --json/--csv/--save paths whose directory is missing, or a --save that exists."""
-    for flag in ("json", "csv", "save"):
-        value = getattr(args, flag, None)
-        if value and value != "-":
-            target = Path(value).expanduser().resolve()
-            if not target.parent.is_dir():
-                raise ConfigError(f"--{flag} {value}: directory {target.parent} does not exist")
-            if flag == "save" and target.exists() and (target.is_dir() or target.stat().st_size > 0):
-                raise ConfigError(f"--save {value}: already exists; sessions are never overwritten — "
-                                  f"choose another path or delete it first")
-
-
-def run_headless(plan: Any, args: argparse.Namespace) -> int:
-    """Headless run: Rich progress on stderr, table on stdout, optional JSON/CSV; returns the exit code."""
-    from rich.console import Console
-
-    from infbench.analysis.summary import build_report
-    from infbench.render import print_results_table
-    from infbench.render_analysis import print_analysis
-
-    rec = record_headless(plan, args, "infbench")
-    report = build_report(rec.store)
-    report["session"] = str(rec.path)
-    out = Console()
-    print_results_table(out, report)
-    print_analysis(out, report)
-    interrupted = rec.outcome == "interrupted"
-    if interrupted:
-        out.print(interrupted_note(report), style="bold yellow", highlight=False, markup=False)
-    _write_outputs(args, report)
-    announce_saved(rec.path)
-    return exit_code(report, interrupted)
-
-
-def interrupted_note(report: dict[str, Any]) -> str:
-    """The line under the table of an interrupted run: partial results, and how far each backend got."""
-    plan = report.get("plan") or {}
-    got = ", ".join(f"{label} {r.get('iterations', 0):,} calls" for label, r in (report.get("backends") or {}).items())
-    return (f"INTERRUPTED: partial results ({got}; planned -d {plan.get('duration_s', '?')} s and -n "
-            f"{plan.get('iterations', '?')} calls per backend); everything measured is in the session, marked "
-            "interrupted; exit code 130")
-
-
-def exit_code(report: dict[str, Any], interrupted: bool) -> int:
-    """130 when interrupted, else 0 when every backend is ok, 1 when any failed or is degraded."""
-    if interrupted:
-        return 130
-    statuses = [b["status"] for b in report["backends"].values()]
-    return 0 if statuses and all(s == "ok" for s in statuses) else 1
-
-
-def write_json(target: str, report: dict[str, Any]) -> None:
-    """Write `report` as JSON to `target` ('-' for stdout)."""
-    text = json.dumps(report, indent=2, default=json_default)
-    if target == "-":
-        sys.stdout.write(text + "\n")
-    else:
-        Path(target).expanduser().write_text(text + "\n")
-
-
-def record_headless(plan: Any, args: argparse.Namespace, title: str) -> Any:
-    """Prepare, record and run `plan` with progress on stderr; SIGINT (Ctrl-C) or SIGTERM stops it cleanly.
-
-    The expected duration is printed before loading and again once warm-up has timed the calls. The first
-    signal stops the engines and keeps everything recorded (outcome ``interrupted``); a second kills them.
-    SIGINT is handled even when the parent ignored it (a background job of a script).
-
-    Returns the finished RecordedRun (its `store`, `path` and `outcome`); raises InfbenchError when the run failed.
-    """
-    from rich.console import Console
-
-    from infbench.commands.progress import HeadlessProgress, PrepareProgress, plan_summary
-    from infbench.recorded_run import RecordedRun
-
-    err = Console(stderr=True)
-    progress = HeadlessProgress(err, plan.labels, plan.duration_s, plan.iterations, plan.schedule)
-    rec = RecordedRun(plan, args.save, monitors=not args.no_monitors, listeners=(progress,),
-                      progress=PrepareProgress(err))
-    previous_int = signal.getsignal(signal.SIGINT)
-    if previous_int == signal.SIG_IGN:  # inherited from a shell's `&`: a SIGINT sent to us must still stop us
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        err.print(plan_summary(plan), highlight=False, soft_wrap=True)
-        rec.prepare()
-        err.print(f"[bold]{title}[/bold] recording to {rec.path}")
-        stopper = _Stopper(rec, progress, err)
-        signal.signal(signal.SIGINT, stopper)
-        previous_term = signal.signal(signal.SIGTERM, stopper)
-        try:
-            rec.start()
-            with progress:
-                while not rec.wait(0.2):
-                    pass
-            rec.finish()  # still under the handler: a late signal must not cut the session file's closing
-        finally:
-            signal.signal(signal.SIGTERM, previous_term)
-    finally:
-        signal.signal(signal.SIGINT, previous_int)
-    return rec
-
-
-class _Stopper:
-    """Signal handler for a recording run: the first signal stops it cleanly, a second kills the engines."""
-
-    def __init__(self, rec: Any, progress: Any, err: Any) -> None:
-        self.rec, self.progress, self.err = rec, progress, err
-        self.count = 0
-
-    def __call__(self, signum: int, _frame: Any) -> None:
-        self.count += 1
-        if self.count == 1:
-            name = signal.Signals(signum).name
-            self.err.print(f"[yellow]{name}: stopping engines, keeping everything recorded so far…[/yellow]")
-            self.progress.mark_interrupted()
-            self.rec.stop()
-        else:
-            self.err.print("[red]second signal: killing the engines[/red]")
-            for host in list(self.rec.runner.hosts.values()):
-                host.kill()
-
-
-def announce_saved(path: Any) -> None:
-    """Tell the user where the session is and how to look at it again."""
-    sys.stderr.write(f"session saved: {path}  (replay: infbench-tui replay {path}; "
-                     f"statistics: infbench-tui report {path})\n")
-
-
-def _write_outputs(args: argparse.Namespace, report: dict[str, Any]) -> None:
-    if args.json:
-        write_json(args.json, report)
-    if args.csv:
-        from infbench.render import results_csv
-
-        text = results_csv(report)
-        if args.csv == "-":
-            sys.stdout.write(text)
-        else:
-            Path(args.csv).expanduser().write_text(text)
-
-
-def json_default(obj: Any) -> Any:
-    """`json.dumps` default for numpy values and dataclasses with to_dict()."""
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    return str(obj)

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infbench.commands.plan_args import add_plan_arguments, plan_from_args
+from infbench.commands.plan_args import add_plan_arguments
 from infbench.errors import ConfigError
+from infbench.plan.build import plan_from_args
 
 MAX_CONFIGS = 64
 SHORT = {"onnxruntime": "ort", "openvino": "ov"}
@@ -34,38 +35,66 @@ _ALIASES = {"seq": "sequential", "par": "parallel"}
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Register the `sweep` subcommand (run's plan arguments, with list-valued grid flags)."""
     p = sub.add_parser(
-        "sweep", help="sweep backend options (threads, batch, …) and recommend a configuration",
+        "sweep",
+        help="sweep backend options (threads, batch, …) and recommend a configuration",
         description="Run every combination of the given option values of a backend, plus its default "
-                    "configuration, in one interleaved run recorded as a session. Several backends (-b ort -b "
-                    "ov) are each swept over the grid flags they have, all in the same run; a flag none of "
-                    "them has is an error. Ends with a table, the latency-vs-throughput Pareto set and a "
-                    "recommended configuration with its margin over its backend's default (and, with several "
-                    "backends, the best of each). Exit code: 0 all ok, 1 any failed or degraded, 2 bad "
-                    "arguments or input (missing model, unwritable --json/--save), 130 interrupted.",
-        formatter_class=argparse.RawDescriptionHelpFormatter, conflict_handler="resolve",
+        "configuration, in one interleaved run recorded as a session. Several backends (-b ort -b "
+        "ov) are each swept over the grid flags they have, all in the same run; a flag none of "
+        "them has is an error. Ends with a table, the latency-vs-throughput Pareto set and a "
+        "recommended configuration with its margin over its backend's default (and, with several "
+        "backends, the best of each). Exit code: 0 all ok, 1 any failed or degraded, 2 bad "
+        "arguments or input (missing model, unwritable --json/--save), 130 interrupted.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        conflict_handler="resolve",
         epilog="examples:\n"
-               "  infbench-tui sweep bert-tiny --backend ort --threads 1,2,4 --exec-mode seq,par\n"
-               "  infbench-tui sweep bert-tiny -b ort -b ov --threads 1,2      # both backends, one run\n"
-               "  infbench-tui sweep bert-small -b ov --streams 1,2 --hint latency,throughput --batch 1,8 "
-               "--objective throughput --headless --json sweep.json\n",
+        "  infbench-tui sweep bert-tiny --backend ort --threads 1,2,4 --exec-mode seq,par\n"
+        "  infbench-tui sweep bert-tiny -b ort -b ov --threads 1,2      # both backends, one run\n"
+        "  infbench-tui sweep bert-small -b ov --streams 1,2 --hint latency,throughput --batch 1,8 "
+        "--objective throughput --headless --json sweep.json\n",
     )
     add_plan_arguments(p)
-    p.add_argument("-b", "--backend", action="append", metavar="NAME[:k=v,…]",
-                   help="a backend to sweep, repeatable (onnxruntime/ort, openvino/ov, torch, null); each is "
-                        "swept over the grid flags it has; options after a colon apply to every grid point of "
-                        "that backend")
+    p.add_argument(
+        "-b",
+        "--backend",
+        action="append",
+        metavar="NAME[:k=v,…]",
+        help="a backend to sweep, repeatable (onnxruntime/ort, openvino/ov, torch, null); each is "
+        "swept over the grid flags it has; options after a colon apply to every grid point of "
+        "that backend",
+    )
     for flag, (key, kind) in AXES.items():
         values = "N,N,…" if kind is int else ",".join(kind)
         has = "/".join(SHORT.get(b, b) for b, keys in BACKEND_AXES.items() if key in keys)
         p.add_argument(flag, metavar=values, help=f"comma-separated {key} values to sweep ({has})")
-    p.add_argument("-d", "--duration", type=float, default=3.0, metavar="S",
-                   help="minimum measured seconds per configuration (default 3)")
-    p.add_argument("-n", "--iterations", type=int, default=30, metavar="N",
-                   help="minimum measured calls per configuration (default 30)")
-    p.add_argument("--objective", choices=("latency", "throughput"), default="latency",
-                   help="recommend for lowest median latency per call (default) or highest samples/s")
-    p.add_argument("--threshold", type=float, default=0.05, metavar="X",
-                   help="noise band: a gain over the default must exceed this fraction (default 0.05)")
+    p.add_argument(
+        "-d",
+        "--duration",
+        type=float,
+        default=3.0,
+        metavar="S",
+        help="minimum measured seconds per configuration (default 3)",
+    )
+    p.add_argument(
+        "-n",
+        "--iterations",
+        type=int,
+        default=30,
+        metavar="N",
+        help="minimum measured calls per configuration (default 30)",
+    )
+    p.add_argument(
+        "--objective",
+        choices=("latency", "throughput"),
+        default="latency",
+        help="recommend for lowest median latency per call (default) or highest samples/s",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=0.05,
+        metavar="X",
+        help="noise band: a gain over the default must exceed this fraction (default 0.05)",
+    )
     p.add_argument("--headless", action="store_true", help="no TUI: progress bars, then the sweep table")
     p.add_argument("--json", metavar="PATH", help="write the report + 'sweep' as JSON ('-': stdout)")
     p.add_argument("--save", metavar="PATH", help="session file to record to; never overwritten")
@@ -100,8 +129,8 @@ def build_grid(args: argparse.Namespace) -> list[tuple[str, dict[str, Any], list
     those, and a note names the others); a flag none of them has, a backend given twice or an empty grid is
     an error.
     """
-    from infbench.config import parse_backend_arg
     from infbench.engines.base import canonical_backend
+    from infbench.plan.spec import parse_backend_arg
 
     if not 0 <= args.threshold < 1:
         raise ConfigError(f"--threshold must be a fraction in [0, 1), got {args.threshold}")
@@ -112,8 +141,10 @@ def build_grid(args: argparse.Namespace) -> list[tuple[str, dict[str, Any], list
         name, fixed = parse_backend_arg(arg)
         backend = canonical_backend(name)
         if any(b == backend for b, _f, _a in backends):
-            raise ConfigError(f"--backend {arg}: {backend} is given twice; a sweep takes each backend once "
-                              "(options after a colon apply to every grid point: sweep them with the grid flags)")
+            raise ConfigError(
+                f"--backend {arg}: {backend} is given twice; a sweep takes each backend once "
+                "(options after a colon apply to every grid point: sweep them with the grid flags)"
+            )
         backends.append((backend, fixed, arg))
     values: dict[str, list[Any]] = {}
     for flag, (key, kind) in AXES.items():
@@ -155,8 +186,10 @@ def grid_notes(args: argparse.Namespace, backends: list[str]) -> list[str]:
             continue
         without = [b for b in backends if key not in BACKEND_AXES.get(b, ("batch",))]
         if without:
-            lines.append(f"{flag}: {', '.join(without)} {'has' if len(without) == 1 else 'have'} no such option, "
-                         "so {} {} swept without it".format(*(("it", "is") if len(without) == 1 else ("they", "are"))))
+            lines.append(
+                f"{flag}: {', '.join(without)} {'has' if len(without) == 1 else 'have'} no such option, "
+                "so {} {} swept without it".format(*(("it", "is") if len(without) == 1 else ("they", "are")))
+            )
     return lines
 
 
@@ -168,8 +201,8 @@ def sweep_plan(args: argparse.Namespace) -> tuple[Any, list[dict[str, Any]], dic
         ConfigError, ModelError, BackendUnavailable: bad grid, model (checked before anything starts) or backend.
     """
     from infbench.analysis.sweep import config_label, is_default_config
-    from infbench.config import BackendSpec
     from infbench.engines.base import BACKENDS
+    from infbench.plan.spec import BackendSpec
 
     grids = build_grid(args)
     unset = {"threads": None, "inter_threads": None, "batch": 1, "aa": False}  # the grid sets these per point
@@ -179,7 +212,9 @@ def sweep_plan(args: argparse.Namespace) -> tuple[Any, list[dict[str, Any]], dic
     if any(BACKENDS[b].needs != "none" for b, _f, _g in grids):
         from infbench.engines.models import resolve_model
 
-        resolve_model(plan.model)  # a missing or unusable model: one line before anything is printed or started
+        resolve_model(
+            plan.model
+        )  # a missing or unusable model: one line before anything is printed or started
     specs, described, defaults = [], [], {}
     for (backend, fixed, grid), base_spec in zip(grids, plan.backends):
         common = dict(base_spec.options)
@@ -191,7 +226,9 @@ def sweep_plan(args: argparse.Namespace) -> tuple[Any, list[dict[str, Any]], dic
             if is_default and default_label is None:
                 default_label = label
             mine_specs.append(BackendSpec(backend, label, {**common, **fixed, **options}))
-            mine.append({"label": label, "backend": backend, "options": {**fixed, **options}, "default": is_default})
+            mine.append(
+                {"label": label, "backend": backend, "options": {**fixed, **options}, "default": is_default}
+            )
         if default_label is None:
             default_label = f"{prefix} default"
             mine_specs.insert(0, BackendSpec(backend, default_label, dict(common)))
@@ -207,7 +244,7 @@ def sweep_plan(args: argparse.Namespace) -> tuple[Any, list[dict[str, Any]], dic
 
 def run(args: argparse.Namespace) -> int:
     """Run the sweep (live TUI or headless); print table, Pareto set, recommendation; exit code as `run`."""
-    from infbench.commands.run import check_output_paths
+    from infbench.run.headless import check_output_paths
 
     check_output_paths(args)
     plan, grid, defaults = sweep_plan(args)
@@ -221,11 +258,19 @@ def run(args: argparse.Namespace) -> int:
             return code
     from infbench.analysis.sweep import sweep_summary
 
-    summary = sweep_summary(report["backends"], grid, next(iter(defaults.values())), args.objective, samples,
-                            args.threshold, paired=plan.schedule == "interleaved", defaults=defaults)
+    summary = sweep_summary(
+        report["backends"],
+        grid,
+        next(iter(defaults.values())),
+        args.objective,
+        samples,
+        args.threshold,
+        paired=plan.schedule == "interleaved",
+        defaults=defaults,
+    )
     report["sweep"] = summary
     print_sweep(report)
-    from infbench.commands.run import exit_code, write_json
+    from infbench.run.headless import exit_code, write_json
 
     if args.json:
         write_json(args.json, report)
@@ -242,7 +287,7 @@ def _samples(data: Any, labels: list[str]) -> dict[str, Any]:
 def _run_headless(plan: Any, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], int]:
     """Run with Rich progress on stderr as `run --headless`; (report, samples, 0, or 130 if interrupted)."""
     from infbench.analysis.summary import build_report
-    from infbench.commands.run import announce_saved, record_headless
+    from infbench.run.headless import announce_saved, record_headless
 
     rec = record_headless(plan, args, f"infbench sweep: {len(plan.backends)} configurations,")
     report = build_report(rec.store)
@@ -279,11 +324,14 @@ def recommendation_line(rec: dict[str, Any] | None, several: bool = False, head:
 
     With `several` backends swept the default is named (``than ort default``).
     """
-    from infbench.render import fmt_ms
+    from infbench.report.results import fmt_ms
 
     if rec is None:
-        return f"no {head}: no configuration finished ok" if head == "recommended" else \
-            f"{head}: no configuration finished ok"
+        return (
+            f"no {head}: no configuration finished ok"
+            if head == "recommended"
+            else f"{head}: no configuration finished ok"
+        )
     the_default = rec["default_label"] if several else "the default"
     if rec["metric"] == "median_ms":
         what, better = f"median {fmt_ms(rec['value'])}", f"faster than {the_default}"
@@ -307,7 +355,7 @@ def _options_text(options: dict[str, Any], default: bool) -> str:
 
 def _methods_caption(results: dict[str, Any]) -> str:
     """`` over 24 turns`` when every configuration's CI used the same method, else `` (method per row: JSON)``."""
-    from infbench.render import short_method
+    from infbench.report.results import short_method
 
     methods = {short_method((r.get("latency_ms") or {}).get("ci_method")) for r in results.values()} - {""}
     if len(methods) == 1:
@@ -323,28 +371,37 @@ def print_sweep(report: dict[str, Any]) -> None:
     from rich.measure import Measurement
     from rich.table import Table
 
-    from infbench.render import STATUS_COLOURS, WIN, _ci, fmt_ms
+    from infbench.report.results import STATUS_COLOURS, WIN, _ci, fmt_ms
 
     sweep, results = report["sweep"], report["backends"]
     pareto, rec = set(sweep["pareto"]), sweep["recommendation"] or {}
     wl = (report.get("plan") or {}).get("workload") or {}
     model = (report.get("plan") or {}).get("model", "?")
-    table = Table(title=escape(f"sweep {model}  seq {wl.get('seq', '?')}  objective {sweep['objective']}"),
-                  box=box.SIMPLE_HEAD,
-                  caption=f"{WIN} Pareto set (latency vs samples/s) · → recommended · [..] bootstrap 95 % CI"
-                          + _methods_caption(results))
+    table = Table(
+        title=escape(f"sweep {model}  seq {wl.get('seq', '?')}  objective {sweep['objective']}"),
+        box=box.SIMPLE_HEAD,
+        caption=f"{WIN} Pareto set (latency vs samples/s) · → recommended · [..] bootstrap 95 % CI"
+        + _methods_caption(results),
+    )
     for col in ("configuration", "options", "median", "p99", "samples/s", "status", "pareto"):
-        table.add_column(col, justify="left" if col in ("configuration", "options", "status") else "right",
-                         no_wrap=col != "options")
+        table.add_column(
+            col,
+            justify="left" if col in ("configuration", "options", "status") else "right",
+            no_wrap=col != "options",
+        )
     for item in sweep["grid"]:
         r = results.get(item["label"]) or {}
         lat, sps, status = r.get("latency_ms") or {}, r.get("samples_per_s"), str(r.get("status"))
         colour = STATUS_COLOURS.get(status, "red")
-        table.add_row(escape(("→ " if item["label"] == rec.get("label") else "  ") + item["label"]),
-                      escape(_options_text(item["options"], item["default"])),
-                      fmt_ms(lat.get("median")) + _ci(lat.get("median_ci95")), fmt_ms(lat.get("p99")),
-                      "–" if sps is None else f"{sps:,.1f}", f"[{colour}]{escape(status)}[/{colour}]",
-                      WIN if item["label"] in pareto else "")
+        table.add_row(
+            escape(("→ " if item["label"] == rec.get("label") else "  ") + item["label"]),
+            escape(_options_text(item["options"], item["default"])),
+            fmt_ms(lat.get("median")) + _ci(lat.get("median_ci95")),
+            fmt_ms(lat.get("p99")),
+            "–" if sps is None else f"{sps:,.1f}",
+            f"[{colour}]{escape(status)}[/{colour}]",
+            WIN if item["label"] in pareto else "",
+        )
     out = Console()
     need = Measurement.get(out, out.options.update_width(10_000), table).maximum
     if need > out.width and not out.is_terminal:  # a file or pipe: one row per line, at the width it needs
@@ -358,4 +415,6 @@ def print_sweep(report: dict[str, Any]) -> None:
     by_backend = sweep.get("by_backend") or {}
     for backend, best in by_backend.items():
         out.print(escape(recommendation_line(best, True, f"best {backend}")), soft_wrap=True)
-    out.print(escape(recommendation_line(sweep["recommendation"], bool(by_backend))), style="bold", soft_wrap=True)
+    out.print(
+        escape(recommendation_line(sweep["recommendation"], bool(by_backend))), style="bold", soft_wrap=True
+    )

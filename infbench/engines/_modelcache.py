@@ -28,17 +28,25 @@ EXPORT_META = "model.json"
 ARCH = {"bert": "BertForTokenClassification", "gpt2": "GPT2LMHeadModel"}
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "spiece.model", "vocab.json")
 _TASK_SUFFIXES = (
-    ("ForTokenClassification", "token-classification"), ("ForCausalLM", "causal-lm"),
-    ("LMHeadModel", "causal-lm"), ("ForSequenceClassification", "sequence-classification"),
-    ("ForMaskedLM", "masked-lm"), ("ForQuestionAnswering", "question-answering"),
+    ("ForTokenClassification", "token-classification"),
+    ("ForCausalLM", "causal-lm"),
+    ("LMHeadModel", "causal-lm"),
+    ("ForSequenceClassification", "sequence-classification"),
+    ("ForMaskedLM", "masked-lm"),
+    ("ForQuestionAnswering", "question-answering"),
 )
 AUTO_CLASSES = {
-    "token-classification": "AutoModelForTokenClassification", "causal-lm": "AutoModelForCausalLM",
-    "sequence-classification": "AutoModelForSequenceClassification", "masked-lm": "AutoModelForMaskedLM",
-    "question-answering": "AutoModelForQuestionAnswering", "feature-extraction": "AutoModel",
+    "token-classification": "AutoModelForTokenClassification",
+    "causal-lm": "AutoModelForCausalLM",
+    "sequence-classification": "AutoModelForSequenceClassification",
+    "masked-lm": "AutoModelForMaskedLM",
+    "question-answering": "AutoModelForQuestionAnswering",
+    "feature-extraction": "AutoModel",
 }
 _TOKEN_LEVEL = {"token-classification", "causal-lm", "masked-lm", "feature-extraction"}
-_NEEDS_TORCH = "building or exporting models needs torch and transformers: pip install torch==2.13.0 transformers"
+_NEEDS_TORCH = (
+    "building or exporting models needs torch and transformers: pip install torch==2.13.0 transformers"
+)
 
 
 def task_from_architectures(archs: list[str]) -> str:
@@ -180,8 +188,17 @@ def export_onnx(hf_dir: Path, task: str, input_names: list[str], root: Path) -> 
     try:
         with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
             warnings.simplefilter("ignore")
-            torch.onnx.export(FirstOutput(), args, tmp, input_names=input_names, output_names=[out_name],
-                              dynamic_axes=axes, opset_version=17, dynamo=False, do_constant_folding=True)
+            torch.onnx.export(
+                FirstOutput(),
+                args,
+                tmp,
+                input_names=input_names,
+                output_names=[out_name],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+                do_constant_folding=True,
+            )
         info = inspect_onnx(Path(tmp))
         write_json(root / EXPORT_META, {"inputs": inputs_to_json(info["inputs"]), "size_mb": info["size_mb"]})
         os.chmod(tmp, 0o644)
@@ -200,8 +217,9 @@ def describe_hf(path: Path) -> dict[str, Any]:
     try:
         from transformers import AutoConfig
     except ImportError as exc:
-        raise ModelError("reading a Hugging Face model directory needs transformers: pip install transformers") \
-            from exc
+        raise ModelError(
+            "reading a Hugging Face model directory needs transformers: pip install transformers"
+        ) from exc
     try:
         cfg = AutoConfig.from_pretrained(str(path), local_files_only=True, trust_remote_code=False)
     except Exception as exc:
@@ -209,10 +227,14 @@ def describe_hf(path: Path) -> dict[str, Any]:
     archs = list(getattr(cfg, "architectures", None) or [])
     task = task_from_architectures(archs)
     type_ids = "token_type_ids" if getattr(cfg, "type_vocab_size", None) else None
-    return {"task": task, "vocab_size": getattr(cfg, "vocab_size", None),
-            "max_positions": getattr(cfg, "max_position_embeddings", None),
-            "num_labels": getattr(cfg, "num_labels", None) if "classification" in task else None,
-            "architectures": archs, "inputs": inputs_to_json(token_inputs(type_ids))}
+    return {
+        "task": task,
+        "vocab_size": getattr(cfg, "vocab_size", None),
+        "max_positions": getattr(cfg, "max_position_embeddings", None),
+        "num_labels": getattr(cfg, "num_labels", None) if "classification" in task else None,
+        "architectures": archs,
+        "inputs": inputs_to_json(token_inputs(type_ids)),
+    }
 
 
 def inspect_onnx(path: Path) -> dict[str, Any]:
@@ -227,7 +249,9 @@ def inspect_onnx(path: Path) -> dict[str, Any]:
         raise ModelError(f"{path} is not a valid ONNX model: {_first_line(exc)}") from exc
     graph = model.graph
     if not graph.node or not graph.input or not model.opset_import:
-        raise ModelError(f"{path} is not a valid ONNX model: it holds no graph (empty, truncated or another format)")
+        raise ModelError(
+            f"{path} is not a valid ONNX model: it holds no graph (empty, truncated or another format)"
+        )
     size = path.stat().st_size
     locations = set()
     for init in graph.initializer:
@@ -248,9 +272,15 @@ def inspect_onnx(path: Path) -> dict[str, Any]:
         dims = tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in tt.shape.dim)
         inputs.append(InputSpec(inp.name, dtype, dims))
     int_inputs = {i.name for i in inputs if i.dtype.startswith("int")}
-    tables = {n.input[1]: init_dims[n.input[0]][0] for n in graph.node
-              if n.op_type == "Gather" and len(n.input) > 1 and n.input[1] in int_inputs
-              and n.input[0] in init_dims and init_dims[n.input[0]]}
+    tables = {
+        n.input[1]: init_dims[n.input[0]][0]
+        for n in graph.node
+        if n.op_type == "Gather"
+        and len(n.input) > 1
+        and n.input[1] in int_inputs
+        and n.input[0] in init_dims
+        and init_dims[n.input[0]]
+    }
     ids = [v for k, v in tables.items() if "input_ids" in k]
     vocab = min(ids) if ids else max(tables.values(), default=100)
     return {"inputs": tuple(inputs), "size_mb": round(size / 1e6, 2), "vocab_size": vocab}

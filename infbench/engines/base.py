@@ -112,6 +112,7 @@ class Engine(ABC):
 
     def close(self) -> None:
         """Release resources (optional)."""
+        return None
 
 
 class EngineLoadError(Exception):
@@ -143,19 +144,39 @@ class BackendEntry:
 
 BACKENDS: dict[str, BackendEntry] = {
     "onnxruntime": BackendEntry(
-        "onnxruntime", ("ort",), "infbench.engines.onnxruntime", "OnnxRuntimeEngine", ("onnxruntime",),
-        "onnx", "ONNX Runtime InferenceSession (CPU; CUDA/TensorRT when the build offers them)",
+        "onnxruntime",
+        ("ort",),
+        "infbench.engines.onnxruntime",
+        "OnnxRuntimeEngine",
+        ("onnxruntime",),
+        "onnx",
+        "ONNX Runtime InferenceSession (CPU; CUDA/TensorRT when the build offers them)",
     ),
     "openvino": BackendEntry(
-        "openvino", ("ov",), "infbench.engines.openvino", "OpenVinoEngine", ("openvino",),
-        "onnx", "OpenVINO compiled model, synchronous infer request (CPU; GPU/NPU when present)",
+        "openvino",
+        ("ov",),
+        "infbench.engines.openvino",
+        "OpenVinoEngine",
+        ("openvino",),
+        "onnx",
+        "OpenVINO compiled model, synchronous infer request (CPU; GPU/NPU when present)",
     ),
     "torch": BackendEntry(
-        "torch", ("transformers", "pytorch", "pt"), "infbench.engines.torch", "TorchEngine",
-        ("torch", "transformers"), "hf", "Hugging Face transformers on PyTorch eager, torch.inference_mode()",
+        "torch",
+        ("transformers", "pytorch", "pt"),
+        "infbench.engines.torch",
+        "TorchEngine",
+        ("torch", "transformers"),
+        "hf",
+        "Hugging Face transformers on PyTorch eager, torch.inference_mode()",
     ),
     "null": BackendEntry(
-        "null", ("noop",), "infbench.engines.null", "NullEngine", (), "none",
+        "null",
+        ("noop",),
+        "infbench.engines.null",
+        "NullEngine",
+        (),
+        "none",
         "no-op control engine: measures the harness itself",
     ),
 }
@@ -224,8 +245,12 @@ def require_backend(name: str) -> str:
     return canon
 
 
-_PIP_NAMES = {"onnxruntime": "onnxruntime", "openvino": "openvino", "torch": "torch==2.13.0",
-              "transformers": "transformers"}
+_PIP_NAMES = {
+    "onnxruntime": "onnxruntime",
+    "openvino": "openvino",
+    "torch": "torch==2.13.0",
+    "transformers": "transformers",
+}
 
 
 def load_engine_class(name: str) -> type[Engine]:

@@ -6,6 +6,7 @@ as hung; a child that dies (segfault, abort, OOM kill) is reported with its sign
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -51,7 +52,9 @@ def describe_exit(exitcode: int | None) -> str:
         try:
             sig = signal.Signals(-exitcode)
             desc = signal.strsignal(sig) or ""
-            hint = " — out of memory? (the kernel's OOM killer sends SIGKILL)" if sig == signal.SIGKILL else ""
+            hint = (
+                " — out of memory? (the kernel's OOM killer sends SIGKILL)" if sig == signal.SIGKILL else ""
+            )
             return f"killed by {sig.name} ({desc.lower()}){hint}"
         except ValueError:
             return f"killed by signal {-exitcode}"
@@ -85,7 +88,9 @@ class EngineHost:
         self.on_block = on_block
         self.on_event = on_event
         self.timeout_s = timeout_s
-        self.log_path = str(Path(log_dir or tempfile.gettempdir()) / f"infbench-{os.getpid()}-{_safe(label)}.log")
+        self.log_path = str(
+            Path(log_dir or tempfile.gettempdir()) / f"infbench-{os.getpid()}-{_safe(label)}.log"
+        )
         self.process: subprocess.Popen | None = None
         self._conn: Any = None
         self._send_lock = threading.Lock()
@@ -120,16 +125,30 @@ class EngineHost:
             # A new session: the terminal's Ctrl-C reaches only the app, which stops children in order.
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "infbench.engines.worker", str(theirs.fileno())],
-                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                env=env, start_new_session=True,
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=env,
+                start_new_session=True,
             )
         theirs.close()
         self._conn = Connection(ours.detach())
         if self._killed:  # `kill()` from another thread came before the child existed
             self.kill()
             raise EngineFailure(f"{self.label}: killed while loading")
-        self._send(("spec", {"backend": self.backend, "label": self.label, "options": self.options,
-                             "model": self.model, "inputs": self.inputs}))
+        self._send(
+            (
+                "spec",
+                {
+                    "backend": self.backend,
+                    "label": self.label,
+                    "options": self.options,
+                    "model": self.model,
+                    "inputs": self.inputs,
+                },
+            )
+        )
         while self.output is None:
             msg = self._recv(f"loading ({self.phases[-1][0]})")
             if msg[0] == "phase":
@@ -164,20 +183,30 @@ class EngineHost:
                 self.on_block(SampleBlock(self.label, msg[1], msg[2], msg[3], msg[4]))
             elif kind == "gc":
                 for t_ns, dur_ns, gen in msg[1]:
-                    self.on_event(RunEvent(t_ns, "gc", f"garbage collection (gen {gen}) {dur_ns / 1e6:.1f} ms",
-                                           self.label, {"duration_ms": dur_ns / 1e6, "generation": gen}))
+                    self.on_event(
+                        RunEvent(
+                            t_ns,
+                            "gc",
+                            f"garbage collection (gen {gen}) {dur_ns / 1e6:.1f} ms",
+                            self.label,
+                            {"duration_ms": dur_ns / 1e6, "generation": gen},
+                        )
+                    )
             elif kind == "done":
                 done = msg[1]
-                return TurnResult(int(done["count"]), int(done["busy_ns"]), int(done["wall_ns"]),
-                                  int(done["t_begin_ns"]), int(done["t_end_ns"]))
+                return TurnResult(
+                    int(done["count"]),
+                    int(done["busy_ns"]),
+                    int(done["wall_ns"]),
+                    int(done["t_begin_ns"]),
+                    int(done["t_end_ns"]),
+                )
 
     def halt(self) -> None:
         """Ask the current turn to end at its next flush (≤ 50 ms). Safe from any thread."""
         self._halted = True
-        try:
+        with contextlib.suppress(OSError, EngineFailure):
             self._send(("halt",))
-        except (OSError, EngineFailure):
-            pass
 
     def rss_mb(self) -> float | None:
         """The child's resident memory now, MB."""
@@ -206,10 +235,8 @@ class EngineHost:
                 self._send(("stop",))
         except (OSError, EngineFailure):
             pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            pass
         self.kill()
 
     def kill(self) -> None:
@@ -220,10 +247,8 @@ class EngineHost:
             self.process.kill()
             self.process.wait(5)
         if self._conn is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._conn.close()
-            except OSError:
-                pass
 
     def log_tail(self, lines: int = 3) -> str:
         """The last lines the child printed (native errors land there)."""
@@ -265,10 +290,8 @@ class EngineHost:
                 )
 
     def _reap(self, timeout: float) -> None:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout)  # type: ignore[union-attr]
-        except subprocess.TimeoutExpired:
-            pass
 
     def _failure(self, when: str) -> EngineFailure:
         assert self.process is not None

@@ -60,28 +60,44 @@ class BuiltinModel:
 
 
 def _bert(name: str, hidden: int, layers: int, heads: int, description: str) -> BuiltinModel:
-    config = {"vocab_size": 30522, "hidden_size": hidden, "num_hidden_layers": layers,
-              "num_attention_heads": heads, "intermediate_size": 4 * hidden, "max_position_embeddings": 512,
-              "type_vocab_size": 2, "num_labels": 9}
+    config = {
+        "vocab_size": 30522,
+        "hidden_size": hidden,
+        "num_hidden_layers": layers,
+        "num_attention_heads": heads,
+        "intermediate_size": 4 * hidden,
+        "max_position_embeddings": 512,
+        "type_vocab_size": 2,
+        "num_labels": 9,
+    }
     v, h, i = 30522, hidden, 4 * hidden
     params = (v + 512 + 2) * h + 2 * h + layers * (4 * h * h + 2 * h * i + 9 * h + i) + 9 * h + 9
     return BuiltinModel(name, "bert", "token-classification", description, config, params)
 
 
 def _gpt2(name: str, hidden: int, layers: int, heads: int, description: str) -> BuiltinModel:
-    config = {"vocab_size": 50257, "n_embd": hidden, "n_layer": layers, "n_head": heads, "n_positions": 1024,
-              "use_cache": False}
+    config = {
+        "vocab_size": 50257,
+        "n_embd": hidden,
+        "n_layer": layers,
+        "n_head": heads,
+        "n_positions": 1024,
+        "use_cache": False,
+    }
     h = hidden
     params = (50257 + 1024) * h + layers * (12 * h * h + 13 * h) + 2 * h
     return BuiltinModel(name, "gpt2", "causal-lm", description, config, params)
 
 
-BUILTIN_MODELS: dict[str, BuiltinModel] = {m.name: m for m in (
-    _bert("bert-tiny", 128, 2, 2, "tiny BERT token classifier: tests, smoke runs"),
-    _bert("bert-small", 256, 4, 4, "small BERT token classifier, ~10-15 ms/call at seq 128 on 1 core"),
-    _bert("bert-base", 768, 12, 12, "BERT-base token classifier, 9 labels as in NER"),
-    _gpt2("gpt2-small", 768, 12, 12, "GPT-2 small causal LM, prefill logits"),
-)}
+BUILTIN_MODELS: dict[str, BuiltinModel] = {
+    m.name: m
+    for m in (
+        _bert("bert-tiny", 128, 2, 2, "tiny BERT token classifier: tests, smoke runs"),
+        _bert("bert-small", 256, 4, 4, "small BERT token classifier, ~10-15 ms/call at seq 128 on 1 core"),
+        _bert("bert-base", 768, 12, 12, "BERT-base token classifier, 9 labels as in NER"),
+        _gpt2("gpt2-small", 768, 12, 12, "GPT-2 small causal LM, prefill logits"),
+    )
+}
 SEED = 1234
 _FORMAT = 1  # bump when the cache layout or the export changes
 
@@ -111,22 +127,30 @@ def resolve_model(spec: str) -> ModelSource:
     path = Path(spec).expanduser()
     if path.is_file():
         if path.suffix.lower() != ".onnx":
-            raise ModelError(f"{spec} is not an .onnx file: pass a .onnx model, a local Hugging Face model "
-                             "directory or a built-in name (see `infbench-tui models`)")
+            raise ModelError(
+                f"{spec} is not an .onnx file: pass a .onnx model, a local Hugging Face model "
+                "directory or a built-in name (see `infbench-tui models`)"
+            )
         return ModelSource("onnx", path.name, str(path.resolve()), None)
     if path.is_dir():
         if not (path / "config.json").is_file():
-            raise ModelError(f"{spec} is a directory without config.json: pass a local Hugging Face model "
-                             "directory (saved with save_pretrained) or a .onnx file")
+            raise ModelError(
+                f"{spec} is a directory without config.json: pass a local Hugging Face model "
+                "directory (saved with save_pretrained) or a .onnx file"
+            )
         return ModelSource("hf", path.resolve().name, str(path.resolve()), None)
     names = ", ".join(BUILTIN_MODELS)
     if spec.lower().endswith(".onnx") or spec.startswith((".", "~")) or "/" in spec or os.sep in spec:
-        raise ModelError(f"model path {spec} does not exist (nothing is ever downloaded: pass a local .onnx "
-                         "file or Hugging Face model directory)")
+        raise ModelError(
+            f"model path {spec} does not exist (nothing is ever downloaded: pass a local .onnx "
+            "file or Hugging Face model directory)"
+        )
     close = difflib.get_close_matches(spec, list(BUILTIN_MODELS), n=2, cutoff=0.6)
     hint = f"did you mean {' or '.join(close)}? " if close else ""
-    raise ModelError(f"unknown model {spec!r}: {hint}built-ins are {names}; or pass a path to a .onnx file or "
-                     "a local Hugging Face model directory (nothing is ever downloaded)")
+    raise ModelError(
+        f"unknown model {spec!r}: {hint}built-ins are {names}; or pass a path to a .onnx file or "
+        "a local Hugging Face model directory (nothing is ever downloaded)"
+    )
 
 
 def _builtin_key(model: BuiltinModel) -> str:
@@ -134,8 +158,17 @@ def _builtin_key(model: BuiltinModel) -> str:
         tf_version = metadata.version("transformers")
     except metadata.PackageNotFoundError:
         tf_version = "none"
-    blob = json.dumps({"family": model.family, "task": model.task, "config": model.config, "seed": SEED,
-                       "transformers": tf_version, "format": _FORMAT}, sort_keys=True)
+    blob = json.dumps(
+        {
+            "family": model.family,
+            "task": model.task,
+            "config": model.config,
+            "seed": SEED,
+            "transformers": tf_version,
+            "format": _FORMAT,
+        },
+        sort_keys=True,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -152,8 +185,9 @@ def is_cached(name: str) -> bool:
     return mc.hf_ready(d / "hf") and mc.onnx_ready(d)
 
 
-def prepare_model(source: ModelSource | str, need_onnx: bool, need_hf: bool,
-                  progress: Progress | None = None) -> ModelFiles:
+def prepare_model(
+    source: ModelSource | str, need_onnx: bool, need_hf: bool, progress: Progress | None = None
+) -> ModelFiles:
     """Make the model's files exist locally (building/exporting on first use) and describe them.
 
     Args:
@@ -169,11 +203,21 @@ def prepare_model(source: ModelSource | str, need_onnx: bool, need_hf: bool,
     say = progress or (lambda _msg: None)
     if src.kind == "onnx":
         if need_hf:
-            raise ModelError("the torch backend needs a Hugging Face model directory, not an .onnx file "
-                             f"({src.path}): drop torch or pass the model's HF directory")
+            raise ModelError(
+                "the torch backend needs a Hugging Face model directory, not an .onnx file "
+                f"({src.path}): drop torch or pass the model's HF directory"
+            )
         info = mc.inspect_onnx(Path(str(src.path)))
-        return ModelFiles(src.name, "onnx", src.path, None, info["inputs"], task="unknown",
-                          vocab_size=info["vocab_size"], size_mb=info["size_mb"])
+        return ModelFiles(
+            src.name,
+            "onnx",
+            src.path,
+            None,
+            info["inputs"],
+            task="unknown",
+            vocab_size=info["vocab_size"],
+            size_mb=info["size_mb"],
+        )
     if src.kind == "builtin":
         assert src.builtin is not None
         return _prepare_builtin(src.builtin, need_onnx, say)
@@ -185,10 +229,14 @@ def prepare_model(source: ModelSource | str, need_onnx: bool, need_hf: bool,
 def _prepare_builtin(model: BuiltinModel, need_onnx: bool, say: Progress) -> ModelFiles:
     root = _builtin_dir(model)
     hf = root / "hf"
-    meta = {"task": model.task, "vocab_size": model.config["vocab_size"],
-            "max_positions": model.config.get("max_position_embeddings", model.config.get("n_positions")),
-            "num_labels": model.config.get("num_labels"), "architectures": [mc.ARCH[model.family]],
-            "inputs": mc.token_inputs("token_type_ids" if model.family == "bert" else None)}
+    meta = {
+        "task": model.task,
+        "vocab_size": model.config["vocab_size"],
+        "max_positions": model.config.get("max_position_embeddings", model.config.get("n_positions")),
+        "num_labels": model.config.get("num_labels"),
+        "architectures": [mc.ARCH[model.family]],
+        "inputs": mc.token_inputs("token_type_ids" if model.family == "bert" else None),
+    }
     if not (mc.hf_ready(hf) and (not need_onnx or mc.onnx_ready(root))):
         with mc.locked(root):
             if not mc.hf_ready(hf):
@@ -202,8 +250,11 @@ def _prepare_builtin(model: BuiltinModel, need_onnx: bool, say: Progress) -> Mod
 
 
 def _hf_files(path: Path) -> list[Path]:
-    return sorted(p for p in path.rglob("*")
-                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))
+    return sorted(
+        p
+        for p in path.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+    )
 
 
 def _hf_root(path: Path, files: list[Path]) -> Path:
@@ -232,16 +283,31 @@ def backends_for_model(spec: str, candidates: list[str]) -> tuple[list[str], dic
     for name in candidates:
         needs = BACKENDS[name].needs
         if src.kind == "onnx" and needs == "hf":
-            left_out[name] = (f"it needs a Hugging Face model directory, and {src.name} is an .onnx file "
-                              "(pass the model's HF directory to include it)")
-        elif src.kind == "builtin" and needs != "none" and export_missing and src.builtin is not None \
-                and not is_cached(src.name):
-            left_out[name] = (f"building built-in {src.name} needs {' and '.join(export_missing)} "
-                              "(pip install torch transformers)")
-        elif src.kind == "hf" and needs == "onnx" and export_missing \
-                and not mc.onnx_ready(_hf_root(Path(str(src.path)), _hf_files(Path(str(src.path))))):
-            left_out[name] = (f"it runs an ONNX export of {src.name}, and exporting needs "
-                              f"{' and '.join(export_missing)} (pip install torch transformers)")
+            left_out[name] = (
+                f"it needs a Hugging Face model directory, and {src.name} is an .onnx file "
+                "(pass the model's HF directory to include it)"
+            )
+        elif (
+            src.kind == "builtin"
+            and needs != "none"
+            and export_missing
+            and src.builtin is not None
+            and not is_cached(src.name)
+        ):
+            left_out[name] = (
+                f"building built-in {src.name} needs {' and '.join(export_missing)} "
+                "(pip install torch transformers)"
+            )
+        elif (
+            src.kind == "hf"
+            and needs == "onnx"
+            and export_missing
+            and not mc.onnx_ready(_hf_root(Path(str(src.path)), _hf_files(Path(str(src.path)))))
+        ):
+            left_out[name] = (
+                f"it runs an ONNX export of {src.name}, and exporting needs "
+                f"{' and '.join(export_missing)} (pip install torch transformers)"
+            )
         else:
             takes.append(name)
     return takes, left_out
@@ -251,7 +317,9 @@ def _prepare_hf(path: Path, need_onnx: bool, say: Progress) -> ModelFiles:
     files = _hf_files(path)
     root = _hf_root(path, files)
     if not any(p.suffix in (".safetensors", ".bin") for p in files):
-        raise ModelError(f"{path} has no weights (*.safetensors or *.bin): save the model with save_pretrained")
+        raise ModelError(
+            f"{path} has no weights (*.safetensors or *.bin): save the model with save_pretrained"
+        )
     meta_path = root / "meta.json"
     if meta_path.is_file():
         meta = json.loads(meta_path.read_text())
@@ -270,29 +338,45 @@ def _prepare_hf(path: Path, need_onnx: bool, say: Progress) -> ModelFiles:
     return _files(path.name, "hf", path, root, meta, need_onnx, has_tokenizer=has_tok)
 
 
-def _files(name: str, kind: str, hf: Path, root: Path, meta: dict[str, Any], need_onnx: bool,
-           has_tokenizer: bool) -> ModelFiles:
+def _files(
+    name: str, kind: str, hf: Path, root: Path, meta: dict[str, Any], need_onnx: bool, has_tokenizer: bool
+) -> ModelFiles:
     onnx_path = root / mc.ONNX_NAME
     inputs = mc.read_export_meta(root)["inputs"] if need_onnx else tuple(meta["inputs"])
     size = sum(p.stat().st_size for p in hf.iterdir() if p.suffix in (".safetensors", ".bin")) / 1e6
-    extra = {k: meta.get(k) for k in ("max_positions", "num_labels", "architectures") if meta.get(k) is not None}
-    return ModelFiles(name, kind, str(onnx_path) if onnx_path.is_file() else None, str(hf), inputs,
-                      task=meta["task"], vocab_size=int(meta["vocab_size"] or 1000), size_mb=round(size, 2),
-                      has_tokenizer=has_tokenizer, extra=extra)
+    extra = {
+        k: meta.get(k) for k in ("max_positions", "num_labels", "architectures") if meta.get(k) is not None
+    }
+    return ModelFiles(
+        name,
+        kind,
+        str(onnx_path) if onnx_path.is_file() else None,
+        str(hf),
+        inputs,
+        task=meta["task"],
+        vocab_size=int(meta["vocab_size"] or 1000),
+        size_mb=round(size, 2),
+        has_tokenizer=has_tokenizer,
+        extra=extra,
+    )
 
 
 def check_shapes(model: ModelFiles, batch: int, seq: int) -> None:
     """Raise ModelError when the model cannot take `batch` × `seq` (static dims, max positions)."""
     for spec in model.inputs:
         if spec.shape and isinstance(spec.shape[0], int) and spec.shape[0] > 0 and spec.shape[0] != batch:
-            raise ModelError(f"model input {spec.name!r} has a fixed batch size {spec.shape[0]}: "
-                             f"run with --batch {spec.shape[0]} (got {batch})")
+            raise ModelError(
+                f"model input {spec.name!r} has a fixed batch size {spec.shape[0]}: "
+                f"run with --batch {spec.shape[0]} (got {batch})"
+            )
         token_like = spec.dtype.startswith(("int", "uint", "bool")) and len(spec.shape) == 2
         if token_like and isinstance(spec.shape[1], int) and spec.shape[1] > 0 and spec.shape[1] != seq:
-            raise ModelError(f"model input {spec.name!r} has a fixed sequence length {spec.shape[1]}: "
-                             f"run with --seq {spec.shape[1]} (got {seq})")
+            raise ModelError(
+                f"model input {spec.name!r} has a fixed sequence length {spec.shape[1]}: "
+                f"run with --seq {spec.shape[1]} (got {seq})"
+            )
     max_pos = model.extra.get("max_positions")
     if max_pos and seq > int(max_pos):
-        raise ModelError(f"--seq {seq} exceeds the model's maximum of {max_pos} positions: use --seq {max_pos} "
-                         "or less")
-
+        raise ModelError(
+            f"--seq {seq} exceeds the model's maximum of {max_pos} positions: use --seq {max_pos} or less"
+        )

@@ -3,7 +3,7 @@
 A no-op call takes well under a microsecond, so null makes millions of calls per second. Recording every one
 costs memory, disk and analysis time out of all proportion to what a control tells, so by default the
 recording keeps a uniform random sample of `DEFAULT_KEEP_PER_S` calls per measured second (see `thin_block`;
-applied by `infbench.recorded_run`): its percentiles are those of every call up to sampling noise, and the
+applied by `infbench.run.recorded_run`): its percentiles are those of every call up to sampling noise, and the
 recorded turns keep the exact number of calls. Option ``keep=all`` records every call, ``keep=N`` N per second.
 """
 

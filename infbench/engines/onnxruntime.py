@@ -11,13 +11,21 @@ from infbench.engines.base import Engine, EngineLoadError, LoadResult, ModelFile
 
 OPTIONS = ("threads", "inter_threads", "execution_mode", "graph_opt", "providers", "device")
 _SHORT = {
-    "cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider",
-    "trt": "TensorrtExecutionProvider", "openvino": "OpenVINOExecutionProvider", "dml": "DmlExecutionProvider",
-    "coreml": "CoreMLExecutionProvider", "rocm": "ROCMExecutionProvider", "migraphx": "MIGraphXExecutionProvider",
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+    "trt": "TensorrtExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
+    "dml": "DmlExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+    "rocm": "ROCMExecutionProvider",
+    "migraphx": "MIGraphXExecutionProvider",
 }
 _GRAPH_OPT = {
-    "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL, "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED, "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+    "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
 }
 _MODES = {"sequential": ort.ExecutionMode.ORT_SEQUENTIAL, "parallel": ort.ExecutionMode.ORT_PARALLEL}
 _DEVICES = {"cpu": ["CPUExecutionProvider"], "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"]}
@@ -43,8 +51,10 @@ def provider_names(value: Any) -> list[str]:
     for item in (str(x).strip() for x in items):
         name = _SHORT.get(item.lower()) or known.get(item.lower())
         if name is None:
-            raise EngineLoadError(f"onnxruntime provider {item!r} unknown: use {', '.join(sorted(set(_SHORT)))} "
-                                  "or a full name like CUDAExecutionProvider")
+            raise EngineLoadError(
+                f"onnxruntime provider {item!r} unknown: use {', '.join(sorted(set(_SHORT)))} "
+                "or a full name like CUDAExecutionProvider"
+            )
         out.append(name)
     return out
 
@@ -61,7 +71,9 @@ class OnnxRuntimeEngine(Engine):
         """Create the session; requested providers that this build lacks fall back and mark it degraded."""
         unknown = sorted(set(options) - set(OPTIONS))
         if unknown:
-            raise EngineLoadError(f"unknown onnxruntime option(s) {', '.join(unknown)}: valid are {', '.join(OPTIONS)}")
+            raise EngineLoadError(
+                f"unknown onnxruntime option(s) {', '.join(unknown)}: valid are {', '.join(OPTIONS)}"
+            )
         if not model.onnx_path:
             raise EngineLoadError(f"onnxruntime needs an ONNX file and model {model.name} has none")
         so = ort.SessionOptions()
@@ -85,15 +97,23 @@ class OnnxRuntimeEngine(Engine):
         try:
             self.session = ort.InferenceSession(model.onnx_path, sess_options=so, providers=usable)
         except Exception as exc:  # ORT raises its own exception types (Fail, InvalidGraph, …)
-            raise EngineLoadError(f"onnxruntime cannot load {model.onnx_path}: {str(exc).splitlines()[0]}") from exc
+            raise EngineLoadError(
+                f"onnxruntime cannot load {model.onnx_path}: {str(exc).splitlines()[0]}"
+            ) from exc
         used = self.session.get_providers()
         degraded = [f"requested {p}, running on {', '.join(used)}" for p in requested if p not in used]
         self.input_names = [i.name for i in self.session.get_inputs()]
         return LoadResult(
-            providers=list(used), degraded=degraded, versions={"onnxruntime": ort.__version__},
-            details={"requested_providers": requested, "intra_op_num_threads": so.intra_op_num_threads,
-                     "inter_op_num_threads": so.inter_op_num_threads, "graph_opt": str(options.get("graph_opt", "all")),
-                     "execution_mode": str(options.get("execution_mode", "sequential"))},
+            providers=list(used),
+            degraded=degraded,
+            versions={"onnxruntime": ort.__version__},
+            details={
+                "requested_providers": requested,
+                "intra_op_num_threads": so.intra_op_num_threads,
+                "inter_op_num_threads": so.inter_op_num_threads,
+                "graph_opt": str(options.get("graph_opt", "all")),
+                "execution_mode": str(options.get("execution_mode", "sequential")),
+            },
         )
 
     def prepare_inputs(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

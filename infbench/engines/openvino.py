@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,11 @@ from infbench.engines.base import Engine, EngineLoadError, LoadResult, ModelFile
 OPTIONS = ("device", "hint", "threads", "streams", "precision")
 # CPUs with AVX512-BF16/AMX default to bf16 inference; f32 keeps parity with the other backends unless asked.
 _PRECISIONS = {"f32": ov.Type.f32, "bf16": ov.Type.bf16, "f16": ov.Type.f16, "default": None}
-_HINTS = {"latency": hints.PerformanceMode.LATENCY, "throughput": hints.PerformanceMode.THROUGHPUT, "none": None}
+_HINTS = {
+    "latency": hints.PerformanceMode.LATENCY,
+    "throughput": hints.PerformanceMode.THROUGHPUT,
+    "none": None,
+}
 
 
 def _positive_int(key: str, value: Any) -> int:
@@ -36,7 +41,9 @@ class OpenVinoEngine(Engine):
         """Read, compile and create the infer request; an absent device is an EngineLoadError."""
         unknown = sorted(set(options) - set(OPTIONS))
         if unknown:
-            raise EngineLoadError(f"unknown openvino option(s) {', '.join(unknown)}: valid are {', '.join(OPTIONS)}")
+            raise EngineLoadError(
+                f"unknown openvino option(s) {', '.join(unknown)}: valid are {', '.join(OPTIONS)}"
+            )
         if not model.onnx_path:
             raise EngineLoadError(f"openvino needs an ONNX file and model {model.name} has none")
         core = ov.Core()
@@ -45,19 +52,28 @@ class OpenVinoEngine(Engine):
         base = device.split(".")[0]
         if base not in ("CPU", "GPU", "NPU", "AUTO"):
             raise EngineLoadError(f"openvino option device={device!r}: choose from CPU, GPU, NPU, AUTO")
-        if base != "AUTO" and device not in available and not any(d.split(".")[0] == device for d in available):
-            raise EngineLoadError(f"OpenVINO device {device} is not available here: available are "
-                                  f"{', '.join(available) or 'none'}")
+        if (
+            base != "AUTO"
+            and device not in available
+            and not any(d.split(".")[0] == device for d in available)
+        ):
+            raise EngineLoadError(
+                f"OpenVINO device {device} is not available here: available are "
+                f"{', '.join(available) or 'none'}"
+            )
         config: dict[str, Any] = {}
         hint = str(options.get("hint", "none")).lower()
         if hint not in _HINTS:
-            raise EngineLoadError(f"openvino option hint={options['hint']!r}: choose from latency, throughput, none")
+            raise EngineLoadError(
+                f"openvino option hint={options['hint']!r}: choose from latency, throughput, none"
+            )
         if _HINTS[hint] is not None:
             config[hints.performance_mode()] = _HINTS[hint]
         precision = str(options.get("precision", "f32")).lower()
         if precision not in _PRECISIONS:
-            raise EngineLoadError(f"openvino option precision={options['precision']!r}: choose from "
-                                  f"{', '.join(_PRECISIONS)}")
+            raise EngineLoadError(
+                f"openvino option precision={options['precision']!r}: choose from {', '.join(_PRECISIONS)}"
+            )
         if _PRECISIONS[precision] is not None:
             config[hints.inference_precision()] = _PRECISIONS[precision]
         if "threads" in options:
@@ -70,17 +86,20 @@ class OpenVinoEngine(Engine):
             self.mark_phase("compile")
             self.compiled = core.compile_model(read, device, config)
         except Exception as exc:  # OpenVINO raises RuntimeError subclasses with long messages
-            raise EngineLoadError(f"OpenVINO cannot compile {model.onnx_path} for {device}: "
-                                  f"{str(exc).strip().splitlines()[0]}") from exc
+            raise EngineLoadError(
+                f"OpenVINO cannot compile {model.onnx_path} for {device}: {str(exc).strip().splitlines()[0]}"
+            ) from exc
         self.request = self.compiled.create_infer_request()
         self.input_names = [port.get_any_name() for port in self.compiled.inputs]
         details: dict[str, Any] = {"requested_device": device, "hint": hint}
-        for key, prop in (("threads", props.inference_num_threads), ("streams", props.num_streams),
-                          ("performance_hint", hints.performance_mode), ("precision", hints.inference_precision)):
-            try:
+        for key, prop in (
+            ("threads", props.inference_num_threads),
+            ("streams", props.num_streams),
+            ("performance_hint", hints.performance_mode),
+            ("precision", hints.inference_precision),
+        ):
+            with contextlib.suppress(RuntimeError):  # not every device reports every property
                 details[key] = str(self.compiled.get_property(prop()))
-            except RuntimeError:  # not every device reports every property
-                pass
         used = self._execution_devices(device)
         return LoadResult(providers=used, versions={"openvino": ov.get_version()}, details=details)
 

@@ -30,10 +30,12 @@ def _import_model_code(hf_dir: str) -> None:
     Only so the load phases tell import time from reading weights; any problem is left to `from_pretrained`.
     """
     try:
-        config = transformers.AutoConfig.from_pretrained(hf_dir, local_files_only=True, trust_remote_code=False)
+        config = transformers.AutoConfig.from_pretrained(
+            hf_dir, local_files_only=True, trust_remote_code=False
+        )
         for arch in getattr(config, "architectures", None) or []:
             getattr(transformers, arch, None)
-    except Exception:  # noqa: BLE001, S110 - from_pretrained reports it with a proper message
+    except Exception:
         pass
 
 
@@ -48,9 +50,13 @@ class TorchEngine(Engine):
         """Set threads, load the model in eval mode onto the device."""
         unknown = sorted(set(options) - set(OPTIONS))
         if unknown:
-            raise EngineLoadError(f"unknown torch option(s) {', '.join(unknown)}: valid are {', '.join(OPTIONS)}")
+            raise EngineLoadError(
+                f"unknown torch option(s) {', '.join(unknown)}: valid are {', '.join(OPTIONS)}"
+            )
         if not model.hf_dir:
-            raise EngineLoadError(f"torch needs a Hugging Face model directory and model {model.name} has none")
+            raise EngineLoadError(
+                f"torch needs a Hugging Face model directory and model {model.name} has none"
+            )
         degraded = []
         if "inter_threads" in options:
             n = _positive_int("inter_threads", options["inter_threads"])
@@ -64,8 +70,10 @@ class TorchEngine(Engine):
         if device != "cpu" and not device.startswith("cuda"):
             raise EngineLoadError(f"torch option device={device!r}: choose from cpu, cuda, cuda:N")
         if device.startswith("cuda") and not torch.cuda.is_available():
-            raise EngineLoadError("torch device cuda requested but CUDA is not available to this torch build "
-                                  f"({torch.__version__}): use device=cpu or install a CUDA build of torch")
+            raise EngineLoadError(
+                "torch device cuda requested but CUDA is not available to this torch build "
+                f"({torch.__version__}): use device=cpu or install a CUDA build of torch"
+            )
         self.device = torch.device(device)
         self.cuda = self.device.type == "cuda"
         _import_model_code(model.hf_dir)  # still the "import" phase: transformers imports model code lazily
@@ -73,20 +81,29 @@ class TorchEngine(Engine):
         try:
             self.model = load_hf_model(model.hf_dir, model.task).to(self.device)
         except Exception as exc:  # transformers raises OSError/ValueError/… for unusable directories
-            raise EngineLoadError(f"transformers cannot load {model.hf_dir}: {str(exc).splitlines()[0]}") from exc
+            raise EngineLoadError(
+                f"transformers cannot load {model.hf_dir}: {str(exc).splitlines()[0]}"
+            ) from exc
         self.kwargs: dict[str, Any] = {"use_cache": False} if model.task == "causal-lm" else {}
-        details = {"threads": torch.get_num_threads(), "inter_threads": torch.get_num_interop_threads(),
-                   "model_class": type(self.model).__name__,
-                   "attn_implementation": getattr(self.model.config, "_attn_implementation", None)}
+        details = {
+            "threads": torch.get_num_threads(),
+            "inter_threads": torch.get_num_interop_threads(),
+            "model_class": type(self.model).__name__,
+            "attn_implementation": getattr(self.model.config, "_attn_implementation", None),
+        }
         provider = torch.cuda.get_device_name(self.device) if self.cuda else "cpu"
-        return LoadResult(providers=[provider], degraded=degraded,
-                          versions={"torch": torch.__version__, "transformers": transformers.__version__},
-                          details=details)
+        return LoadResult(
+            providers=[provider],
+            degraded=degraded,
+            versions={"torch": torch.__version__, "transformers": transformers.__version__},
+            details=details,
+        )
 
     def prepare_inputs(self, inputs: dict[str, np.ndarray]) -> dict[str, Any]:
         """numpy → tensors on the device (once, outside the timed loop)."""
-        prepared: dict[str, Any] = {k: torch.from_numpy(np.ascontiguousarray(v)).to(self.device)
-                                    for k, v in inputs.items()}
+        prepared: dict[str, Any] = {
+            k: torch.from_numpy(np.ascontiguousarray(v)).to(self.device) for k, v in inputs.items()
+        }
         prepared.update(self.kwargs)
         return prepared
 

@@ -67,10 +67,19 @@ def worker_main(conn: Any, spec: dict[str, Any]) -> None:
             conn.send(("error", stage, str(exc)))
             return
         load_ns = time.perf_counter_ns() - t
-        conn.send(("loaded", {
-            "load_ms": load_ns / 1e6, "providers": list(result.providers), "degraded": list(result.degraded),
-            "versions": dict(result.versions), "details": dict(result.details), "pid": os.getpid(),
-        }))
+        conn.send(
+            (
+                "loaded",
+                {
+                    "load_ms": load_ns / 1e6,
+                    "providers": list(result.providers),
+                    "degraded": list(result.degraded),
+                    "versions": dict(result.versions),
+                    "details": dict(result.details),
+                    "pid": os.getpid(),
+                },
+            )
+        )
         stage = "prepare inputs"
         _send_phase(conn, "first inference")
         prepared = [engine.prepare_inputs(item) for item in spec["inputs"]]
@@ -85,7 +94,7 @@ def worker_main(conn: Any, spec: dict[str, Any]) -> None:
         engine.close()
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
         return  # parent went away or stopped us: nothing to report to
-    except BaseException as exc:  # noqa: BLE001 - report anything the engine raised, then exit
+    except BaseException as exc:
         try:
             last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
             where = f" (at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last else ""
@@ -135,8 +144,19 @@ def _serve(conn: Any, engine: Any, prepared: list[Any]) -> None:
             t_begin = time.perf_counter_ns()
             next_idx, count, busy = _turn(conn, engine.run, prepared, next_idx, args, watch)
             t_end = time.perf_counter_ns()
-            conn.send(("done", {"phase": args["phase"], "count": count, "busy_ns": busy,
-                                "wall_ns": t_end - t_begin, "t_begin_ns": t_begin, "t_end_ns": t_end}))
+            conn.send(
+                (
+                    "done",
+                    {
+                        "phase": args["phase"],
+                        "count": count,
+                        "busy_ns": busy,
+                        "wall_ns": t_end - t_begin,
+                        "t_begin_ns": t_begin,
+                        "t_end_ns": t_end,
+                    },
+                )
+            )
 
 
 def _turn(

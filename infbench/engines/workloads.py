@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from infbench.config import WorkloadSpec
 from infbench.engines.base import InputSpec, ModelFiles
 from infbench.errors import ModelError
+from infbench.plan.spec import WorkloadSpec
 
 
 @dataclass(frozen=True)
@@ -36,19 +36,23 @@ def build_inputs(model: ModelFiles, workload: WorkloadSpec) -> Inputs:
     rng = np.random.default_rng(workload.seed)
     dist = workload.seq_dist
     if dist and dist.startswith("file:"):
-        rows = _file_rows(model, dist[len("file:"):], workload)
+        rows = _file_rows(model, dist[len("file:") :], workload)
     else:
         rows = None
     lengths = _lengths(dist, workload, rng) if rows is None else np.array([r.shape[1] for r in rows])
     static = _static_seq(model)
     if static is not None and np.any(lengths != static):
-        raise ModelError(f"the model has a fixed sequence length {static}: use --seq {static} without --seq-dist")
+        raise ModelError(
+            f"the model has a fixed sequence length {static}: use --seq {static} without --seq-dist"
+        )
     items, tokens = [], []
     for i, length in enumerate(lengths):
         ids = rows[i] if rows is not None else None
         mask = (ids >= 0).astype(np.int64) if ids is not None else None
-        item = {spec.name: _array(spec, model, workload.batch, int(length), rng, ids, mask)
-                for spec in model.inputs}
+        item = {
+            spec.name: _array(spec, model, workload.batch, int(length), rng, ids, mask)
+            for spec in model.inputs
+        }
         items.append(item)
         tokens.append(int(mask.sum()) if mask is not None else workload.batch * int(length))
     return Inputs(items, lengths.astype(np.int64), np.array(tokens, dtype=np.int64))
@@ -69,7 +73,9 @@ def _lengths(dist: str | None, workload: WorkloadSpec, rng: np.random.Generator)
         mean, _, std = arg.partition(",")
         values = np.rint(rng.normal(float(mean), float(std), size=n))
     else:
-        raise ModelError(f"--seq-dist {dist!r} not understood: use uniform:LO-HI, normal:MEAN,STD or file:PATH")
+        raise ModelError(
+            f"--seq-dist {dist!r} not understood: use uniform:LO-HI, normal:MEAN,STD or file:PATH"
+        )
     return np.clip(values, 1, seq).astype(np.int64)
 
 
@@ -82,10 +88,14 @@ def _file_rows(model: ModelFiles, path_text: str, workload: WorkloadSpec) -> lis
         raise ModelError(f"--seq-dist file:{path_text}: {path.resolve()} is not a file (one text per line)")
     if not (model.has_tokenizer and model.hf_dir):
         kind = {"builtin": "built-in model", "onnx": "the .onnx file"}.get(model.kind, "model")
-        raise ModelError(f"--seq-dist file:{path_text} needs a tokenizer to turn its texts into token ids, and "
-                         f"{kind} {model.name} has none: use --seq-dist uniform:LO-HI or normal:MEAN,STD, or a "
-                         "local Hugging Face model directory with tokenizer files")
-    lines = [ln.strip() for ln in path.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+        raise ModelError(
+            f"--seq-dist file:{path_text} needs a tokenizer to turn its texts into token ids, and "
+            f"{kind} {model.name} has none: use --seq-dist uniform:LO-HI or normal:MEAN,STD, or a "
+            "local Hugging Face model directory with tokenizer files"
+        )
+    lines = [
+        ln.strip() for ln in path.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()
+    ]
     if not lines:
         raise ModelError(f"--seq-dist file: {path} has no non-empty lines")
     from transformers import AutoTokenizer
@@ -93,25 +103,31 @@ def _file_rows(model: ModelFiles, path_text: str, workload: WorkloadSpec) -> lis
     try:
         tok = AutoTokenizer.from_pretrained(model.hf_dir, local_files_only=True, trust_remote_code=False)
     except Exception as exc:
-        raise ModelError(f"the tokenizer in {model.hf_dir} cannot be loaded: {str(exc).splitlines()[0]}") from exc
+        raise ModelError(
+            f"the tokenizer in {model.hf_dir} cannot be loaded: {str(exc).splitlines()[0]}"
+        ) from exc
     need = workload.cycle * workload.batch
     texts = [lines[i % len(lines)] for i in range(need)]
     ids = tok(texts, add_special_tokens=True, truncation=True, max_length=workload.seq)["input_ids"]
     rows = []
     for i in range(workload.cycle):
-        batch = ids[i * workload.batch:(i + 1) * workload.batch]
+        batch = ids[i * workload.batch : (i + 1) * workload.batch]
         width = max(1, max(len(r) for r in batch))
         row = np.full((workload.batch, width), -1, dtype=np.int64)
         for j, r in enumerate(batch):
-            row[j, :len(r)] = r
+            row[j, : len(r)] = r
         rows.append(row)
     return rows
 
 
 def _static_seq(model: ModelFiles) -> int | None:
     for spec in model.inputs:
-        if len(spec.shape) >= 2 and isinstance(spec.shape[1], int) and spec.shape[1] > 0 \
-                and spec.dtype.startswith(("int", "uint")):
+        if (
+            len(spec.shape) >= 2
+            and isinstance(spec.shape[1], int)
+            and spec.shape[1] > 0
+            and spec.dtype.startswith(("int", "uint"))
+        ):
             return spec.shape[1]
     return None
 
@@ -129,8 +145,15 @@ def _shape(spec: InputSpec, batch: int, length: int) -> tuple[int, ...]:
     return tuple(dims)
 
 
-def _array(spec: InputSpec, model: ModelFiles, batch: int, length: int, rng: np.random.Generator,
-           ids: np.ndarray | None, mask: np.ndarray | None) -> np.ndarray:
+def _array(
+    spec: InputSpec,
+    model: ModelFiles,
+    batch: int,
+    length: int,
+    rng: np.random.Generator,
+    ids: np.ndarray | None,
+    mask: np.ndarray | None,
+) -> np.ndarray:
     shape = _shape(spec, batch, length)
     dtype = np.dtype(spec.dtype)
     name = spec.name.lower()

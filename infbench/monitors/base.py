@@ -100,9 +100,11 @@ class Monitor(ABC):
 
     def set_processes(self, pids: dict[str, int]) -> None:
         """Engine label → pid; monitors that track processes override this."""
+        return None
 
     def close(self) -> None:
         """Release resources (called when sampling stops)."""
+        return None
 
     def reading(self, t_ns: int, values: Values) -> MonitorReading:
         """Wrap `values` as this monitor's reading."""

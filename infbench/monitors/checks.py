@@ -28,8 +28,10 @@ def environment_warnings(fp: dict[str, Any], live: dict[str, Any]) -> list[str]:
     cpu = fp.get("cpu") or {}
     govs = cpu.get("governors") or []
     if any(g != "performance" for g in govs):
-        out.append(f"CPU governor is {'/'.join(govs)}, not 'performance': clocks scale with load and add "
-                   "variance (cpupower frequency-set -g performance)")
+        out.append(
+            f"CPU governor is {'/'.join(govs)}, not 'performance': clocks scale with load and add "
+            "variance (cpupower frequency-set -g performance)"
+        )
     if cpu.get("turbo"):
         out.append("turbo/boost is on: clocks depend on temperature and on other cores' load")
     power = fp.get("power") or {}
@@ -37,9 +39,12 @@ def environment_warnings(fp: dict[str, Any], live: dict[str, Any]) -> list[str]:
         out.append("running on battery: the OS may cap CPU/GPU power")
     other = live.get("other.cpu_percent")
     if isinstance(other, (int, float)) and other >= 10:
-        top = ", ".join(f"{live.get(f'other.top.{k}.name')} (pid {int(live[f'other.top.{k}.pid'])}) "
-                        f"{live.get(f'other.top.{k}.cpu_percent'):.0f}%" for k in range(3)
-                        if live.get(f"other.top.{k}.pid") is not None)
+        top = ", ".join(
+            f"{live.get(f'other.top.{k}.name')} (pid {int(live[f'other.top.{k}.pid'])}) "
+            f"{live.get(f'other.top.{k}.cpu_percent'):.0f}%"
+            for k in range(3)
+            if live.get(f"other.top.{k}.pid") is not None
+        )
         out.append(f"other processes use {other:.0f}% CPU (100% = one core): {top}")
     mem = fp.get("memory") or {}
     if (mem.get("swap_used_mb") or 0) > 0:
@@ -56,13 +61,14 @@ def environment_warnings(fp: dict[str, Any], live: dict[str, Any]) -> list[str]:
     for dev in gpu.get("devices", []):
         name = f"gpu{dev['index']}"
         if dev.get("persistence_mode") == 0:
-            out.append(f"{name}: persistence mode off: the driver may unload between runs "
-                       "(nvidia-smi -pm 1)")
+            out.append(f"{name}: persistence mode off: the driver may unload between runs (nvidia-smi -pm 1)")
         app, default = dev.get("app_clock_sm_mhz"), dev.get("default_app_clock_sm_mhz")
         if isinstance(app, int) and isinstance(default, int) and app != default:
             out.append(f"{name}: application SM clock {app} MHz differs from default {default} MHz")
         procs = dev.get("processes")
         if isinstance(procs, list) and procs:
-            out.append(f"{name}: {len(procs)} other process(es) on the GPU using "
-                       f"{sum(p['mem_mb'] for p in procs):.0f} MB")
+            out.append(
+                f"{name}: {len(procs)} other process(es) on the GPU using "
+                f"{sum(p['mem_mb'] for p in procs):.0f} MB"
+            )
     return out

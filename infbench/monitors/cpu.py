@@ -113,8 +113,10 @@ class CpuMonitor(Monitor):
         if self._fast:
             text = self._file.read()
             return None if text is None else parse_proc_stat(text)
-        return [(*_busy_total(t), getattr(t, "steal", 0.0), getattr(t, "iowait", 0.0))
-                for t in psutil.cpu_times(percpu=True)]
+        return [
+            (*_busy_total(t), getattr(t, "steal", 0.0), getattr(t, "iowait", 0.0))
+            for t in psutil.cpu_times(percpu=True)
+        ]
 
 
 @functools.lru_cache(maxsize=4)
@@ -153,8 +155,11 @@ def read_sysfs_freqs(root: str) -> list[tuple[float, float]]:
     """(current, max) MHz per CPU from `cpu*/cpufreq` under `root`; the same files psutil.cpu_freq reads."""
     out: list[tuple[float, float]] = []
     base = under(root, "/sys/devices/system/cpu")
-    cpus = sorted((int(m.group(1)), p) for p in glob.glob(os.path.join(base, "cpu[0-9]*"))
-                  if (m := re.search(r"cpu(\d+)$", p)))
+    cpus = sorted(
+        (int(m.group(1)), p)
+        for p in glob.glob(os.path.join(base, "cpu[0-9]*"))
+        if (m := re.search(r"cpu(\d+)$", p))
+    )
     for _, path in cpus:
         cur = read_int(os.path.join(path, "cpufreq", "scaling_cur_freq"))
         if cur is None:

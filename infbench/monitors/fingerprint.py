@@ -14,8 +14,18 @@ import psutil
 
 from infbench.monitors.base import read_int, read_text, under
 
-PACKAGES = ("infbench-tui", "numpy", "onnxruntime", "onnxruntime-gpu", "openvino", "torch", "transformers",
-            "textual", "psutil", "nvidia-ml-py")
+PACKAGES = (
+    "infbench-tui",
+    "numpy",
+    "onnxruntime",
+    "onnxruntime-gpu",
+    "openvino",
+    "torch",
+    "transformers",
+    "textual",
+    "psutil",
+    "nvidia-ml-py",
+)
 MB = 1024.0 * 1024.0
 
 
@@ -46,8 +56,13 @@ def cpu_facts(root: str = "/") -> dict[str, Any]:
     """Model, core counts, governor/driver, turbo, max frequency, isolated CPUs, virtualisation."""
     info = _cpuinfo(root)
     cpu = "/sys/devices/system/cpu"
-    governors = sorted({(read_text(p) or "").strip() for p in
-                        glob.glob(under(root, cpu + "/cpu[0-9]*/cpufreq/scaling_governor"))} - {""})
+    governors = sorted(
+        {
+            (read_text(p) or "").strip()
+            for p in glob.glob(under(root, cpu + "/cpu[0-9]*/cpufreq/scaling_governor"))
+        }
+        - {""}
+    )
     no_turbo = read_int(under(root, cpu + "/intel_pstate/no_turbo"))
     boost = read_int(under(root, cpu + "/cpufreq/boost"))
     turbo = (not no_turbo) if no_turbo is not None else (bool(boost) if boost is not None else None)
@@ -58,10 +73,13 @@ def cpu_facts(root: str = "/") -> dict[str, Any]:
         "logical_cores": psutil.cpu_count(),
         "physical_cores": psutil.cpu_count(logical=False),
         "governors": governors or None,
-        "scaling_driver": (read_text(under(root, cpu + "/cpu0/cpufreq/scaling_driver")) or "").strip() or None,
+        "scaling_driver": (read_text(under(root, cpu + "/cpu0/cpufreq/scaling_driver")) or "").strip()
+        or None,
         "turbo": turbo,
         "max_mhz": max_khz / 1000.0 if max_khz else None,
-        "cpuinfo_mhz": float(info["cpu MHz"]) if info.get("cpu MHz", "").replace(".", "", 1).isdigit() else None,
+        "cpuinfo_mhz": float(info["cpu MHz"])
+        if info.get("cpu MHz", "").replace(".", "", 1).isdigit()
+        else None,
         "isolated": (read_text(under(root, cpu + "/isolated")) or "").strip() or None,
         "virtual": bool(hyper) or "hypervisor" in info.get("flags", "").split(),
         "hypervisor": hyper,
@@ -94,15 +112,27 @@ def system_fingerprint(gpu: bool = True, root: str = "/") -> dict[str, Any]:
     out: dict[str, Any] = {
         "hostname": socket.gethostname(),
         "cpu": cpu_facts(root),
-        "memory": {"total_mb": round(vm.total / MB, 1), "available_mb": round(vm.available / MB, 1),
-                   "swap_total_mb": round(sw.total / MB, 1), "swap_used_mb": round(sw.used / MB, 1)},
-        "os": {"system": platform.system(), "kernel": platform.release(), "platform": platform.platform(),
-               "distro": _os_release(root)},
-        "python": {"version": platform.python_version(), "implementation": platform.python_implementation(),
-                   "executable": sys.executable},
+        "memory": {
+            "total_mb": round(vm.total / MB, 1),
+            "available_mb": round(vm.available / MB, 1),
+            "swap_total_mb": round(sw.total / MB, 1),
+            "swap_used_mb": round(sw.used / MB, 1),
+        },
+        "os": {
+            "system": platform.system(),
+            "kernel": platform.release(),
+            "platform": platform.platform(),
+            "distro": _os_release(root),
+        },
+        "python": {
+            "version": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "executable": sys.executable,
+        },
         "packages": package_versions(),
-        "power": None if battery is None else {"on_battery": not battery.power_plugged,
-                                               "percent": battery.percent},
+        "power": None
+        if battery is None
+        else {"on_battery": not battery.power_plugged, "percent": battery.percent},
         "cgroup": {"version": cg_version or None, "cpu_quota": quota},
         "load1": psutil.getloadavg()[0],
     }

@@ -139,7 +139,11 @@ class MemoryMonitor(Monitor):
         text = self._vmstat.read() or ""
         sin, sout = vmstat_value(text, "pswpin"), vmstat_value(text, "pswpout")
         if "SwapTotal" in info and "SwapFree" in info and sin is not None and sout is not None:
-            return float(info["SwapTotal"] - info["SwapFree"]), float(sin * PAGE_SIZE), float(sout * PAGE_SIZE)
+            return (
+                float(info["SwapTotal"] - info["SwapFree"]),
+                float(sin * PAGE_SIZE),
+                float(sout * PAGE_SIZE),
+            )
         try:
             sw = psutil.swap_memory()
         except (OSError, RuntimeError):
@@ -179,13 +183,16 @@ class MemoryMonitor(Monitor):
         status = tracked.status.read()
         switches = None if status is None else parse_involuntary_switches(status)
         values[p + "ctx_involuntary.delta"] = self._counter.delta(
-            p + "ctx_involuntary", None if switches is None else float(switches))
+            p + "ctx_involuntary", None if switches is None else float(switches)
+        )
         values[p + "minor_faults.delta"] = self._counter.delta(p + "minor_faults", float(st.minflt))
         values[p + "major_faults.delta"] = self._counter.delta(p + "major_faults", float(st.majflt))
         prev = self._prev_cpu.get(label)
         self._prev_cpu[label] = (t_ns, st.cpu_s)
         if prev is not None and t_ns > prev[0]:
-            values[p + "cpu_percent"] = round(100.0 * max(0.0, st.cpu_s - prev[1]) / ((t_ns - prev[0]) / 1e9), 2)
+            values[p + "cpu_percent"] = round(
+                100.0 * max(0.0, st.cpu_s - prev[1]) / ((t_ns - prev[0]) / 1e9), 2
+            )
         else:
             values[p + "cpu_percent"] = None
 

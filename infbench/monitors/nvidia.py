@@ -86,7 +86,9 @@ class NvidiaMonitor(Monitor):
         def clocks() -> Values:
             nonlocal current_fn
             try:
-                bits = int(current_fn(h)) if current_fn else int(nv.nvmlDeviceGetCurrentClocksThrottleReasons(h))
+                bits = (
+                    int(current_fn(h)) if current_fn else int(nv.nvmlDeviceGetCurrentClocksThrottleReasons(h))
+                )
             except nv.NVMLError_FunctionNotFound:
                 current_fn = None
                 bits = int(nv.nvmlDeviceGetCurrentClocksThrottleReasons(h))
@@ -98,6 +100,7 @@ class NvidiaMonitor(Monitor):
                 ns = float(nv.nvmlDeviceGetViolationStatus(h, policy).violationTime)
                 d = self._counter.delta(f"{i}.{key}", ns)
                 return {g + f"violation.{key}_us.delta": None if d is None else round(d / 1000.0, 1)}
+
             return read
 
         def memory() -> Values:
@@ -108,7 +111,9 @@ class NvidiaMonitor(Monitor):
             "util": lambda: {g + "util": float(nv.nvmlDeviceGetUtilizationRates(h).gpu)},
             "mem_used_mb": memory,
             "temp_c": lambda: {g + "temp_c": float(nv.nvmlDeviceGetTemperature(h, nv.NVML_TEMPERATURE_GPU))},
-            "sm_clock_mhz": lambda: {g + "sm_clock_mhz": float(nv.nvmlDeviceGetClockInfo(h, nv.NVML_CLOCK_SM))},
+            "sm_clock_mhz": lambda: {
+                g + "sm_clock_mhz": float(nv.nvmlDeviceGetClockInfo(h, nv.NVML_CLOCK_SM))
+            },
             "power_w": lambda: {g + "power_w": nv.nvmlDeviceGetPowerUsage(h) / 1000.0},
             "power_limit_w": lambda: {g + "power_limit_w": nv.nvmlDeviceGetEnforcedPowerLimit(h) / 1000.0},
             "clock_event_reasons": clocks,
@@ -140,7 +145,8 @@ class NvidiaMonitor(Monitor):
         out: Values = {}
         calls = {
             "temp_slowdown_c": lambda: nv.nvmlDeviceGetTemperatureThreshold(
-                h, nv.NVML_TEMPERATURE_THRESHOLD_SLOWDOWN),
+                h, nv.NVML_TEMPERATURE_THRESHOLD_SLOWDOWN
+            ),
             "sm_clock_max_mhz": lambda: nv.nvmlDeviceGetMaxClockInfo(h, nv.NVML_CLOCK_SM),
         }
         for key, call in calls.items():
@@ -151,11 +157,15 @@ class NvidiaMonitor(Monitor):
         try:
             fn = getattr(nv, "nvmlDeviceGetSupportedClocksEventReasons", None)
             try:
-                self._supported[i] = int(fn(h)) if fn else int(nv.nvmlDeviceGetSupportedClocksThrottleReasons(h))
+                self._supported[i] = (
+                    int(fn(h)) if fn else int(nv.nvmlDeviceGetSupportedClocksThrottleReasons(h))
+                )
             except nv.NVMLError_FunctionNotFound:
                 self._supported[i] = int(nv.nvmlDeviceGetSupportedClocksThrottleReasons(h))
         except nv.NVMLError as exc:
-            missing[g + "clock_event_reasons.supported"] = nvml_reason(nv, exc) + " (current bits shown unmasked)"
+            missing[g + "clock_event_reasons.supported"] = (
+                nvml_reason(nv, exc) + " (current bits shown unmasked)"
+            )
         return out
 
     def probe(self) -> Probe:
@@ -216,15 +226,21 @@ def gpu_inventory(nvml: ModuleType | None = None) -> dict[str, Any]:
     for i in range(nv.nvmlDeviceGetCount()):
         h = nv.nvmlDeviceGetHandleByIndex(i)
         procs = get(lambda h=h: nv.nvmlDeviceGetComputeRunningProcesses(h))
-        out["devices"].append({
-            "index": i,
-            "name": get(lambda h=h: _text(nv.nvmlDeviceGetName(h))),
-            "memory_total_mb": get(lambda h=h: round(nv.nvmlDeviceGetMemoryInfo(h).total / MB, 1)),
-            "persistence_mode": get(lambda h=h: int(nv.nvmlDeviceGetPersistenceMode(h))),
-            "app_clock_sm_mhz": get(lambda h=h: int(nv.nvmlDeviceGetApplicationsClock(h, nv.NVML_CLOCK_SM))),
-            "default_app_clock_sm_mhz": get(
-                lambda h=h: int(nv.nvmlDeviceGetDefaultApplicationsClock(h, nv.NVML_CLOCK_SM))),
-            "processes": procs if isinstance(procs, dict) else [
-                {"pid": int(p.pid), "mem_mb": round((p.usedGpuMemory or 0) / MB, 1)} for p in procs],
-        })
+        out["devices"].append(
+            {
+                "index": i,
+                "name": get(lambda h=h: _text(nv.nvmlDeviceGetName(h))),
+                "memory_total_mb": get(lambda h=h: round(nv.nvmlDeviceGetMemoryInfo(h).total / MB, 1)),
+                "persistence_mode": get(lambda h=h: int(nv.nvmlDeviceGetPersistenceMode(h))),
+                "app_clock_sm_mhz": get(
+                    lambda h=h: int(nv.nvmlDeviceGetApplicationsClock(h, nv.NVML_CLOCK_SM))
+                ),
+                "default_app_clock_sm_mhz": get(
+                    lambda h=h: int(nv.nvmlDeviceGetDefaultApplicationsClock(h, nv.NVML_CLOCK_SM))
+                ),
+                "processes": procs
+                if isinstance(procs, dict)
+                else [{"pid": int(p.pid), "mem_mb": round((p.usedGpuMemory or 0) / MB, 1)} for p in procs],
+            }
+        )
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import threading
 import time
@@ -14,6 +15,8 @@ from infbench.monitors.throttle import ThrottleTracker
 from infbench.records import MonitorReading, RunEvent
 
 __all__ = ["Sampler", "default_monitors", "sensor_events", "tick_plan"]
+
+log = logging.getLogger(__name__)
 
 
 def default_monitors(root: str = "/") -> list[Monitor]:
@@ -40,10 +43,14 @@ def sensor_events(probes: list[Probe], t_ns: int) -> list[RunEvent]:
     events = []
     for p in probes:
         for sensor, reason in p.missing.items():
-            msg = f"{p.monitor}: unavailable: {reason}" if sensor == p.monitor else (
-                f"{p.monitor}: {sensor} unavailable: {reason}")
-            events.append(RunEvent(t_ns, "sensor", msg, data={"monitor": p.monitor, "sensor": sensor,
-                                                              "reason": reason}))
+            msg = (
+                f"{p.monitor}: unavailable: {reason}"
+                if sensor == p.monitor
+                else (f"{p.monitor}: {sensor} unavailable: {reason}")
+            )
+            events.append(
+                RunEvent(t_ns, "sensor", msg, data={"monitor": p.monitor, "sensor": sensor, "reason": reason})
+            )
     return events
 
 
@@ -80,10 +87,15 @@ class Sampler:
         sleep: how the thread waits between ticks (`time.sleep`); tests inject one that advances `monotonic`.
     """
 
-    def __init__(self, monitors: list[Monitor], listener: Any,
-                 clock: Callable[[], int] = time.perf_counter_ns, *,
-                 monotonic: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        monitors: list[Monitor],
+        listener: Any,
+        clock: Callable[[], int] = time.perf_counter_ns,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.monitors = list(monitors)
         self.listener = listener
         self.clock = clock
@@ -113,7 +125,7 @@ class Sampler:
         for m in self.monitors:
             try:
                 probe = m.probe()
-            except Exception as exc:  # noqa: BLE001 - a broken sensor must not stop the others
+            except Exception as exc:
                 probe = Probe(m.name, [], {m.name: f"probe failed: {type(exc).__name__}: {exc}"})
             self.probes.append(probe)
             if probe.usable:
@@ -150,15 +162,21 @@ class Sampler:
         for m in self._active:
             try:
                 m.set_processes(pids)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 self._report_failure(m, exc)
 
     def _report_failure(self, m: Monitor, exc: Exception) -> None:
         if m.name in self._failed:
             return
         self._failed.add(m.name)
-        self._emit(RunEvent(self.clock(), "sensor", f"{m.name}: sampling failed: {type(exc).__name__}: {exc}",
-                            data={"monitor": m.name, "error": f"{type(exc).__name__}: {exc}"}))
+        self._emit(
+            RunEvent(
+                self.clock(),
+                "sensor",
+                f"{m.name}: sampling failed: {type(exc).__name__}: {exc}",
+                data={"monitor": m.name, "error": f"{type(exc).__name__}: {exc}"},
+            )
+        )
 
     def tick(self, due: list[Monitor]) -> list[MonitorReading]:
         """Sample `due` monitors once on one timestamp; report readings and throttle transitions."""
@@ -168,14 +186,14 @@ class Sampler:
         for m in due:
             try:
                 readings.append(m.sample(t_ns))
-            except Exception as exc:  # noqa: BLE001 - log once, keep sampling the others (and retry it)
+            except Exception as exc:
                 self._report_failure(m, exc)
         self.ticks += 1
         if readings:
             try:  # not contextlib.suppress: its objects cost more right after a sleep
                 self.listener.on_monitor(readings)
-            except Exception:  # noqa: BLE001, S110 - a listener bug must not stop sampling
-                pass
+            except Exception:  # a listener's failure must not stop the sampling
+                log.debug("monitor listener failed", exc_info=True)
             for event in self._throttle.update(readings):
                 self._emit(event)
         return readings

@@ -1,6 +1,6 @@
 """Machine-wide contention: CPU pressure (PSI), cgroup CPU-quota throttling, and noisy-neighbour processes.
 
-`system_fingerprint()` (re-exported from `fingerprint.py`) describes the machine for session files and `doctor`.
+`monitors.fingerprint.system_fingerprint()` describes the machine for session files and `doctor`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from infbench.monitors.base import (
     under,
     why_unreadable,
 )
-from infbench.monitors.fingerprint import system_fingerprint
 from infbench.monitors.procstat import ProcScanner, scan_all
 
-__all__ = ["OtherProcessesMonitor", "PressureMonitor", "find_cgroup_cpu", "system_fingerprint"]
+__all__ = ["OtherProcessesMonitor", "PressureMonitor", "find_cgroup_cpu"]
 
 PRESSURE = "/proc/pressure/cpu"
 
@@ -72,7 +71,9 @@ def find_cgroup_cpu(root: str = "/") -> tuple[str | None, int, float | None, str
                 return stat, 2, _v2_quota(d), ""
     if not text:
         return None, 0, None, "no /proc/self/cgroup"
-    why = why_unreadable(os.path.join(fs, (v2_path or "").lstrip("/"), "cpu.stat"), "/sys/fs/cgroup/…/cpu.stat")
+    why = why_unreadable(
+        os.path.join(fs, (v2_path or "").lstrip("/"), "cpu.stat"), "/sys/fs/cgroup/…/cpu.stat"
+    )
     return None, 0, None, why or "cgroup cpu controller not enabled here (no nr_throttled in cpu.stat)"
 
 
@@ -124,8 +125,9 @@ class PressureMonitor(Monitor):
         if self._has_pressure:
             available.append("cpu.pressure")
         else:
-            missing["cpu.pressure"] = (why_unreadable(self._pressure, PRESSURE)
-                                       or "kernel without PSI (boot with psi=1)")
+            missing["cpu.pressure"] = (
+                why_unreadable(self._pressure, PRESSURE) or "kernel without PSI (boot with psi=1)"
+            )
         self._stat, self._version, self._quota, reason = find_cgroup_cpu(self.root)
         self._stat_file = KeptFile(self._stat, 4096) if self._stat else None
         if self._stat:
@@ -173,7 +175,9 @@ class OtherProcessesMonitor(Monitor):
 
     name = "others"
 
-    def __init__(self, root: str = "/", rate_hz: float = 0.5, self_pid: int | None = None, top: int = 3) -> None:
+    def __init__(
+        self, root: str = "/", rate_hz: float = 0.5, self_pid: int | None = None, top: int = 3
+    ) -> None:
         self.root = root
         self.rate_hz = rate_hz
         self.self_pid = os.getpid() if self_pid is None else self_pid
@@ -191,8 +195,11 @@ class OtherProcessesMonitor(Monitor):
         """Needs a readable /proc."""
         if scan_all(self.root):
             return Probe(self.name, ["other.cpu_percent", "other.top"], {})
-        return Probe(self.name, [], {self.name: why_unreadable(under(self.root, "/proc/1/stat"), "/proc")
-                                     or "no readable /proc"})
+        return Probe(
+            self.name,
+            [],
+            {self.name: why_unreadable(under(self.root, "/proc/1/stat"), "/proc") or "no readable /proc"},
+        )
 
     def _ours(self, stats: dict) -> set[int]:
         ours = {self.self_pid, *self._engines}

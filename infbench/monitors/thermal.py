@@ -46,12 +46,14 @@ def read_hwmon(root: str) -> dict[str, list[Temp]]:
                 continue
             stem = inp[: -len("_input")]
             high, crit = read_int(stem + "_max"), read_int(stem + "_crit")
-            out.setdefault(chip, []).append(Temp(
-                label=(read_text(stem + "_label") or "").strip(),
-                current=value / 1000.0,
-                high=high / 1000.0 if high else None,
-                critical=crit / 1000.0 if crit else None,
-            ))
+            out.setdefault(chip, []).append(
+                Temp(
+                    label=(read_text(stem + "_label") or "").strip(),
+                    current=value / 1000.0,
+                    high=high / 1000.0 if high else None,
+                    critical=crit / 1000.0 if crit else None,
+                )
+            )
     return out
 
 
@@ -88,8 +90,11 @@ def throttle_files(root: str) -> tuple[list[str], list[str]]:
     core: list[str] = []
     package: dict[str, str] = {}
     base = under(root, CPU_DIR)
-    cpus = sorted((int(m.group(1)), p) for p in glob.glob(os.path.join(base, "cpu[0-9]*"))
-                  if (m := re.search(r"cpu(\d+)$", p)))
+    cpus = sorted(
+        (int(m.group(1)), p)
+        for p in glob.glob(os.path.join(base, "cpu[0-9]*"))
+        if (m := re.search(r"cpu(\d+)$", p))
+    )
     for _, path in cpus:
         tt = os.path.join(path, "thermal_throttle")
         if os.path.exists(os.path.join(tt, "core_throttle_count")):
@@ -134,8 +139,10 @@ class ThermalMonitor(Monitor):
     def _read_temps(self) -> dict[str, list[Temp]]:
         if self.root in ("", "/"):
             raw = psutil.sensors_temperatures() if hasattr(psutil, "sensors_temperatures") else {}
-            return {chip: [Temp(s.label, s.current, s.high, s.critical) for s in sensors]
-                    for chip, sensors in raw.items()}
+            return {
+                chip: [Temp(s.label, s.current, s.high, s.critical) for s in sensors]
+                for chip, sensors in raw.items()
+            }
         return read_hwmon(self.root)
 
     def probe(self) -> Probe:
@@ -148,12 +155,17 @@ class ThermalMonitor(Monitor):
         else:
             hw = under(self.root, HWMON)
             has_dir = os.path.isdir(hw) and os.listdir(hw)
-            missing["temp"] = "no temperature sensors in /sys/class/hwmon" if has_dir else (
-                "no sysfs node /sys/class/hwmon (VM or no sensor driver)")
+            missing["temp"] = (
+                "no temperature sensors in /sys/class/hwmon"
+                if has_dir
+                else ("no sysfs node /sys/class/hwmon (VM or no sensor driver)")
+            )
         self._core, self._package = throttle_files(self.root)
         self.close()
-        self._files = {"cpu.throttle.core_count": [KeptFile(f, 64) for f in self._core],
-                       "cpu.throttle.package_count": [KeptFile(f, 64) for f in self._package]}
+        self._files = {
+            "cpu.throttle.core_count": [KeptFile(f, 64) for f in self._core],
+            "cpu.throttle.package_count": [KeptFile(f, 64) for f in self._package],
+        }
         tt = CPU_DIR + "/cpu0/thermal_throttle"
         reason = why_unreadable(under(self.root, tt + "/core_throttle_count"), tt) or "not exposed"
         if self._core:

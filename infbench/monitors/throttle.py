@@ -40,22 +40,42 @@ class ThrottleTracker:
                 core, pkg = v.get("cpu.throttle.core_count.delta"), v.get("cpu.throttle.package_count.delta")
                 states = [s for s in (_pos(core), _pos(pkg)) if s is not None]
                 if states:
-                    parts = [f"{name} throttle count +{int(d)}" for name, d in (("core", core), ("package", pkg))
-                             if _pos(d)]
-                    events += self._set(r.t_ns, "cpu_thermal", any(states), "CPU thermal throttling: "
-                                        + ", ".join(parts), {
-                                            "core_count_delta": core, "package_count_delta": pkg,
-                                            "temp_max_c": v.get("temp.max_c")})
+                    parts = [
+                        f"{name} throttle count +{int(d)}"
+                        for name, d in (("core", core), ("package", pkg))
+                        if _pos(d)
+                    ]
+                    events += self._set(
+                        r.t_ns,
+                        "cpu_thermal",
+                        any(states),
+                        "CPU thermal throttling: " + ", ".join(parts),
+                        {
+                            "core_count_delta": core,
+                            "package_count_delta": pkg,
+                            "temp_max_c": v.get("temp.max_c"),
+                        },
+                    )
             if "cgroup.nr_throttled.delta" in v or "cgroup.throttled_usec.delta" in v:
                 nr, us = v.get("cgroup.nr_throttled.delta"), v.get("cgroup.throttled_usec.delta")
                 states = [s for s in (_pos(nr), _pos(us)) if s is not None]
                 if states:
-                    msg = (f"cgroup CPU-quota throttling: {int(nr or 0)} periods, "
-                           f"{(us or 0) / 1000:.1f} ms throttled")
-                    events += self._set(r.t_ns, "cgroup", any(states), msg, {
-                        "nr_throttled_delta": nr, "throttled_usec_delta": us,
-                        "quota_cpus": v.get("cgroup.quota_cpus")})
-            for key, alarm in (v.items() if r.source == "gpu" else ()):
+                    msg = (
+                        f"cgroup CPU-quota throttling: {int(nr or 0)} periods, "
+                        f"{(us or 0) / 1000:.1f} ms throttled"
+                    )
+                    events += self._set(
+                        r.t_ns,
+                        "cgroup",
+                        any(states),
+                        msg,
+                        {
+                            "nr_throttled_delta": nr,
+                            "throttled_usec_delta": us,
+                            "quota_cpus": v.get("cgroup.quota_cpus"),
+                        },
+                    )
+            for key, alarm in v.items() if r.source == "gpu" else ():
                 m = _GPU_ALARM.match(key)
                 if m is None or alarm is None or isinstance(alarm, str):
                     continue
@@ -63,10 +83,20 @@ class ThrottleTracker:
                 bits = v.get(f"{gpu}.clock_event_reasons")
                 named = describe_clock_events(bits if isinstance(bits, (int, float)) else None)
                 alarms = [n for n, sev in named if sev == "alarm"]
-                events += self._set(r.t_ns, gpu, bool(alarm), f"{gpu} throttling: " + ", ".join(alarms), {
-                    "gpu": gpu, "bits": hex(int(bits)) if isinstance(bits, (int, float)) else None,
-                    "reasons": [list(x) for x in named], "sm_clock_mhz": v.get(f"{gpu}.sm_clock_mhz"),
-                    "temp_c": v.get(f"{gpu}.temp_c"), "power_w": v.get(f"{gpu}.power_w")})
+                events += self._set(
+                    r.t_ns,
+                    gpu,
+                    bool(alarm),
+                    f"{gpu} throttling: " + ", ".join(alarms),
+                    {
+                        "gpu": gpu,
+                        "bits": hex(int(bits)) if isinstance(bits, (int, float)) else None,
+                        "reasons": [list(x) for x in named],
+                        "sm_clock_mhz": v.get(f"{gpu}.sm_clock_mhz"),
+                        "temp_c": v.get(f"{gpu}.temp_c"),
+                        "power_w": v.get(f"{gpu}.power_w"),
+                    },
+                )
         return events
 
     def _set(self, t_ns: int, signal: str, on: bool, message: str, data: dict[str, Any]) -> list[RunEvent]:
@@ -76,5 +106,7 @@ class ThrottleTracker:
             return [RunEvent(t_ns, "throttle_on", message, data={"signal": signal, **data})]
         if not on and was:
             self.active.pop(signal)
-            return [RunEvent(t_ns, "throttle_off", f"{signal} throttling ended", data={"signal": signal, **data})]
+            return [
+                RunEvent(t_ns, "throttle_off", f"{signal} throttling ended", data={"signal": signal, **data})
+            ]
         return []

@@ -181,7 +181,7 @@ class SessionReader:
         with contextlib.suppress(Exception):
             self._db.close()
 
-    def __enter__(self) -> SessionReader:  # noqa: PYI034
+    def __enter__(self) -> SessionReader:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -233,7 +233,7 @@ class Recorder:
             if self.error is None and (items or self._pending):
                 try:
                     self._write(items)
-                except Exception as exc:  # noqa: BLE001 - any failure is surfaced via .error
+                except Exception as exc:
                     with contextlib.suppress(Exception):
                         self._conn.execute("ROLLBACK")
                     self._fail(exc)

@@ -23,7 +23,8 @@ deltas. Blocks of very fast engines (the null control at millions of calls/s) ar
 not zlib-compressed (zlib would cost the app ~50 ns per sample, CPU the live UI needs) but *patched*
 frame-of-reference: each stream uses the narrowest width that holds >= 99.5 % of its values, and the rare
 outliers are stored after the packed bytes as (index, value) pairs — ~3 bytes/sample where plain packing would
-need 9 because of a few millisecond outliers. ``IBS0`` (plain packing, uncompressed) is still read. Everything is exact (ns precision); no pickle anywhere.
+need 9 because of a few millisecond outliers. ``IBS0`` (plain packing, uncompressed) is still read.
+Everything is exact (ns precision); no pickle anywhere.
 """
 
 from __future__ import annotations
@@ -215,9 +216,13 @@ def decode_samples(blob: bytes, crc: int | None = None) -> tuple[np.ndarray, np.
     verify(blob, crc, "sample block")
     magic, n, s0, dlo, glo, ilo, dw, gw, iw = _SAMPLE_HEAD.unpack_from(blob)
     regular = magic == _SAMPLE_MAGIC_PATCHED and iw == 0
-    if magic not in (_SAMPLE_MAGIC, _SAMPLE_MAGIC_RAW, _SAMPLE_MAGIC_PATCHED) or n == 0 \
-            or n > MAX_BLOCK_SAMPLES * 4 or not {dw, gw} <= _WIDTHS.keys() \
-            or not (regular or iw in _WIDTHS):
+    if (
+        magic not in (_SAMPLE_MAGIC, _SAMPLE_MAGIC_RAW, _SAMPLE_MAGIC_PATCHED)
+        or n == 0
+        or n > MAX_BLOCK_SAMPLES * 4
+        or not {dw, gw} <= _WIDTHS.keys()
+        or not (regular or iw in _WIDTHS)
+    ):
         raise CodecError("bad sample block header")
     expected = n * dw + (n - 1) * gw + n * iw
     body = memoryview(blob)[_SAMPLE_HEAD.size :]

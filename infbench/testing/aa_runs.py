@@ -69,7 +69,9 @@ def aa_run(spec: AARunSpec, rng: np.random.Generator) -> tuple[Calls, Calls]:
     i, t_now = 0, 0.0
     for _ in range(spec.rounds):
         for who in rng.permutation(2):
-            j = int(np.searchsorted(end, t_now + spec.turn_s, side="left")) + 1  # the call that crosses the end
+            j = (
+                int(np.searchsorted(end, t_now + spec.turn_s, side="left")) + 1
+            )  # the call that crosses the end
             j = min(max(j, i + 1), n)
             owner_turns[who].append(dur[i:j])
             t_now, i = float(end[j - 1]), j
@@ -95,7 +97,8 @@ def calibrate(spec: AARunSpec, n_runs: int, seed: int = 0, n_boot: int = 1000) -
     next run at the default band).
     """
     from infbench.analysis.compare import NO_DIFFERENCE, compare_latencies
-    from infbench.analysis.stats import bootstrap_quantile_draws, ci95
+    from infbench.analysis.resample import bootstrap_quantile_draws
+    from infbench.analysis.stats import ci95
 
     rng = np.random.default_rng(seed)
     hits = {"median": 0, "p99": 0, "median_iid": 0, "false_aa": 0, "false_aa_0": 0, "false_1v1": 0}
@@ -109,7 +112,8 @@ def calibrate(spec: AARunSpec, n_runs: int, seed: int = 0, n_boot: int = 1000) -
         hits["false_aa"] += compare_latencies(a, b, 0.05, n_boot, k, paired=True).verdict != NO_DIFFERENCE
         r = np.random.default_rng(k)
         iid = bootstrap_quantile_draws(np.sort(b.dur), 0.5, n_boot, r) / bootstrap_quantile_draws(
-            np.sort(a.dur), 0.5, n_boot, r)
+            np.sort(a.dur), 0.5, n_boot, r
+        )
         hits["median_iid"] += _covers(ci95(iid))
         if previous is not None:
             hits["false_1v1"] += compare_latencies(previous, a, 0.05, n_boot, k).verdict != NO_DIFFERENCE

@@ -78,7 +78,9 @@ class _Clock:
 
     def __init__(self, slowdowns: tuple[Slowdown, ...], t0: int) -> None:
         self.spans = sorted(
-            (t0 + int(s.t0_s * NS), t0 + int(s.t1_s * NS), s) for s in slowdowns if s.face in ("slow", "quota")
+            (t0 + int(s.t0_s * NS), t0 + int(s.t1_s * NS), s)
+            for s in slowdowns
+            if s.face in ("slow", "quota")
         )
 
     def advance(self, t: int, work: float) -> int:
@@ -91,8 +93,11 @@ class _Clock:
                     return int(t + work)
                 work -= a - t
                 t = a
-            t, work = (self._slow(t, work, b, s.factor) if s.face == "slow"
-                       else self._quota(t, work, b, 1.0 / s.factor))
+            t, work = (
+                self._slow(t, work, b, s.factor)
+                if s.face == "slow"
+                else self._quota(t, work, b, 1.0 / s.factor)
+            )
             if work <= 0:
                 return int(t)
         return int(t + work)
@@ -142,15 +147,29 @@ def generate(spec: StreamSpec, listener: Any, t0_ns: int = 1_000 * NS) -> None:
     """Feed one generated run of one backend to `listener` (a RunListener such as the LiveStore)."""
     rng = np.random.default_rng(spec.seed)
     label = spec.label
-    plan = {"backends": [{"label": label, "backend": "onnxruntime", "options": {}}],
-            "workload": {"batch": 1, "seq": 128}, "schedule": "interleaved", "block_s": spec.turn_s,
-            "duration_s": spec.duration_s, "generator": "infbench.testing.streams"}
+    plan = {
+        "backends": [{"label": label, "backend": "onnxruntime", "options": {}}],
+        "workload": {"batch": 1, "seq": 128},
+        "schedule": "interleaved",
+        "block_s": spec.turn_s,
+        "duration_s": spec.duration_s,
+        "generator": "infbench.testing.streams",
+    }
     listener.on_start(plan, {"generator": True}, t0_ns, 1.7e9)
-    listener.on_backend(BackendInfo(label=label, backend="onnxruntime", options={}, status="running", load_ms=30.0,
-                                    first_inference_ms=3 * spec.call_ms))
+    listener.on_backend(
+        BackendInfo(
+            label=label,
+            backend="onnxruntime",
+            options={},
+            status="running",
+            load_ms=30.0,
+            first_inference_ms=3 * spec.call_ms,
+        )
+    )
     clock = _Clock(spec.slowdowns, t0_ns)
-    spans = clock.spans + [(t0_ns + int(s.t0_s * NS), t0_ns + int(s.t1_s * NS), s)
-                           for s in spec.slowdowns if s.face == "gaps"]
+    spans = clock.spans + [
+        (t0_ns + int(s.t0_s * NS), t0_ns + int(s.t1_s * NS), s) for s in spec.slowdowns if s.face == "gaps"
+    ]
     end_ns = t0_ns + int(spec.duration_s * NS)
     median_ns = spec.call_ms * 1e6
     t = t0_ns + int(0.2 * NS)
@@ -195,8 +214,16 @@ def generate(spec: StreamSpec, listener: Any, t0_ns: int = 1_000 * NS) -> None:
             on_turn(TurnRecord(label, phase, turn_start, e + 2_000, n_turn, busy))
         t = e + 2_000 + int(next(gaps) * NS)
     _monitors(spec, listener, t0_ns, end_ns)
-    listener.on_backend(BackendInfo(label=label, backend="onnxruntime", options={}, status="done", load_ms=30.0,
-                                    first_inference_ms=3 * spec.call_ms))
+    listener.on_backend(
+        BackendInfo(
+            label=label,
+            backend="onnxruntime",
+            options={},
+            status="done",
+            load_ms=30.0,
+            first_inference_ms=3 * spec.call_ms,
+        )
+    )
     listener.on_finish("complete")
 
 
@@ -228,25 +255,41 @@ def _monitors(spec: StreamSpec, listener: Any, t0: int, end: int) -> None:
             quota = _overlap(spans, a, t, "cgroup")
             hot = _overlap(spans, a, t, "thermal")
             if name == "cpu":
-                v = {"cpu.util.total": None if first else round(50 + 50 * busy_others + rng.uniform(-2, 2), 2),
-                     "cpu.steal": None if first else 0.0}
+                v = {
+                    "cpu.util.total": None if first else round(50 + 50 * busy_others + rng.uniform(-2, 2), 2),
+                    "cpu.steal": None if first else 0.0,
+                }
             elif name == "pressure":
-                v = {"cgroup.throttled_usec": 0.0,
-                     "cgroup.throttled_usec.delta": None if first else quota * period / 1e3 * 0.7,
-                     "cgroup.nr_throttled.delta": None if first else quota * period / QUOTA_PERIOD_NS}
+                v = {
+                    "cgroup.throttled_usec": 0.0,
+                    "cgroup.throttled_usec.delta": None if first else quota * period / 1e3 * 0.7,
+                    "cgroup.nr_throttled.delta": None if first else quota * period / QUOTA_PERIOD_NS,
+                }
             elif name == "memory":
                 v = {"mem.available_mb": 20_000.0 + rng.uniform(-50, 50)}
             elif name == "thermal":
-                v = {"cpu.freq_mhz": 2450.0 * (1 - 0.2 * hot) + rng.uniform(-5, 5),
-                     "cpu.throttle.core_count.delta": None if first else float(round(40 * hot))}
+                v = {
+                    "cpu.freq_mhz": 2450.0 * (1 - 0.2 * hot) + rng.uniform(-5, 5),
+                    "cpu.throttle.core_count.delta": None if first else float(round(40 * hot)),
+                }
             else:
-                v = {"other.cpu_percent": None if first else round(3 + 195 * busy_others + rng.uniform(0, 2), 2)}
+                v = {
+                    "other.cpu_percent": None
+                    if first
+                    else round(3 + 195 * busy_others + rng.uniform(0, 2), 2)
+                }
                 if not first and busy_others > 0:
-                    v.update({"other.top.0.name": "burn", "other.top.0.pid": 4242.0,
-                              "other.top.0.cpu_percent": round(195 * busy_others, 2)})
+                    v.update(
+                        {
+                            "other.top.0.name": "burn",
+                            "other.top.0.pid": 4242.0,
+                            "other.top.0.cpu_percent": round(195 * busy_others, 2),
+                        }
+                    )
                 elif not first:
-                    v.update({"other.top.0.name": "sshd", "other.top.0.pid": 311.0,
-                              "other.top.0.cpu_percent": 1.0})
+                    v.update(
+                        {"other.top.0.name": "sshd", "other.top.0.pid": 311.0, "other.top.0.cpu_percent": 1.0}
+                    )
             readings.append(MonitorReading(t, name, v))
             first = False
     readings.sort(key=lambda r: r.t_ns)

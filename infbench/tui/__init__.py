@@ -1,1 +1,1 @@
-"""The live TUI and session replay (Textual). Widgets render `infbench.snapshot.Snapshot` objects only."""
+"""The live TUI and session replay (Textual). Widgets render `infbench.tui.snapshot.Snapshot` objects only."""

@@ -11,7 +11,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from infbench.config import RunPlan
+from infbench.plan.spec import RunPlan
 
 
 class InfbenchApp(App):
@@ -24,12 +24,28 @@ class InfbenchApp(App):
     TITLE = "infbench"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+c", "quit", "Quit", show=False, priority=True)]
 
-    def __init__(self, *, plan: RunPlan | None = None, args: argparse.Namespace | None = None,
-                 setup: bool = False, data: Any = None, session: str = "", speed: float = 1.0,
-                 start_s: float = 0.0, playing: bool = True, screenshot_dir: str = ".") -> None:
+    def __init__(
+        self,
+        *,
+        plan: RunPlan | None = None,
+        args: argparse.Namespace | None = None,
+        setup: bool = False,
+        data: Any = None,
+        session: str = "",
+        speed: float = 1.0,
+        start_s: float = 0.0,
+        playing: bool = True,
+        screenshot_dir: str = ".",
+    ) -> None:
         super().__init__()
         self.plan, self.args, self.setup = plan, args, setup
-        self.data, self.session, self.speed, self.start_s, self.playing = data, session, speed, start_s, playing
+        self.data, self.session, self.speed, self.start_s, self.playing = (
+            data,
+            session,
+            speed,
+            start_s,
+            playing,
+        )
         self.screenshot_dir = screenshot_dir
 
     def get_default_screen(self) -> Screen:
@@ -37,8 +53,9 @@ class InfbenchApp(App):
         if self.data is not None:
             from infbench.tui.screens.replay import ReplayScreen
 
-            return ReplayScreen(self.data, self.session, speed=self.speed, start_s=self.start_s,
-                                playing=self.playing)
+            return ReplayScreen(
+                self.data, self.session, speed=self.speed, start_s=self.start_s, playing=self.playing
+            )
         assert self.plan is not None
         if self.setup:
             from infbench.tui.screens.setup import SetupScreen
@@ -47,8 +64,9 @@ class InfbenchApp(App):
         from infbench.tui.screens.live import LiveScreen
 
         args = self.args
-        return LiveScreen(self.plan, save=getattr(args, "save", None),
-                          monitors=not getattr(args, "no_monitors", False))
+        return LiveScreen(
+            self.plan, save=getattr(args, "save", None), monitors=not getattr(args, "no_monitors", False)
+        )
 
     async def action_quit(self) -> None:
         """Quit through the screen, so a live run finishes its session file first."""

@@ -24,11 +24,22 @@ STRONG = "bold"
 P50_STYLE, P95_STYLE, P99_STYLE = "$success", "$warning", "$error"  # the percentile markers (fills)
 
 KIND_STYLE: dict[str, tuple[str, str]] = {
-    "warmup_end": ("◆", INFO), "spike": ("▲", f"bold {BAD}"), "drift": ("↗", WARN), "step": ("↗", WARN),
-    "throttle_on": ("!", f"bold {BAD}"), "throttle_off": ("✓", GOOD), "engine_error": ("✗", f"bold {BAD}"),
-    "mark": ("⚑", f"bold {NOTE}"), "pause": ("⏸", WARN), "resume": ("▶", GOOD),
-    "sensor": ("·", MUTED), "run_start": ("●", GOOD), "run_end": ("■", GOOD), "status": ("·", ""),
-    "gc": ("♻", MUTED), "detection": ("?", WARN),
+    "warmup_end": ("◆", INFO),
+    "spike": ("▲", f"bold {BAD}"),
+    "drift": ("↗", WARN),
+    "step": ("↗", WARN),
+    "throttle_on": ("!", f"bold {BAD}"),
+    "throttle_off": ("✓", GOOD),
+    "engine_error": ("✗", f"bold {BAD}"),
+    "mark": ("⚑", f"bold {NOTE}"),
+    "pause": ("⏸", WARN),
+    "resume": ("▶", GOOD),
+    "sensor": ("·", MUTED),
+    "run_start": ("●", GOOD),
+    "run_end": ("■", GOOD),
+    "status": ("·", ""),
+    "gc": ("♻", MUTED),
+    "detection": ("?", WARN),
 }
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from infbench.config import RunPlan
 from infbench.errors import InfbenchError
+from infbench.plan.spec import RunPlan
 
 
 def run_live(plan: RunPlan, args: argparse.Namespace) -> int:
@@ -23,7 +23,7 @@ def run_live(plan: RunPlan, args: argparse.Namespace) -> int:
     if not isinstance(result, LiveResult):
         return 0 if result is None else int(result)  # None: left the setup screen without starting a run
     if result.path:
-        from infbench.commands.run import announce_saved
+        from infbench.run.headless import announce_saved
 
         announce_saved(result.path)
     if result.error is not None and result.path is None:

@@ -24,7 +24,8 @@ def test_spread_between_sessions_widens_the_interval():
     assert tight["verdict"] == "slower" and tight["regression"]
     assert loose["verdict"] == "no significant difference" and not loose["regression"]
     assert loose["median_ratio_ci95"][1] - loose["median_ratio_ci95"][0] > 3 * (
-        tight["median_ratio_ci95"][1] - tight["median_ratio_ci95"][0])
+        tight["median_ratio_ci95"][1] - tight["median_ratio_ci95"][0]
+    )
     assert loose["ci_method"] == "between-session t interval (3 vs 3 sessions)"
     assert loose["n_a"] == loose["n_b"] == 3
 

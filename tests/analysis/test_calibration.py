@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from infbench.analysis.compare import compare_latencies
-from infbench.analysis.stats import bootstrap_quantile_draws, ci95
+from infbench.analysis.resample import bootstrap_quantile_draws
+from infbench.analysis.stats import ci95
 from infbench.testing.aa_runs import AARunSpec, aa_run
 
 RUNS = 80
@@ -21,7 +22,9 @@ def _coverage() -> tuple[float, float]:
         lo, hi = compare_latencies(a, b, threshold=0.0, n_boot=500, seed=k, paired=True).median_ratio_ci95
         new += lo <= 1.0 <= hi
         r = np.random.default_rng(k)
-        d = bootstrap_quantile_draws(np.sort(b.dur), 0.5, 500, r) / bootstrap_quantile_draws(np.sort(a.dur), 0.5, 500, r)
+        d = bootstrap_quantile_draws(np.sort(b.dur), 0.5, 500, r) / bootstrap_quantile_draws(
+            np.sort(a.dur), 0.5, 500, r
+        )
         ilo, ihi = ci95(d)
         iid += ilo <= 1.0 <= ihi
     return new / RUNS, iid / RUNS

@@ -11,7 +11,9 @@ from infbench.analysis.intervals import BLOCK, EXACT, MAX_UNITS, TURN, Calls, pl
 from infbench.analysis.stats import summarize
 
 
-def _rounds(rng: np.random.Generator, n_rounds: int, per: int, shared: float, own: float) -> tuple[Calls, Calls]:
+def _rounds(
+    rng: np.random.Generator, n_rounds: int, per: int, shared: float, own: float
+) -> tuple[Calls, Calls]:
     """Two identical backends over `n_rounds` rounds: a level shared by both turns of a round (sd `shared`)
     and one of each turn (sd `own`), log scale."""
     common = rng.normal(0.0, shared, n_rounds)

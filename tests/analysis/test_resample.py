@@ -11,7 +11,9 @@ from scipy.signal import lfilter
 from infbench.analysis import resample as rs
 
 
-def _units(rng: np.random.Generator, n_units: int, per: int, shift: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def _units(
+    rng: np.random.Generator, n_units: int, per: int, shift: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """`per` lognormal calls per unit; each unit's level moves by a N(0, shift) factor in log space."""
     level = np.exp(rng.normal(0.0, shift, n_units)) if shift else np.ones(n_units)
     units = np.repeat(np.arange(n_units), per)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from infbench.analysis.stats import bootstrap_quantile_draws, ci95, summarize
+from infbench.analysis.resample import bootstrap_quantile_draws
+from infbench.analysis.stats import ci95, summarize
 
 
 def test_summary_matches_numpy_on_known_data():

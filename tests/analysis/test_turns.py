@@ -56,7 +56,11 @@ class _Data:
 
 def test_calls_of_prefers_recorded_turns_and_falls_back():
     calls, src = calls_of(_Data("interleaved", True), "1")
-    assert src == RECORDED and calls.n_turns == 3 and np.array_equal(calls.turn, _Data("interleaved", False)._tl[1][2])
+    assert (
+        src == RECORDED
+        and calls.n_turns == 3
+        and np.array_equal(calls.turn, _Data("interleaved", False)._tl[1][2])
+    )
     calls, src = calls_of(_Data("interleaved", False), "0")
     assert src == INFERRED and calls.n_turns == 3
     calls, src = calls_of(_Data("sequential", False), "0")

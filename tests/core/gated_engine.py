@@ -12,7 +12,9 @@ import pytest
 
 from infbench.engines.base import BACKENDS, PLUGIN_ENV, BackendEntry, Engine, LoadResult, ModelFiles
 
-ENTRY = BackendEntry("gate", (), "tests.core.gated_engine", "GateEngine", (), "none", "test: load waits for a FIFO")
+ENTRY = BackendEntry(
+    "gate", (), "tests.core.gated_engine", "GateEngine", (), "none", "test: load waits for a FIFO"
+)
 
 
 class GateEngine(Engine):

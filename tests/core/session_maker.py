@@ -39,7 +39,7 @@ def make_session(
     seed: int = 0,
 ) -> Path:
     """Record an interleaved session: `turns` rounds, each backend `per` calls a turn (turns recorded)."""
-    from infbench.config import BackendSpec, RunPlan, WorkloadSpec
+    from infbench.plan.spec import BackendSpec, RunPlan, WorkloadSpec
 
     plan = RunPlan(
         model=model,
@@ -67,6 +67,8 @@ def make_session(
     for event in events or []:
         rec.on_event(event)
     for label, b in backends.items():
-        rec.on_backend(BackendInfo(label, b.engine, dict(b.options), status=b.status, error=b.error, load_ms=10.0))
+        rec.on_backend(
+            BackendInfo(label, b.engine, dict(b.options), status=b.status, error=b.error, load_ms=10.0)
+        )
     rec.close(outcome)
     return path

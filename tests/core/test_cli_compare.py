@@ -38,7 +38,10 @@ def test_one_session_per_side_says_it_ignores_run_to_run_variation(tmp_path, cap
     assert main(["compare", str(a), str(b), "--format", "json", "--bootstrap", "200"]) == 1
     res = json.loads(capsys.readouterr().out)
     row = res["backends"]["x"]
-    assert row["verdict"] == "slower" and row["ci_method"] == "turn bootstrap (12 turns) + between-process ±1.3 %"
+    assert (
+        row["verdict"] == "slower"
+        and row["ci_method"] == "turn bootstrap (12 turns) + between-process ±1.3 %"
+    )
     assert res["variance"] == "within each session only" and "ignores run-to-run variation" in res["note"]
     assert res["threshold"] == 0.05 and res["threshold_source"] == "default"
     assert main(["compare", str(a), "--", str(a), "--bootstrap", "200"]) == 0
@@ -80,9 +83,15 @@ def test_help_explains_several_sessions_and_like_with_like(capsys):
 
 
 def _pair(tmp_path, a_kw=None, b_kw=None, a_opts=None, b_opts=None, level=1.0):
-    a = make_session(tmp_path / "a.infb", {"onnxruntime": Backend(options=a_opts or {})}, seed=1, **(a_kw or {}))
-    b = make_session(tmp_path / "b.infb", {"onnxruntime": Backend(options=b_opts or {}, median_ms=level)}, seed=2,
-                     **(b_kw or {}))
+    a = make_session(
+        tmp_path / "a.infb", {"onnxruntime": Backend(options=a_opts or {})}, seed=1, **(a_kw or {})
+    )
+    b = make_session(
+        tmp_path / "b.infb",
+        {"onnxruntime": Backend(options=b_opts or {}, median_ms=level)},
+        seed=2,
+        **(b_kw or {}),
+    )
     return str(a), str(b)
 
 
@@ -124,8 +133,10 @@ def test_only_options_differ_compares_with_a_warning(tmp_path, capsys):
     a, b = _pair(tmp_path, b_opts={"threads": 1, "batch": 1})  # batch 1 as an option is the plan's batch 1
     assert main(["compare", a, b, "--bootstrap", "100"]) == 0
     out = capsys.readouterr().out
-    assert f"warning: backend options differ, so the ratios include their effect: onnxruntime options defaults " \
-           f"({a}) vs threads=1 ({b})" in " ".join(out.split())
+    assert (
+        f"warning: backend options differ, so the ratios include their effect: onnxruntime options defaults "
+        f"({a}) vs threads=1 ({b})" in " ".join(out.split())
+    )
     assert "different workloads" not in out
     assert main(["compare", a, b, "--bootstrap", "100", "--format", "json"]) == 0
     captured = capsys.readouterr()
@@ -157,7 +168,12 @@ def test_backend_aliases_and_unknown_names(tmp_path, capsys):
     infos = {"onnxruntime": Backend(), "openvino": Backend(engine="openvino"), "null": Backend(engine="null")}
     a = str(make_session(tmp_path / "a.infb", infos, seed=1))
     b = str(make_session(tmp_path / "b.infb", infos, seed=2))
-    for alias, label in (("ort", "onnxruntime"), ("ov", "openvino"), ("OpenVINO", "openvino"), ("noop", "null")):
+    for alias, label in (
+        ("ort", "onnxruntime"),
+        ("ov", "openvino"),
+        ("OpenVINO", "openvino"),
+        ("noop", "null"),
+    ):
         assert main(["compare", a, b, "--backend", alias, "--format", "json", "--bootstrap", "100"]) == 0
         assert list(json.loads(capsys.readouterr().out)["backends"]) == [label]
     assert main(["compare", a, b, "--backend", "trt"]) == 2
@@ -177,14 +193,21 @@ def test_an_alias_with_several_configurations_asks_for_the_label(tmp_path, capsy
     two = {"ort t1": Backend(options={"threads": 1}), "ort t2": Backend(options={"threads": 2})}
     c = str(make_session(tmp_path / "c.infb", two, seed=1))
     assert main(["compare", c, c, "--backend", "ort"]) == 2
-    assert "2 onnxruntime configurations (ort t1, ort t2); give one of these labels" in capsys.readouterr().err
+    assert (
+        "2 onnxruntime configurations (ort t1, ort t2); give one of these labels" in capsys.readouterr().err
+    )
     assert main(["compare", c, c, "--backend", "ort t2", "--format", "json", "--bootstrap", "100"]) == 0
 
 
 def test_table_keeps_every_ci_whole_at_80_columns(tmp_path, capsys, monkeypatch):
-    infos = {"onnxruntime[threads=1]": Backend(options={"threads": 1}), "openvino": Backend(engine="openvino")}
-    slow = {"onnxruntime[threads=1]": Backend(options={"threads": 1}, median_ms=1.3),
-            "openvino": Backend(engine="openvino")}
+    infos = {
+        "onnxruntime[threads=1]": Backend(options={"threads": 1}),
+        "openvino": Backend(engine="openvino"),
+    }
+    slow = {
+        "onnxruntime[threads=1]": Backend(options={"threads": 1}, median_ms=1.3),
+        "openvino": Backend(engine="openvino"),
+    }
     a = str(make_session(tmp_path / "a.infb", infos, seed=1))
     b = str(make_session(tmp_path / "b.infb", slow, seed=2))
     assert main(["compare", a, b, "--format", "json", "--bootstrap", "100"]) == 1

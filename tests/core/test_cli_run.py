@@ -13,12 +13,31 @@ import pytest
 
 from infbench import cli
 
-LATENCY_KEYS = {"mean", "median", "p90", "p95", "p99", "p999", "min", "max", "std", "cv", "median_ci95", "p99_ci95"}
+LATENCY_KEYS = {
+    "mean",
+    "median",
+    "p90",
+    "p95",
+    "p99",
+    "p999",
+    "min",
+    "max",
+    "std",
+    "cv",
+    "median_ci95",
+    "p99_ci95",
+}
 
 
 def cli_run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "infbench", *args], capture_output=True, text=True,
-                          timeout=timeout, env=dict(os.environ, COLUMNS="200"), check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "infbench", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ, COLUMNS="200"),
+        check=False,
+    )
 
 
 def sessions() -> list[Path]:
@@ -28,8 +47,28 @@ def sessions() -> list[Path]:
 def test_headless_json_contract_and_exit_zero(tmp_path):
     out, csv = tmp_path / "out.json", tmp_path / "out.csv"
     save = tmp_path / "run.infb"
-    proc = cli_run("run", "bert-tiny", "-b", "ort", "-b", "null", "--seq", "32", "-d", "0.5", "-n", "20", "--aa",
-                   "--headless", "--json", str(out), "--csv", str(csv), "--save", str(save))
+    proc = cli_run(
+        "run",
+        "bert-tiny",
+        "-b",
+        "ort",
+        "-b",
+        "null",
+        "--seq",
+        "32",
+        "-d",
+        "0.5",
+        "-n",
+        "20",
+        "--aa",
+        "--headless",
+        "--json",
+        str(out),
+        "--csv",
+        str(csv),
+        "--save",
+        str(save),
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     data = json.loads(out.read_text())
@@ -39,7 +78,12 @@ def test_headless_json_contract_and_exit_zero(tmp_path):
     assert comparison["threshold"] == pytest.approx(max(comparison["aa"]["noise_band"], 0.002))
     assert set(comparison["rows"]) == {"onnxruntime"}  # the twin measures noise; null is a control
     assert "onnxruntime#aa" not in data["winners"].values()
-    assert set(data["analysis"]["backends"]["onnxruntime"]) >= {"spikes", "shifts", "warnings", "warmup_end_s"}
+    assert set(data["analysis"]["backends"]["onnxruntime"]) >= {
+        "spikes",
+        "shifts",
+        "warnings",
+        "warmup_end_s",
+    }
     ort = data["backends"]["onnxruntime"]
     assert ort["status"] == "ok" and ort["error"] is None
     assert set(ort["latency_ms"]) >= LATENCY_KEYS
@@ -56,8 +100,22 @@ def test_headless_json_contract_and_exit_zero(tmp_path):
 
 def test_degraded_backend_exits_one(tmp_path):
     out = tmp_path / "o.json"
-    proc = cli_run("run", "bert-tiny", "-b", "ort:device=cuda", "--seq", "16", "-d", "0.3", "-n", "5",
-                   "--headless", "--json", str(out), "--no-monitors")
+    proc = cli_run(
+        "run",
+        "bert-tiny",
+        "-b",
+        "ort:device=cuda",
+        "--seq",
+        "16",
+        "-d",
+        "0.3",
+        "-n",
+        "5",
+        "--headless",
+        "--json",
+        str(out),
+        "--no-monitors",
+    )
     assert proc.returncode == 1, proc.stderr
     b = json.loads(out.read_text())["backends"]["onnxruntime"]
     assert b["status"] == "degraded"
@@ -65,8 +123,22 @@ def test_degraded_backend_exits_one(tmp_path):
 
 def test_failed_backend_exits_one_and_others_are_measured(tmp_path):
     out = tmp_path / "o.json"
-    proc = cli_run("run", "bert-tiny", "-b", "abort:after=30", "-b", "null", "-d", "0.3", "-n", "5",
-                   "--headless", "--json", str(out), "--no-monitors")
+    proc = cli_run(
+        "run",
+        "bert-tiny",
+        "-b",
+        "abort:after=30",
+        "-b",
+        "null",
+        "-d",
+        "0.3",
+        "-n",
+        "5",
+        "--headless",
+        "--json",
+        str(out),
+        "--no-monitors",
+    )
     assert proc.returncode == 1
     data = json.loads(out.read_text())["backends"]
     assert data["abort"]["status"] == "failed" and "SIGABRT" in data["abort"]["error"]
@@ -99,12 +171,22 @@ def test_unknown_and_uninstalled_backends(capsys, monkeypatch):
     _bad(["run", "bert-tiny", "-b", "ov", "--headless"], capsys, "pip install openvino")
 
 
-@pytest.mark.parametrize("args, word", [
-    (["-d", "0"], "--duration"), (["-d", "-3"], "--duration"), (["-n", "0"], "--iterations"),
-    (["--batch", "0"], "--batch"), (["--seq", "100000"], "seq"), (["--warmup", "ten"], "--warmup"),
-    (["--threads", "0"], "--threads"), (["--seq-dist", "zipf"], "--seq-dist"),
-    (["--json", "/nonexistent-dir/x.json"], "does not exist"), (["--save", __file__], "already exists"), (["-b", "ort:threads"], "key=value"),
-])
+@pytest.mark.parametrize(
+    "args, word",
+    [
+        (["-d", "0"], "--duration"),
+        (["-d", "-3"], "--duration"),
+        (["-n", "0"], "--iterations"),
+        (["--batch", "0"], "--batch"),
+        (["--seq", "100000"], "seq"),
+        (["--warmup", "ten"], "--warmup"),
+        (["--threads", "0"], "--threads"),
+        (["--seq-dist", "zipf"], "--seq-dist"),
+        (["--json", "/nonexistent-dir/x.json"], "does not exist"),
+        (["--save", __file__], "already exists"),
+        (["-b", "ort:threads"], "key=value"),
+    ],
+)
 def test_bad_arguments_are_one_line_exit_two(args, word, capsys):
     _bad(["run", "bert-tiny", "-b", "ort", "--headless", *args], capsys, word)
 
@@ -124,9 +206,16 @@ def _start(*args: str, ignore_sigint: bool = False) -> subprocess.Popen:
     """The real CLI as a child; `ignore_sigint` starts it with SIGINT ignored, as a script's `cmd &` job is
     (an ignored signal stays ignored across exec)."""
     ignore = "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); " if ignore_sigint else ""
-    launcher = f"import os, sys; {ignore}os.execv(sys.executable, [sys.executable, '-m', 'infbench', *sys.argv[1:]])"
-    return subprocess.Popen([sys.executable, "-c", launcher, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, COLUMNS="200"))
+    launcher = (
+        f"import os, sys; {ignore}os.execv(sys.executable, [sys.executable, '-m', 'infbench', *sys.argv[1:]])"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", launcher, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, COLUMNS="200"),
+    )
 
 
 @pytest.mark.parametrize("ignore_sigint", [False, True], ids=["ctrl-c", "sigint-ignored-by-parent"])
@@ -137,8 +226,23 @@ def test_sigint_exits_130_marks_the_table_and_keeps_the_recording(tmp_path, igno
     from infbench.sessions.reader import open_session
 
     out, save = tmp_path / "o.json", tmp_path / "run.infb"
-    proc = _start("run", "bert-tiny", "-b", "null", "-d", "30", "-n", "5", "--headless", "--no-monitors",
-                  "--json", str(out), "--save", str(save), ignore_sigint=ignore_sigint)
+    proc = _start(
+        "run",
+        "bert-tiny",
+        "-b",
+        "null",
+        "-d",
+        "30",
+        "-n",
+        "5",
+        "--headless",
+        "--no-monitors",
+        "--json",
+        str(out),
+        "--save",
+        str(save),
+        ignore_sigint=ignore_sigint,
+    )
     guard = threading.Timer(120, proc.kill)  # a hung run fails the test instead of hanging it
     guard.start()
     try:
@@ -177,21 +281,62 @@ def test_default_backends_are_those_that_can_take_an_onnx_file(tmp_path):
     model = tmp_path / "tiny.onnx"
     shutil.copy(str(prepare_model("bert-tiny", need_onnx=True, need_hf=False).onnx_path), model)
     out = tmp_path / "o.json"
-    proc = subprocess.run([sys.executable, "-m", "infbench", "run", str(model), "--seq", "16", "-d", "0.3", "-n",
-                           "5", "--headless", "--no-monitors", "--json", str(out)], capture_output=True, text=True,
-                          timeout=300, check=False, env=dict(os.environ, COLUMNS="200", INFBENCH_ENGINE_PLUGINS=""))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "infbench",
+            "run",
+            str(model),
+            "--seq",
+            "16",
+            "-d",
+            "0.3",
+            "-n",
+            "5",
+            "--headless",
+            "--no-monitors",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=dict(os.environ, COLUMNS="200", INFBENCH_ENGINE_PLUGINS=""),
+    )
     assert proc.returncode == 0, proc.stderr
     expected = {b for b in ("onnxruntime", "openvino") if not missing_packages(b)}  # no plugins in this env
     assert set(json.loads(out.read_text())["backends"]) == expected
     left = [x for x in proc.stderr.splitlines() if "left out" in x]
-    assert left == [("infbench-tui: torch left out: it needs a Hugging Face model directory, and tiny.onnx is an "
-                     ".onnx file (pass the model's HF directory to include it)")]
+    assert left == [
+        (
+            "infbench-tui: torch left out: it needs a Hugging Face model directory, and tiny.onnx is an "
+            ".onnx file (pass the model's HF directory to include it)"
+        )
+    ]
 
 
 def test_variants_of_one_backend_are_labelled_by_their_options(tmp_path):
     out = tmp_path / "o.json"
-    proc = cli_run("run", "bert-tiny", "-b", "ort", "-b", "ort:threads=1", "--seq", "16", "-d", "0.3", "-n", "5",
-                   "--headless", "--no-monitors", "--json", str(out))
+    proc = cli_run(
+        "run",
+        "bert-tiny",
+        "-b",
+        "ort",
+        "-b",
+        "ort:threads=1",
+        "--seq",
+        "16",
+        "-d",
+        "0.3",
+        "-n",
+        "5",
+        "--headless",
+        "--no-monitors",
+        "--json",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     backends = json.loads(out.read_text())["backends"]
     assert set(backends) == {"onnxruntime", "onnxruntime[threads=1]"}
@@ -201,8 +346,22 @@ def test_variants_of_one_backend_are_labelled_by_their_options(tmp_path):
 
 def test_expected_duration_up_front_then_estimated_and_the_binding_limit_in_progress(tmp_path):
     out = tmp_path / "o.json"
-    proc = cli_run("run", "bert-tiny", "-b", "null", "-b", "slow:after=20", "-d", "0.3", "-n", "30", "--headless",
-                   "--no-monitors", "--json", str(out))
+    proc = cli_run(
+        "run",
+        "bert-tiny",
+        "-b",
+        "null",
+        "-b",
+        "slow:after=20",
+        "-d",
+        "0.3",
+        "-n",
+        "30",
+        "--headless",
+        "--no-monitors",
+        "--json",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     err = proc.stderr.splitlines()
     up_front = next(i for i, x in enumerate(err) if x.startswith("expected: each of 2 backend(s)"))
@@ -226,40 +385,73 @@ def test_null_keeps_a_sample_unless_asked_for_every_call(tmp_path):
     counts = {}
     for keep in ("", ":keep=all"):
         out, save = tmp_path / f"o{keep}.json", tmp_path / f"s{keep}.infb"
-        proc = cli_run("run", "bert-tiny", "-b", f"null{keep}", "-d", "0.5", "-n", "5", "--headless",
-                       "--no-monitors", "--json", str(out), "--save", str(save))
+        proc = cli_run(
+            "run",
+            "bert-tiny",
+            "-b",
+            f"null{keep}",
+            "-d",
+            "0.5",
+            "-n",
+            "5",
+            "--headless",
+            "--no-monitors",
+            "--json",
+            str(out),
+            "--save",
+            str(save),
+        )
         assert proc.returncode == 0, proc.stderr
         label = "null"  # a single null is labelled by its name whatever its options
         kept = json.loads(out.read_text())["backends"][label]["iterations"]
         with open_session(save) as session:
             made = int(session.turns(label)[2].sum())
-            notes = [e.message for e in session.events() if e.kind == "status" and "uniform sample" in e.message]
+            notes = [
+                e.message for e in session.events() if e.kind == "status" and "uniform sample" in e.message
+            ]
         counts[keep] = (kept, made, notes)
     kept, made, notes = counts[""]
     assert made > 20 * kept  # millions of no-op calls made, thousands kept
     assert kept <= 10_000 * 1.5 + 100  # about 10 000 per measured second (turns can overshoot -d a little)
-    assert notes == [(f"null: recorded a uniform sample of {kept:,} of its {made:,} measured calls (the "
-                      "control's percentiles, to sampling noise; -b null:keep=all records every call)")]
+    assert notes == [
+        (
+            f"null: recorded a uniform sample of {kept:,} of its {made:,} measured calls (the "
+            "control's percentiles, to sampling noise; -b null:keep=all records every call)"
+        )
+    ]
     kept_all, made_all, notes_all = counts[":keep=all"]
     assert kept_all == made_all and not notes_all
 
 
-@pytest.mark.parametrize("backend, word", [("ort:keep=all", "only the null control"),
-                                           ("null:keep=0", "keep=0"), ("null:keep=some", "keep=some")])
+@pytest.mark.parametrize(
+    "backend, word",
+    [("ort:keep=all", "only the null control"), ("null:keep=0", "keep=0"), ("null:keep=some", "keep=some")],
+)
 def test_bad_keep_option_is_one_line_exit_two(backend, word, capsys):
     _bad(["run", "bert-tiny", "-b", backend, "--headless"], capsys, word)
 
 
 def test_seq_dist_file_names_a_missing_file_first_then_a_missing_tokenizer(tmp_path, capsys):
     missing = tmp_path / "texts.txt"
-    _bad(["run", "bert-tiny", "-b", "ort", "--headless", "--seq-dist", f"file:{missing}"], capsys,
-         f"the file {missing} does not exist")
+    _bad(
+        ["run", "bert-tiny", "-b", "ort", "--headless", "--seq-dist", f"file:{missing}"],
+        capsys,
+        f"the file {missing} does not exist",
+    )
     missing.write_text("hello world\n")
-    _bad(["run", "bert-tiny", "-b", "ort", "--headless", "--seq-dist", f"file:{missing}"], capsys,
-         "needs a tokenizer to turn its texts into token ids, and built-in model bert-tiny has none")
+    _bad(
+        ["run", "bert-tiny", "-b", "ort", "--headless", "--seq-dist", f"file:{missing}"],
+        capsys,
+        "needs a tokenizer to turn its texts into token ids, and built-in model bert-tiny has none",
+    )
     hf = tmp_path / "hf-model"
     hf.mkdir()
     (hf / "config.json").write_text("{}")
-    _bad(["run", str(hf), "-b", "ort", "--headless", "--seq-dist", f"file:{missing}"], capsys,
-         "has no tokenizer files")
-    _bad(["run", str(hf), "-b", "ort", "--headless", "--seq-dist", f"file:{tmp_path}"], capsys, "is not a file")
+    _bad(
+        ["run", str(hf), "-b", "ort", "--headless", "--seq-dist", f"file:{missing}"],
+        capsys,
+        "has no tokenizer files",
+    )
+    _bad(
+        ["run", str(hf), "-b", "ort", "--headless", "--seq-dist", f"file:{tmp_path}"], capsys, "is not a file"
+    )

@@ -88,13 +88,36 @@ def test_bad_grid_is_one_line_exit_two(args, needle, tmp_path):
 def test_every_backend_given_is_swept(tmp_path):
     """`sweep -b ort -b ov --threads 1` used to run only OpenVINO: each backend gets its default and grid."""
     out = tmp_path / "sweep.json"
-    proc = cli_run("sweep", "bert-tiny", "-b", "ort", "-b", "ov", "--threads", "1", "-d", "0.2", "-n", "5",
-                   "--seq", "16", "--headless", "--no-monitors", "--json", str(out), "--save",
-                   str(tmp_path / "s.infb"))
+    proc = cli_run(
+        "sweep",
+        "bert-tiny",
+        "-b",
+        "ort",
+        "-b",
+        "ov",
+        "--threads",
+        "1",
+        "-d",
+        "0.2",
+        "-n",
+        "5",
+        "--seq",
+        "16",
+        "--headless",
+        "--no-monitors",
+        "--json",
+        str(out),
+        "--save",
+        str(tmp_path / "s.infb"),
+    )
     assert proc.returncode == 0, proc.stderr
     sweep = json.loads(out.read_text())["sweep"]
     assert [(g["label"], g["backend"]) for g in sweep["grid"]] == [
-        ("ort default", "onnxruntime"), ("ort t1", "onnxruntime"), ("ov default", "openvino"), ("ov t1", "openvino")]
+        ("ort default", "onnxruntime"),
+        ("ort t1", "onnxruntime"),
+        ("ov default", "openvino"),
+        ("ov t1", "openvino"),
+    ]
     assert sweep["defaults"] == {"onnxruntime": "ort default", "openvino": "ov default"}
     assert set(sweep["by_backend"]) == {"onnxruntime", "openvino"}
     for backend, rec in sweep["by_backend"].items():
@@ -103,14 +126,37 @@ def test_every_backend_given_is_swept(tmp_path):
     rec = sweep["recommendation"]
     assert rec == sweep["by_backend"][next(g["backend"] for g in sweep["grid"] if g["label"] == rec["label"])]
     assert sweep["default"] == rec["default_label"]
-    assert "best onnxruntime:" in proc.stdout and "best openvino:" in proc.stdout and "recommended:" in proc.stdout
+    assert (
+        "best onnxruntime:" in proc.stdout
+        and "best openvino:" in proc.stdout
+        and "recommended:" in proc.stdout
+    )
 
 
 def test_a_grid_flag_some_backends_lack_is_named(tmp_path):
     out = tmp_path / "sweep.json"
-    proc = cli_run("sweep", "bert-tiny", "-b", "null", "-b", "ort", "--threads", "1", "-d", "0.2", "-n", "5",
-                   "--seq", "16", "--headless", "--no-monitors", "--json", str(out), "--save",
-                   str(tmp_path / "s.infb"))
+    proc = cli_run(
+        "sweep",
+        "bert-tiny",
+        "-b",
+        "null",
+        "-b",
+        "ort",
+        "--threads",
+        "1",
+        "-d",
+        "0.2",
+        "-n",
+        "5",
+        "--seq",
+        "16",
+        "--headless",
+        "--no-monitors",
+        "--json",
+        str(out),
+        "--save",
+        str(tmp_path / "s.infb"),
+    )
     assert proc.returncode == 0, proc.stderr
     assert "--threads: null has no such option, so it is swept without it" in proc.stderr
     labels = [g["label"] for g in json.loads(out.read_text())["sweep"]["grid"]]
@@ -122,10 +168,15 @@ def test_a_backend_without_grid_flags_keeps_its_fixed_options():
     from infbench.commands.sweep import sweep_plan
 
     parser, _ = build_parser()
-    args = parser.parse_args(["sweep", "bert-tiny", "-b", "ort", "-b", "ov:hint=latency", "--exec-mode", "seq,par"])
+    args = parser.parse_args(
+        ["sweep", "bert-tiny", "-b", "ort", "-b", "ov:hint=latency", "--exec-mode", "seq,par"]
+    )
     plan, grid, defaults = sweep_plan(args)
     assert [(s.label, s.options) for s in plan.backends] == [
-        ("ort seq", {"execution_mode": "sequential"}), ("ort par", {"execution_mode": "parallel"}),
-        ("ov default", {}), ("ov lat", {"hint": "latency"})]
+        ("ort seq", {"execution_mode": "sequential"}),
+        ("ort par", {"execution_mode": "parallel"}),
+        ("ov default", {}),
+        ("ov lat", {"hint": "latency"}),
+    ]
     assert defaults == {"onnxruntime": "ort seq", "openvino": "ov default"}
     assert [g["backend"] for g in grid] == ["onnxruntime", "onnxruntime", "openvino", "openvino"]

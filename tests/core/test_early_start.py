@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from infbench.config import BackendSpec, RunPlan, WorkloadSpec
+from infbench.plan.spec import BackendSpec, RunPlan, WorkloadSpec
 from infbench.records import BackendInfo, Fanout, RunEvent, SampleBlock, TurnRecord
-from infbench.runner import Runner
+from infbench.run.runner import Runner
 from infbench.sessions.store import LiveStore
 from tests.core.gated_engine import gate_plugin, make_fifo, release, release_if_waiting
 
@@ -82,12 +82,22 @@ def _nth(pred: Callable[[str, object], bool], n: int) -> Callable[[str, object],
 
 
 def _plan(backends: tuple[BackendSpec, ...], **kw: object) -> RunPlan:
-    return RunPlan(model="none", backends=backends, workload=WorkloadSpec(batch=1, seq=16, cycle=4),
-                   duration_s=kw.pop("duration_s", 0.6), iterations=kw.pop("iterations", 5),  # type: ignore[arg-type]
-                   block_s=0.1, warmup_iterations=5, timeout_s=60, **kw)  # type: ignore[arg-type]
+    return RunPlan(
+        model="none",
+        backends=backends,
+        workload=WorkloadSpec(batch=1, seq=16, cycle=4),
+        duration_s=kw.pop("duration_s", 0.6),
+        iterations=kw.pop("iterations", 5),  # type: ignore[arg-type]
+        block_s=0.1,
+        warmup_iterations=5,
+        timeout_s=60,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
-def _on_first(log: Log, *preds: Callable[[str, object], bool], action: Callable[[], None]) -> threading.Thread:
+def _on_first(
+    log: Log, *preds: Callable[[str, object], bool], action: Callable[[], None]
+) -> threading.Thread:
     """Run `action` on a helper thread as soon as items matching each of `preds` have arrived."""
     seen = [threading.Event() for _ in preds]
     for pred, event in zip(preds, seen):
@@ -103,7 +113,9 @@ def _on_first(log: Log, *preds: Callable[[str, object], bool], action: Callable[
 
 
 @pytest.mark.usefixtures("gate_plugin")
-def test_a_ready_backend_measures_while_another_loads_and_the_late_one_joins_fair_rounds(tmp_path: Path) -> None:
+def test_a_ready_backend_measures_while_another_loads_and_the_late_one_joins_fair_rounds(
+    tmp_path: Path,
+) -> None:
     fifo = make_fifo(tmp_path)
     plan = _plan((BackendSpec("null", "a"), BackendSpec("gate", "g", {"fifo": fifo})))
     log, store = Log(), LiveStore()
@@ -126,10 +138,13 @@ def test_a_ready_backend_measures_while_another_loads_and_the_late_one_joins_fai
     g = state_of_g[0]
     assert g.status == "loading" and g.load_phase == "read"
     assert g.load_phase_t_ns is not None and g.load_phase_t_ns > runner.t0_ns
-    assert log.index(_measured("a")) < log.index(lambda k, x: k == "backend" and x.label == "g"
-                                                  and x.status == "loaded")
+    assert log.index(_measured("a")) < log.index(
+        lambda k, x: k == "backend" and x.label == "g" and x.status == "loaded"
+    )
     # g's phases in order, each with a later start; cleared once loaded
-    phases = [(i.load_phase, i.load_phase_t_ns) for i in log.infos("g") if i.status == "loading" and i.load_phase]
+    phases = [
+        (i.load_phase, i.load_phase_t_ns) for i in log.infos("g") if i.status == "loading" and i.load_phase
+    ]
     assert [p for p, _ in phases] == ["start", "import", "read", "first inference"]
     assert all(t1 < t2 for (_, t1), (_, t2) in itertools.pairwise(phases))
     final = store.backend_infos()["g"]
@@ -143,14 +158,19 @@ def test_a_ready_backend_measures_while_another_loads_and_the_late_one_joins_fai
     after = [t.backend for t in log.turns("measure") if t.start_ns > g_warm.end_ns]
     assert "a" in after, "a was done before g joined: the test did not exercise joining"
     n_rounds = max(i for i, b in enumerate(after) if b == "a") // 2 + 1
-    assert all(sorted(after[2 * i:2 * i + 2]) == ["a", "g"] for i in range(n_rounds)), after
-    assert set(after[2 * n_rounds:]) <= {"g"}  # then g alone, to its own stop rule
+    assert all(sorted(after[2 * i : 2 * i + 2]) == ["a", "g"] for i in range(n_rounds)), after
+    assert set(after[2 * n_rounds :]) <= {"g"}  # then g alone, to its own stop rule
     # the overlap of measuring and loading is on record
     messages = [x.message for k, x in log.items if k == "event" and x.kind == "status"]  # type: ignore[union-attr]
     assert any(m.startswith("measuring a while g load") for m in messages)
     assert any(m.startswith("loading finished: 2 of 2 backends ready") for m in messages)
-    ready = [x for k, x in log.items if k == "event" and x.kind == "status"  # type: ignore[union-attr]
-             and x.message.startswith("g ready in")]  # type: ignore[union-attr]
+    ready = [
+        x
+        for k, x in log.items
+        if k == "event"
+        and x.kind == "status"  # type: ignore[union-attr]
+        and x.message.startswith("g ready in")
+    ]  # type: ignore[union-attr]
     assert list(ready[0].data["load_phases"]) == ["start", "import", "read", "first inference"]
 
 
@@ -183,8 +203,10 @@ def test_without_early_start_nothing_is_measured_before_every_backend_loaded() -
     log = Log()
     runner = Runner(plan, Fanout(log), monitors=False, early_start=False)
     assert runner.run() == "complete"
-    last_loaded = max(log.index(lambda k, x, lab=lab: k == "backend" and x.label == lab and x.status == "loaded")
-                      for lab in ("a", "b"))
+    last_loaded = max(
+        log.index(lambda k, x, lab=lab: k == "backend" and x.label == lab and x.status == "loaded")
+        for lab in ("a", "b")
+    )
     first_warm = log.index(lambda k, x: k == "samples" and x.phase == "warmup")
     assert last_loaded < first_warm
 
@@ -231,15 +253,25 @@ def test_a_backend_stopped_before_it_loads_never_starts() -> None:
 def test_parity_waits_for_a_reference_that_loads_late() -> None:
     """torch (the reference) loads after onnxruntime, which measures meanwhile; parity comes when torch is up."""
     pytest.importorskip("torch")
-    plan = RunPlan(model="bert-tiny", backends=(BackendSpec("onnxruntime", "ort", {"threads": 1}),
-                                                BackendSpec("torch", "torch", {"threads": 1})),
-                   workload=WorkloadSpec(batch=1, seq=16, cycle=4), duration_s=0.3, iterations=5, block_s=0.1)
+    plan = RunPlan(
+        model="bert-tiny",
+        backends=(
+            BackendSpec("onnxruntime", "ort", {"threads": 1}),
+            BackendSpec("torch", "torch", {"threads": 1}),
+        ),
+        workload=WorkloadSpec(batch=1, seq=16, cycle=4),
+        duration_s=0.3,
+        iterations=5,
+        block_s=0.1,
+    )
     log = Log()
     runner = Runner(plan, Fanout(log), monitors=False)
     assert runner.run() == "complete"
     with_parity = log.index(lambda k, x: k == "backend" and x.label == "ort" and x.parity is not None)
     assert log.index(_measured("ort")) < with_parity
-    assert log.index(lambda k, x: k == "backend" and x.label == "torch" and x.status == "loaded") < with_parity
+    assert (
+        log.index(lambda k, x: k == "backend" and x.label == "torch" and x.status == "loaded") < with_parity
+    )
     parity = log.infos("ort")[-1].parity
     assert parity is not None and parity["reference"] == "torch" and parity["max_abs"] < 1e-3
 
@@ -248,17 +280,26 @@ def test_parity_waits_for_a_reference_that_loads_late() -> None:
 def test_parity_falls_back_when_the_reference_fails_to_load() -> None:
     """torch would be the reference but cannot load: the next candidate is, and only once torch has failed."""
     pytest.importorskip("torch")
-    plan = RunPlan(model="bert-tiny", backends=(BackendSpec("onnxruntime", "ort", {"threads": 1}),
-                                                BackendSpec("skewed", "sk", {"threads": 1}),
-                                                BackendSpec("torch", "torch", {"device": "tpu"})),
-                   workload=WorkloadSpec(batch=1, seq=16, cycle=4), duration_s=0.3, iterations=5, block_s=0.1)
+    plan = RunPlan(
+        model="bert-tiny",
+        backends=(
+            BackendSpec("onnxruntime", "ort", {"threads": 1}),
+            BackendSpec("skewed", "sk", {"threads": 1}),
+            BackendSpec("torch", "torch", {"device": "tpu"}),
+        ),
+        workload=WorkloadSpec(batch=1, seq=16, cycle=4),
+        duration_s=0.3,
+        iterations=5,
+        block_s=0.1,
+    )
     log, store = Log(), LiveStore()
     assert Runner(plan, Fanout(store, log), monitors=False).run() == "complete"
     infos = store.backend_infos()
     assert infos["torch"].status == "failed"
-    assert infos["sk"].parity["reference"] == "ort" and infos["sk"].parity["max_abs"] == pytest.approx(0.5, abs=1e-4)
+    assert infos["sk"].parity["reference"] == "ort" and infos["sk"].parity["max_abs"] == pytest.approx(
+        0.5, abs=1e-4
+    )
     assert any("outputs differ from ort's" in r for r in infos["sk"].degraded_reasons)
     torch_failed = log.index(lambda k, x: k == "backend" and x.label == "torch" and x.status == "failed")
     assert torch_failed < log.index(lambda k, x: k == "backend" and x.label == "sk" and x.parity is not None)
     assert log.index(_measured("sk")) < torch_failed  # sk measured while torch was loading
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -12,8 +13,8 @@ import time
 import pytest
 
 from infbench.analysis.findings import backend_analysis
-from infbench.config import BackendSpec, RunPlan, WorkloadSpec
-from infbench.live_analysis import LiveAnalyzer
+from infbench.plan.spec import BackendSpec, RunPlan, WorkloadSpec
+from infbench.run.live_analysis import LiveAnalyzer
 from infbench.sessions.store import LiveStore
 from infbench.testing.streams import Slowdown, StreamSpec, generate
 
@@ -58,13 +59,21 @@ class _Replay:
 
 
 @pytest.mark.parametrize("phase_s", [0.0, 0.5, 1.0, 1.5])
-@pytest.mark.parametrize(("face", "cause", "verdict"), [("slow", "contention", "contention"),
-                                                         ("quota", "cgroup", "cpu-quota")])
-def test_planted_slowdown_is_found_once_live_with_its_cause_at_every_sampler_phase(phase_s, face, cause, verdict):
+@pytest.mark.parametrize(
+    ("face", "cause", "verdict"), [("slow", "contention", "contention"), ("quota", "cgroup", "cpu-quota")]
+)
+def test_planted_slowdown_is_found_once_live_with_its_cause_at_every_sampler_phase(
+    phase_s, face, cause, verdict
+):
     # Monitors at their real rates and stamping (others every 2 s, stamped at the end of its interval),
     # the tick grid shifted by `phase_s`: the cause is found whatever the sampler's phase.
-    spec = StreamSpec(call_ms=10, duration_s=45, seed=int(phase_s * 4), sampler_phase_s=phase_s,
-                      slowdowns=(Slowdown(20.0, 23.0, 2.0, face, cause),))
+    spec = StreamSpec(
+        call_ms=10,
+        duration_s=45,
+        seed=int(phase_s * 4),
+        sampler_phase_s=phase_s,
+        slowdowns=(Slowdown(20.0, 23.0, 2.0, face, cause),),
+    )
     replay, store, found = _Replay(), LiveStore(), []
     generate(spec, replay)
     replay.run(store, LiveAnalyzer(store, found.append))
@@ -79,20 +88,28 @@ def test_planted_slowdown_is_found_once_live_with_its_cause_at_every_sampler_pha
 
 
 def test_live_events_match_the_report():
-    spec = StreamSpec(call_ms=40, duration_s=60, seed=5,
-                      slowdowns=(Slowdown(20, 26, 2.0, "quota", "cgroup"), Slowdown(40, 44, 1.6)))
+    spec = StreamSpec(
+        call_ms=40,
+        duration_s=60,
+        seed=5,
+        slowdowns=(Slowdown(20, 26, 2.0, "quota", "cgroup"), Slowdown(40, 44, 1.6)),
+    )
     replay, store, found = _Replay(), LiveStore(), []
     generate(spec, replay)
     replay.run(store, LiveAnalyzer(store, found.append))
     report = backend_analysis(store, "ort", None)
     live = [(e.kind, e.t_ns, e.data["t_end_ns"], round(e.data["ratio"], 6)) for e in found]
-    offline = [(d["kind"], d["t_start_ns"], d["t_end_ns"], round(d["ratio"], 6))
-               for d in report["spikes"] + report["shifts"]]
+    offline = [
+        (d["kind"], d["t_start_ns"], d["t_end_ns"], round(d["ratio"], 6))
+        for d in report["spikes"] + report["shifts"]
+    ]
     assert len(live) == 2 and sorted(live) == sorted(offline)
 
 
 def test_a_sustained_throttle_is_one_event_said_while_it_lasts():
-    spec = StreamSpec(call_ms=10, duration_s=70, seed=6, slowdowns=(Slowdown(20, 100, 1.3, "quota", "cgroup"),))
+    spec = StreamSpec(
+        call_ms=10, duration_s=70, seed=6, slowdowns=(Slowdown(20, 100, 1.3, "quota", "cgroup"),)
+    )
     replay, store, found = _Replay(), LiveStore(), []
     generate(spec, replay)
     replay.run(store, LiveAnalyzer(store, lambda e: found.append((store.end_ns(), e))))
@@ -117,17 +134,22 @@ def _slowdowns(rec) -> list[tuple[int, int, str, dict]]:
     from infbench.analysis.session_analysis import analyze_session
     from infbench.analysis.summary import backend_results
 
-    found = [(e.t_ns, e.data["t_end_ns"], e.message, e.data["attribution"]) for e in rec.store.events()
-             if e.kind in ("spike", "step", "drift")]
+    found = [
+        (e.t_ns, e.data["t_end_ns"], e.message, e.data["attribution"])
+        for e in rec.store.events()
+        if e.kind in ("spike", "step", "drift")
+    ]
     per = analyze_session(rec.store, backend_results(rec.store, n_boot=100))["backends"]
     for label, a in per.items():
-        found += [(f["t_start_ns"], f["t_end_ns"], f"report {label}: {f['headline']}", f.get("attribution") or {})
-                  for f in a["spikes"] + a["shifts"]]
+        found += [
+            (f["t_start_ns"], f["t_end_ns"], f"report {label}: {f['headline']}", f.get("attribution") or {})
+            for f in a["spikes"] + a["shifts"]
+        ]
     return found
 
 
 def _run_with(plan: RunPlan, path, at_s: float, hold_s: float, start_fn, stop_fn) -> tuple[object, int, int]:
-    from infbench.recorded_run import RecordedRun
+    from infbench.run.recorded_run import RecordedRun
 
     rec = RecordedRun(plan, path)
     rec.prepare()
@@ -168,25 +190,40 @@ def _inside_only(found, start: int, end: int, verdict: str, who: str | None) -> 
 
 # ~10 ms, ~160 ms and ~1 s per call: bert-small on ONNX Runtime, 2 threads, batch 1 / 8 / 48; the hog (4
 # `yes` burners on the 2 cores) starts once detection has its baseline (10 calls to size the blocks, 12 blocks).
-HOG_CASES = [pytest.param(1, 20, 9.0, 5.0, id="10ms"), pytest.param(8, 32, 12.0, 8.0, id="160ms"),
-             pytest.param(48, 45, 22.0, 9.0, id="1s")]
+HOG_CASES = [
+    pytest.param(1, 20, 9.0, 5.0, id="10ms"),
+    pytest.param(8, 32, 12.0, 8.0, id="160ms"),
+    pytest.param(48, 45, 22.0, 9.0, id="1s"),
+]
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("yes") is None, reason="needs the `yes` program as a CPU burner")
-@pytest.mark.flaky(reruns=1)  # real engines vs real CPU load on a shared 2-core VM: one retry, same assertions
+@pytest.mark.flaky(
+    reruns=1
+)  # real engines vs real CPU load on a shared 2-core VM: one retry, same assertions
 @pytest.mark.parametrize(("batch", "duration", "at_s", "hold_s"), HOG_CASES)
-def test_real_run_slowdown_under_a_cpu_hog_is_found_inside_its_window_only(tmp_path, batch, duration, at_s,
-                                                                           hold_s):
-    plan = RunPlan(model="bert-small", backends=(BackendSpec("onnxruntime", "onnxruntime", {"threads": 2}),),
-                   workload=WorkloadSpec(seq=128, batch=batch), duration_s=duration, iterations=10,
-                   warmup_iterations=2)
+def test_real_run_slowdown_under_a_cpu_hog_is_found_inside_its_window_only(
+    tmp_path, batch, duration, at_s, hold_s
+):
+    plan = RunPlan(
+        model="bert-small",
+        backends=(BackendSpec("onnxruntime", "onnxruntime", {"threads": 2}),),
+        workload=WorkloadSpec(seq=128, batch=batch),
+        duration_s=duration,
+        iterations=10,
+        warmup_iterations=2,
+    )
     burners: list[int] = []
 
     def start() -> None:
         # A noisy neighbour is not our child: detach the burners (sh exits, `yes` is re-parented).
-        out = subprocess.run(["sh", "-c", "for i in 1 2 3 4; do yes >/dev/null 2>&1 & echo $!; done"],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["sh", "-c", "for i in 1 2 3 4; do yes >/dev/null 2>&1 & echo $!; done"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         burners.extend(int(x) for x in out.split())
 
     rec, t_on, t_off = _run_with(plan, tmp_path / "hog.infb", at_s, hold_s, start, lambda: _kill(burners))
@@ -212,12 +249,22 @@ def test_real_cgroup_quota_throttling_is_found_and_attributed(tmp_path):
     os.mkdir(group)
     _write(os.path.join(group, "cgroup.procs"), str(os.getpid()))
     try:
-        plan = RunPlan(model="bert-small",
-                       backends=(BackendSpec("onnxruntime", "onnxruntime", {"threads": 1}),),
-                       workload=WorkloadSpec(seq=128), duration_s=30, iterations=10)
+        plan = RunPlan(
+            model="bert-small",
+            backends=(BackendSpec("onnxruntime", "onnxruntime", {"threads": 1}),),
+            workload=WorkloadSpec(seq=128),
+            duration_s=30,
+            iterations=10,
+        )
         quota = os.path.join(group, "cpu.cfs_quota_us")
-        rec, t_on, t_off = _run_with(plan, tmp_path / "quota.infb", 12.0, 8.0,
-                                     lambda: _write(quota, "30000"), lambda: _write(quota, "-1"))
+        rec, t_on, t_off = _run_with(
+            plan,
+            tmp_path / "quota.infb",
+            12.0,
+            8.0,
+            lambda: _write(quota, "30000"),
+            lambda: _write(quota, "-1"),
+        )
         _inside_only(_slowdowns(rec), t_on, t_off, "cpu-quota", "quota")
     finally:
         _write(os.path.join(group, "cpu.cfs_quota_us"), "-1")
@@ -236,7 +283,5 @@ def _write(path: str, text: str) -> None:
 
 def _kill(pids: list[int]) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass

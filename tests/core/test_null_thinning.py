@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from infbench.config import BackendSpec, RunPlan
 from infbench.engines.null import keep_rate, thin_block
-from infbench.recorded_run import SampleGate, thinned_backends
+from infbench.plan.spec import BackendSpec, RunPlan
 from infbench.records import PHASE_MEASURE, PHASE_WARMUP, Fanout, SampleBlock
+from infbench.run.recorded_run import SampleGate, thinned_backends
 
 
 def null_block(n: int, per_call_ns: int = 50, label: str = "null", phase: str = PHASE_MEASURE) -> SampleBlock:
@@ -25,7 +25,9 @@ def test_thin_block_keeps_a_time_ordered_uniform_sample_at_the_asked_rate():
     assert np.all(np.diff(small.start_ns) > 0)
     assert set(small.start_ns.tolist()) <= set(block.start_ns.tolist())
     pos = np.searchsorted(block.start_ns, small.start_ns)
-    assert np.array_equal(small.dur_ns, block.dur_ns[pos]) and np.array_equal(small.input_idx, block.input_idx[pos])
+    assert np.array_equal(small.dur_ns, block.dur_ns[pos]) and np.array_equal(
+        small.input_idx, block.input_idx[pos]
+    )
     assert np.median(small.dur_ns) == pytest.approx(np.median(block.dur_ns), abs=1)
     slow = null_block(100, per_call_ns=1_000_000)  # 100 calls in 0.1 s: under 10 000 a second
     assert thin_block(slow, 10_000, np.random.default_rng(0)) is slow
@@ -63,7 +65,12 @@ def test_gate_thins_measured_null_blocks_for_the_recording_only():
 
 
 def test_which_backends_are_thinned_and_at_what_rate():
-    plan = RunPlan(backends=(BackendSpec("null", "null"), BackendSpec("null", "null[keep=all]", {"keep": "all"}),
-                             BackendSpec("null", "null[keep=500]", {"keep": 500})))
+    plan = RunPlan(
+        backends=(
+            BackendSpec("null", "null"),
+            BackendSpec("null", "null[keep=all]", {"keep": "all"}),
+            BackendSpec("null", "null[keep=500]", {"keep": 500}),
+        )
+    )
     assert thinned_backends(plan) == {"null": 10_000.0, "null[keep=500]": 500.0}
     assert keep_rate({"keep": "all"}) is None

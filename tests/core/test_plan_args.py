@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from infbench import cli
-from infbench.commands.plan_args import default_backends, plan_from_args
 from infbench.engines import base
 from infbench.errors import ConfigError
+from infbench.plan.build import default_backends, plan_from_args
 
 CORE = ("onnxruntime", "openvino", "torch", "null")
 
@@ -41,9 +41,13 @@ def test_onnx_file_leaves_torch_out_and_names_uninstalled_backends(tmp_path, cor
     core_only.add("openvino")
     notes: list[str] = []
     assert default_backends(str(_onnx(tmp_path)), notes) == ["onnxruntime"]
-    assert notes == [("torch left out: it needs a Hugging Face model directory, and m.onnx is an .onnx file "
-                      "(pass the model's HF directory to include it)"),
-                     "openvino left out: not installed (cannot import openvino)"]
+    assert notes == [
+        (
+            "torch left out: it needs a Hugging Face model directory, and m.onnx is an .onnx file "
+            "(pass the model's HF directory to include it)"
+        ),
+        "openvino left out: not installed (cannot import openvino)",
+    ]
 
 
 def test_builtin_takes_every_installed_backend(core_only):
@@ -58,8 +62,11 @@ def test_hf_directory_without_torch_cannot_reach_the_onnx_backends(tmp_path, cor
     (hf / "config.json").write_text(json.dumps({"architectures": ["BertModel"]}))
     (hf / "model.safetensors").write_bytes(b"x")
     core_only.update({"torch", "transformers"})
-    with pytest.raises(ConfigError, match="no installed backend can take this model: onnxruntime left out: it "
-                                          "runs an ONNX export of hf, and exporting needs torch and transformers"):
+    with pytest.raises(
+        ConfigError,
+        match="no installed backend can take this model: onnxruntime left out: it "
+        "runs an ONNX export of hf, and exporting needs torch and transformers",
+    ):
         default_backends(str(hf))
 
 
@@ -68,5 +75,7 @@ def test_no_backend_for_the_model_is_one_line_exit_two(tmp_path, core_only, caps
     rc = cli.main(["run", str(_onnx(tmp_path)), "--headless"])
     err = capsys.readouterr().err
     assert rc == 2 and len(err.strip().splitlines()) == 1, err
-    assert err.startswith("infbench-tui: error: no installed backend can take this model: torch left out: it "
-                          "needs a Hugging Face model directory")
+    assert err.startswith(
+        "infbench-tui: error: no installed backend can take this model: torch left out: it "
+        "needs a Hugging Face model directory"
+    )

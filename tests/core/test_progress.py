@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from infbench.commands.progress import HeadlessProgress, MedianHistogram, fmt_seconds, plan_summary
-from infbench.config import BackendSpec, RunPlan
+from infbench.plan.spec import BackendSpec, RunPlan
 from infbench.records import PHASE_MEASURE, PHASE_WARMUP, BackendInfo, SampleBlock, TurnRecord
-from infbench.render import fmt_ms
+from infbench.report.results import fmt_ms
+from infbench.run.progress import HeadlessProgress, MedianHistogram, fmt_seconds, plan_summary
 
 
 def block(label: str, dur_ns: np.ndarray, t0: int = 0, phase: str = PHASE_MEASURE) -> SampleBlock:
@@ -20,8 +20,9 @@ def block(label: str, dur_ns: np.ndarray, t0: int = 0, phase: str = PHASE_MEASUR
     return SampleBlock(label, phase, start, dur, np.zeros(dur.size, np.int32))
 
 
-def plain(labels: list[str], duration_s: float = 10.0, iterations: int = 100,
-          schedule: str = "interleaved") -> tuple[HeadlessProgress, io.StringIO]:
+def plain(
+    labels: list[str], duration_s: float = 10.0, iterations: int = 100, schedule: str = "interleaved"
+) -> tuple[HeadlessProgress, io.StringIO]:
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=False, width=200)
     return HeadlessProgress(console, labels, duration_s, iterations, schedule), buf
@@ -89,8 +90,12 @@ def test_failed_backend_does_not_hold_back_the_estimate_and_interrupt_marks_the_
 
 
 def test_plan_summary_names_both_limits_and_the_pace_where_calls_bind():
-    plan = RunPlan(model="gpt2-small", backends=(BackendSpec("null", "a"), BackendSpec("null", "b")),
-                   duration_s=2.0, iterations=100)
+    plan = RunPlan(
+        model="gpt2-small",
+        backends=(BackendSpec("null", "a"), BackendSpec("null", "b")),
+        duration_s=2.0,
+        iterations=100,
+    )
     text = plan_summary(plan)
     assert "-d 2 s and -n 100 calls" in text and "≥ 4.0 s of measuring" in text and "20 ms a call" in text
     assert fmt_seconds(86) == "86 s" and fmt_seconds(200) == "3 min 20 s"

@@ -49,8 +49,10 @@ def test_planted_step_is_reported_with_its_time():
 
 
 def test_cause_text_does_not_repeat_the_verdict():
-    assert cause_text({"verdict": "contention", "evidence": ["contention: yes (pid 1) at 99% CPU"]}) == \
-        "contention: yes (pid 1) at 99% CPU"
+    assert (
+        cause_text({"verdict": "contention", "evidence": ["contention: yes (pid 1) at 99% CPU"]})
+        == "contention: yes (pid 1) at 99% CPU"
+    )
     assert cause_text({"verdict": "thermal", "evidence": ["CPU temp 95 °C"]}) == "thermal: CPU temp 95 °C"
     assert cause_text(None) == "unexplained"
 
@@ -72,7 +74,10 @@ def test_a_backend_stopped_by_the_user_is_reported_stopped(tmp_path, capsys):
     assert ov["status"] == "stopped" and "stopped by the user" in ov["error"] and ov["latency_ms"]
     assert data["backends"]["onnxruntime"]["status"] == "ok"
     assert cli.main(["report", str(path), "--format", "md", "--bootstrap", "50"]) == 0
-    assert "| stopped: stopped by the user (x in the live TUI) after its measured calls |" in capsys.readouterr().out
+    assert (
+        "| stopped: stopped by the user (x in the live TUI) after its measured calls |"
+        in capsys.readouterr().out
+    )
     assert cli.main(["report", str(path), "--bootstrap", "50"]) == 0
     out = capsys.readouterr().out
     assert "stopped openvino: stopped by the user" in " ".join(out.split())
@@ -110,7 +115,7 @@ def test_aa_with_a_single_backend_shows_the_noise_band(tmp_path, capsys, monkeyp
     monkeypatch.setenv("COLUMNS", "80")
     assert cli.main(["report", str(path), "--bootstrap", "50"]) == 0
     out = capsys.readouterr().out
-    section = out[out.index("fair comparison vs the fastest"):]
+    section = out[out.index("fair comparison vs the fastest") :]
     assert band in section and f"[{lo:.3f}–{hi:.3f}]" in section and "A/A twin" in section
     assert max(len(line) for line in section.splitlines()[:10]) <= 80
     assert cli.main(["report", str(path), "--format", "md", "--bootstrap", "50"]) == 0
@@ -125,7 +130,7 @@ def test_comparison_table_keeps_cis_whole_at_80_columns(capsys, monkeypatch):
     rows = json.loads(capsys.readouterr().out)["analysis"]["comparison"]["rows"]
     assert cli.main(["report", str(FIXTURE)]) == 0
     out = capsys.readouterr().out
-    section = out[out.index("fair comparison vs the fastest"):]
+    section = out[out.index("fair comparison vs the fastest") :]
     for r in rows.values():
         for key in ("median_ratio_ci95", "p99_ratio_ci95"):
             assert f"[{r[key][0]:.3f}–{r[key][1]:.3f}]" in section

@@ -7,9 +7,9 @@ import threading
 import numpy as np
 import pytest
 
-from infbench.config import BackendSpec, RunPlan, WorkloadSpec
+from infbench.plan.spec import BackendSpec, RunPlan, WorkloadSpec
 from infbench.records import Fanout
-from infbench.runner import Runner, parity
+from infbench.run.runner import Runner, parity
 from infbench.sessions.store import LiveStore
 
 
@@ -30,11 +30,15 @@ class Turns:
 
 def run_plan(**kw):
     backends = kw.pop("backends")
-    plan = RunPlan(model=kw.pop("model", "bert-tiny"),
-                   backends=tuple(BackendSpec(b, lab, opts) for b, lab, opts in backends),
-                   workload=kw.pop("workload", WorkloadSpec(batch=1, seq=16, cycle=4)),
-                   duration_s=kw.pop("duration_s", 0.6), iterations=kw.pop("iterations", 20),
-                   block_s=kw.pop("block_s", 0.1), **kw)
+    plan = RunPlan(
+        model=kw.pop("model", "bert-tiny"),
+        backends=tuple(BackendSpec(b, lab, opts) for b, lab, opts in backends),
+        workload=kw.pop("workload", WorkloadSpec(batch=1, seq=16, cycle=4)),
+        duration_s=kw.pop("duration_s", 0.6),
+        iterations=kw.pop("iterations", 20),
+        block_s=kw.pop("block_s", 0.1),
+        **kw,
+    )
     store, turns = LiveStore(), Turns()
     runner = Runner(plan, Fanout(store, turns), monitors=False)
     outcome = runner.run()
@@ -43,8 +47,13 @@ def run_plan(**kw):
 
 def test_interleaved_run_meets_the_stop_rule_and_shuffles_turns():
     runner, store, turns, outcome = run_plan(
-        backends=[("onnxruntime", "onnxruntime", {"threads": 1}), ("null", "null", {}),
-                  ("onnxruntime", "onnxruntime#2", {"threads": 1})], iterations=30)
+        backends=[
+            ("onnxruntime", "onnxruntime", {"threads": 1}),
+            ("null", "null", {}),
+            ("onnxruntime", "onnxruntime#2", {"threads": 1}),
+        ],
+        iterations=30,
+    )
     assert outcome == "complete"
     for label in ("onnxruntime", "null", "onnxruntime#2"):
         calls, seconds = runner.measured(label)
@@ -56,7 +65,7 @@ def test_interleaved_run_meets_the_stop_rule_and_shuffles_turns():
         assert info.status == "done" and info.load_ms > 0 and info.first_inference_ms > 0
         assert info.rss_after_load_mb > 0 and info.rss_peak_mb >= info.rss_after_load_mb * 0.9
     # one engine at a time, and not a fixed order: the three labels appear in several different sequences
-    rounds = [tuple(turns.order[i:i + 3]) for i in range(0, len(turns.order) - 2, 3)]
+    rounds = [tuple(turns.order[i : i + 3]) for i in range(0, len(turns.order) - 2, 3)]
     assert len(set(rounds)) > 1
     # the two ORT copies agree with each other exactly
     assert store.backend_infos()["onnxruntime#2"].parity["max_abs"] == 0.0
@@ -69,7 +78,8 @@ def test_interleaved_run_meets_the_stop_rule_and_shuffles_turns():
 
 def test_a_crash_mid_run_is_reported_and_the_others_finish():
     _, store, turns, outcome = run_plan(
-        backends=[("segv", "segv", {"after": 200}), ("null", "null", {})], duration_s=0.5)
+        backends=[("segv", "segv", {"after": 200}), ("null", "null", {})], duration_s=0.5
+    )
     assert outcome == "complete"
     infos = store.backend_infos()
     assert infos["segv"].status == "failed" and "SIGSEGV" in infos["segv"].error
@@ -84,8 +94,9 @@ def test_all_backends_failing_is_a_failed_run():
 
 
 def test_parity_mismatch_marks_the_backend_degraded():
-    _, store, _, _ = run_plan(backends=[("onnxruntime", "onnxruntime", {}), ("skewed", "skewed", {})],
-                              duration_s=0.2, iterations=5)
+    _, store, _, _ = run_plan(
+        backends=[("onnxruntime", "onnxruntime", {}), ("skewed", "skewed", {})], duration_s=0.2, iterations=5
+    )
     infos = store.backend_infos()
     assert infos["skewed"].parity["max_abs"] == pytest.approx(0.5, abs=1e-4)
     assert any("outputs differ" in r for r in infos["skewed"].degraded_reasons)
@@ -93,12 +104,17 @@ def test_parity_mismatch_marks_the_backend_degraded():
 
 
 def test_sequential_and_concurrent_schedules():
-    _, _, turns, outcome = run_plan(backends=[("null", "a", {}), ("null", "b", {})], schedule="sequential",
-                                    duration_s=0.3)
+    _, _, turns, outcome = run_plan(
+        backends=[("null", "a", {}), ("null", "b", {})], schedule="sequential", duration_s=0.3
+    )
     # one backend after the other (variants of one engine load, and so run, in a random order)
     assert outcome == "complete" and sorted(turns.order) == ["a", "b"]
-    _, store, _, outcome = run_plan(backends=[("slow", "a", {"after": 2}), ("slow", "b", {"after": 2})],
-                                         schedule="concurrent", duration_s=0.5, iterations=5)
+    _, store, _, outcome = run_plan(
+        backends=[("slow", "a", {"after": 2}), ("slow", "b", {"after": 2})],
+        schedule="concurrent",
+        duration_s=0.5,
+        iterations=5,
+    )
     a, b = (store.samples(x, phase="measure")[0] for x in ("a", "b"))
     # both ran at the same time: their measured spans overlap
     assert a[0] < b[-1] and b[0] < a[-1]
@@ -182,10 +198,16 @@ def test_backend_info_load_phase_round_trips_and_old_records_still_read():
 def test_variants_of_one_engine_load_in_a_random_order_and_engines_in_the_plans() -> None:
     import random
 
-    from infbench.config import BackendSpec
-    from infbench.runner import load_order
+    from infbench.plan.spec import BackendSpec
+    from infbench.run.runner import load_order
 
-    plan = [BackendSpec("onnxruntime", "onnxruntime", {}), BackendSpec("openvino", "openvino", {}),
-            BackendSpec("onnxruntime", "onnxruntime#aa", {})]
+    plan = [
+        BackendSpec("onnxruntime", "onnxruntime", {}),
+        BackendSpec("openvino", "openvino", {}),
+        BackendSpec("onnxruntime", "onnxruntime#aa", {}),
+    ]
     orders = {tuple(s.label for s in load_order(plan, random.Random(seed))) for seed in range(40)}
-    assert orders == {("onnxruntime", "onnxruntime#aa", "openvino"), ("onnxruntime#aa", "onnxruntime", "openvino")}
+    assert orders == {
+        ("onnxruntime", "onnxruntime#aa", "openvino"),
+        ("onnxruntime#aa", "onnxruntime", "openvino"),
+    }

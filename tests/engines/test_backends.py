@@ -5,22 +5,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from infbench.config import WorkloadSpec
 from infbench.engines.base import EngineLoadError, ModelFiles, load_engine_class
 from infbench.engines.workloads import build_inputs
+from infbench.plan.spec import WorkloadSpec
 
 ort = pytest.importorskip("onnxruntime")
 ov = pytest.importorskip("openvino")
 torch = pytest.importorskip("torch")
 
-BASE_OPTIONS = {"onnxruntime": {"threads": 1}, "openvino": {"threads": 1, "hint": "latency"}, "torch": {"threads": 1}}
+BASE_OPTIONS = {
+    "onnxruntime": {"threads": 1},
+    "openvino": {"threads": 1, "hint": "latency"},
+    "torch": {"threads": 1},
+}
 
 
 @pytest.fixture(scope="module")
 def inputs(tiny: ModelFiles) -> list[dict[str, np.ndarray]]:
     items = build_inputs(tiny, WorkloadSpec(batch=2, seq=24, seq_dist="uniform:5-24", seed=3, cycle=3)).items
     padded = {k: v.copy() for k, v in items[0].items()}
-    padded["attention_mask"][1, padded["attention_mask"].shape[1] // 2:] = 0  # a padded row must agree too
+    padded["attention_mask"][1, padded["attention_mask"].shape[1] // 2 :] = 0  # a padded row must agree too
     return [*items, padded]
 
 
@@ -67,26 +71,37 @@ def test_ort_cuda_request_falls_back_and_is_degraded(tiny):
 
 def test_ort_options_are_applied(tiny):
     engine = load_engine_class("onnxruntime")()
-    result = engine.load(tiny, {"threads": 1, "inter_threads": 1, "execution_mode": "parallel", "graph_opt": "basic",
-                                "providers": ["CPUExecutionProvider"]})
+    result = engine.load(
+        tiny,
+        {
+            "threads": 1,
+            "inter_threads": 1,
+            "execution_mode": "parallel",
+            "graph_opt": "basic",
+            "providers": ["CPUExecutionProvider"],
+        },
+    )
     assert result.degraded == [] and result.details["intra_op_num_threads"] == 1
 
 
-@pytest.mark.parametrize("backend, options, match", [
-    ("onnxruntime", {"bogus": 1}, "unknown onnxruntime option.*valid are threads, inter_threads"),
-    ("onnxruntime", {"threads": 0}, "threads=0: must be a positive integer"),
-    ("onnxruntime", {"graph_opt": "max"}, "choose from disable, basic, extended, all"),
-    ("onnxruntime", {"execution_mode": "async"}, "choose from sequential, parallel"),
-    ("onnxruntime", {"providers": "quantum"}, "provider 'quantum' unknown"),
-    ("onnxruntime", {"device": "tpu"}, "choose from cpu, cuda"),
-    ("openvino", {"streams": 1, "turbo": True}, "unknown openvino option.*valid are device, hint"),
-    ("openvino", {"hint": "fast"}, "choose from latency, throughput, none"),
-    ("openvino", {"device": "TPU"}, "choose from CPU, GPU, NPU, AUTO"),
-    ("openvino", {"precision": "f8"}, "choose from f32, bf16"),
-    ("torch", {"thread": 2}, "unknown torch option.*valid are threads, inter_threads, device"),
-    ("torch", {"threads": "many"}, "must be a positive integer"),
-    ("torch", {"device": "tpu"}, "choose from cpu, cuda"),
-])
+@pytest.mark.parametrize(
+    "backend, options, match",
+    [
+        ("onnxruntime", {"bogus": 1}, "unknown onnxruntime option.*valid are threads, inter_threads"),
+        ("onnxruntime", {"threads": 0}, "threads=0: must be a positive integer"),
+        ("onnxruntime", {"graph_opt": "max"}, "choose from disable, basic, extended, all"),
+        ("onnxruntime", {"execution_mode": "async"}, "choose from sequential, parallel"),
+        ("onnxruntime", {"providers": "quantum"}, "provider 'quantum' unknown"),
+        ("onnxruntime", {"device": "tpu"}, "choose from cpu, cuda"),
+        ("openvino", {"streams": 1, "turbo": True}, "unknown openvino option.*valid are device, hint"),
+        ("openvino", {"hint": "fast"}, "choose from latency, throughput, none"),
+        ("openvino", {"device": "TPU"}, "choose from CPU, GPU, NPU, AUTO"),
+        ("openvino", {"precision": "f8"}, "choose from f32, bf16"),
+        ("torch", {"thread": 2}, "unknown torch option.*valid are threads, inter_threads, device"),
+        ("torch", {"threads": "many"}, "must be a positive integer"),
+        ("torch", {"device": "tpu"}, "choose from cpu, cuda"),
+    ],
+)
 def test_bad_options_are_load_errors(tiny, backend, options, match):
     with pytest.raises(EngineLoadError, match=match) as info:
         load_engine_class(backend)().load(tiny, options)

@@ -16,8 +16,16 @@ NO_MODEL = ModelFiles("none", "none", None, None, ())
 def make_host(backend: str, options: dict | None = None, timeout_s: float = 20.0):
     blocks: list[SampleBlock] = []
     events: list[RunEvent] = []
-    host = EngineHost(backend, backend, options or {}, NO_MODEL, [{"x": np.zeros(2)} for _ in range(5)],
-                      blocks.append, events.append, timeout_s=timeout_s)
+    host = EngineHost(
+        backend,
+        backend,
+        options or {},
+        NO_MODEL,
+        [{"x": np.zeros(2)} for _ in range(5)],
+        blocks.append,
+        events.append,
+        timeout_s=timeout_s,
+    )
     return host, blocks, events
 
 
@@ -119,19 +127,29 @@ def test_load_phases_are_reported_in_order_as_they_begin():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend, phases", [
-    ("onnxruntime", ["start", "import", "compile", "first inference"]),
-    ("openvino", ["start", "import", "read", "compile", "first inference"]),
-    ("torch", ["start", "import", "read", "first inference"]),
-])
+@pytest.mark.parametrize(
+    "backend, phases",
+    [
+        ("onnxruntime", ["start", "import", "compile", "first inference"]),
+        ("openvino", ["start", "import", "read", "compile", "first inference"]),
+        ("torch", ["start", "import", "read", "first inference"]),
+    ],
+)
 def test_real_engines_mark_their_load_phases(tiny, backend, phases):
     from infbench.engines.base import LOAD_PHASES, missing_packages
 
     if missing_packages(backend):
         pytest.skip(f"{backend} not installed")
-    host = EngineHost(backend, backend, {"threads": 1}, tiny, [{n.name: np.ones((1, 8), np.int64)
-                                                                 for n in tiny.inputs}], lambda b: None,
-                      lambda e: None, timeout_s=120)
+    host = EngineHost(
+        backend,
+        backend,
+        {"threads": 1},
+        tiny,
+        [{n.name: np.ones((1, 8), np.int64) for n in tiny.inputs}],
+        lambda b: None,
+        lambda e: None,
+        timeout_s=120,
+    )
     try:
         host.start()
     finally:

@@ -63,11 +63,20 @@ def test_build_then_cached_round_trip_imports_no_torch(tiny_build, cache_dir):
     assert model.extra["max_positions"] == 512 and model.extra["num_labels"] == 9
     assert is_cached("bert-tiny") and not is_cached("bert-base") and not is_cached("nope")
     # a second prepare, in a fresh interpreter, reads the cache only: no torch, transformers or onnx
-    code = ("import sys; from infbench.engines.models import prepare_model; "
-            "m = prepare_model('bert-tiny', True, True, print); print(m.onnx_path); "
-            "print(sorted(x for x in ('torch', 'transformers', 'onnx') if x in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "INFBENCH_CACHE_DIR": cache_dir}, cwd=ROOT)
+    code = (
+        "import sys; from infbench.engines.models import prepare_model; "
+        "m = prepare_model('bert-tiny', True, True, print); print(m.onnx_path); "
+        "print(sorted(x for x in ('torch', 'transformers', 'onnx') if x in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "INFBENCH_CACHE_DIR": cache_dir},
+        cwd=ROOT,
+    )
     assert out.returncode == 0, out.stderr
     # exactly two lines: no progress lines (nothing was built), the cached path, and no heavy imports
     assert out.stdout.strip().splitlines() == [model.onnx_path, "[]"]
@@ -98,7 +107,9 @@ def test_concurrent_builds_build_once(monkeypatch, tmp_path):
 
     def fake_export(hf_dir, task, names, root):
         calls["export"] += 1
-        mc.write_json(root / mc.EXPORT_META, {"inputs": mc.inputs_to_json(mc.token_inputs(None)), "size_mb": 0})
+        mc.write_json(
+            root / mc.EXPORT_META, {"inputs": mc.inputs_to_json(mc.token_inputs(None)), "size_mb": 0}
+        )
         (root / mc.ONNX_NAME).write_bytes(b"x")
 
     monkeypatch.setattr(mc, "build_builtin", fake_build)
@@ -110,7 +121,7 @@ def test_concurrent_builds_build_once(monkeypatch, tmp_path):
     def prepare() -> None:
         try:
             results.append(prepare_model("bert-small", True, True))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=prepare) for _ in range(3)]
@@ -164,8 +175,13 @@ def test_resolve_errors_are_actionable(tmp_path):
 def test_corrupt_onnx_is_a_model_error(tiny, tmp_path, content):
     bad = tmp_path / "bad.onnx"
     data = Path(tiny.onnx_path).read_bytes()
-    bad.write_bytes({"garbage": b"\x08\x07not a protobuf \xff\xfe" * 50, "empty": b"",
-                     "truncated": data[: len(data) // 2]}[content])
+    bad.write_bytes(
+        {
+            "garbage": b"\x08\x07not a protobuf \xff\xfe" * 50,
+            "empty": b"",
+            "truncated": data[: len(data) // 2],
+        }[content]
+    )
     with pytest.raises(ModelError, match="is not a valid ONNX model"):
         prepare_model(str(bad), need_onnx=True, need_hf=False)
 
@@ -194,10 +210,19 @@ def test_hf_dir_source_exports_once_and_then_reads_only_the_cache(tiny, tmp_path
     lines.clear()
     again = prepare_model(str(hf), need_onnx=True, need_hf=True, progress=lines.append)
     assert again.onnx_path == model.onnx_path and lines == []
-    code = ("import sys; from infbench.engines.models import prepare_model; "
-            f"prepare_model({str(hf)!r}, True, True); print('torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "INFBENCH_CACHE_DIR": cache_dir}, cwd=ROOT)
+    code = (
+        "import sys; from infbench.engines.models import prepare_model; "
+        f"prepare_model({str(hf)!r}, True, True); print('torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "INFBENCH_CACHE_DIR": cache_dir},
+        cwd=ROOT,
+    )
     assert out.stdout.strip() == "False", out.stderr
     (hf / "model.safetensors").unlink()
     with pytest.raises(ModelError, match="has no weights"):
@@ -232,8 +257,9 @@ def test_check_shapes():
 
 
 def _builtin_like(model: models.BuiltinModel, config: dict) -> models.BuiltinModel:
-    return models.BuiltinModel(model.name, model.family, model.task, model.description, config,
-                               model.approx_params)
+    return models.BuiltinModel(
+        model.name, model.family, model.task, model.description, config, model.approx_params
+    )
 
 
 def test_builtin_key_follows_what_is_built_and_nothing_else(monkeypatch):
@@ -246,8 +272,11 @@ def test_builtin_key_follows_what_is_built_and_nothing_else(monkeypatch):
     # another config, or the same config under another transformers: another cache entry
     assert models._builtin_key(_builtin_like(tiny, {**tiny.config, "num_labels": 3})) != key
     real_version = models.metadata.version
-    monkeypatch.setattr(models.metadata, "version",
-                        lambda name: "0.0.0-other" if name == "transformers" else real_version(name))
+    monkeypatch.setattr(
+        models.metadata,
+        "version",
+        lambda name: "0.0.0-other" if name == "transformers" else real_version(name),
+    )
     assert models._builtin_key(tiny) != key
 
 

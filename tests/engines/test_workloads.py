@@ -5,19 +5,30 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from infbench.config import WorkloadSpec
 from infbench.engines.base import InputSpec, ModelFiles
 from infbench.engines.workloads import build_inputs
 from infbench.errors import ModelError
+from infbench.plan.spec import WorkloadSpec
 
-BERT = ModelFiles("bert", "onnx", "m.onnx", None, (
-    InputSpec("input_ids", "int64", ("batch", "sequence")), InputSpec("attention_mask", "int64", ("batch", "seq")),
-    InputSpec("token_type_ids", "int64", ("batch", "seq")), InputSpec("position_ids", "int64", ("batch", "len")),
-), vocab_size=30522)
+BERT = ModelFiles(
+    "bert",
+    "onnx",
+    "m.onnx",
+    None,
+    (
+        InputSpec("input_ids", "int64", ("batch", "sequence")),
+        InputSpec("attention_mask", "int64", ("batch", "seq")),
+        InputSpec("token_type_ids", "int64", ("batch", "seq")),
+        InputSpec("position_ids", "int64", ("batch", "len")),
+    ),
+    vocab_size=30522,
+)
 
 
 def _same(a, b) -> bool:
-    return all(x.keys() == y.keys() and all(np.array_equal(x[k], y[k]) for k in x) for x, y in zip(a.items, b.items))
+    return all(
+        x.keys() == y.keys() and all(np.array_equal(x[k], y[k]) for k in x) for x, y in zip(a.items, b.items)
+    )
 
 
 def test_fixed_shapes_dtypes_and_values():
@@ -54,10 +65,18 @@ def test_uniform_and_normal_lengths_are_bounded():
 
 
 def test_symbolic_static_and_float_dims():
-    model = ModelFiles("x", "onnx", "m.onnx", None, (
-        InputSpec("pixels", "float32", ("N", 3, "H")), InputSpec("ids", "int32", ("b", "?")),
-        InputSpec("flag", "bool", (1,)),
-    ), vocab_size=50)
+    model = ModelFiles(
+        "x",
+        "onnx",
+        "m.onnx",
+        None,
+        (
+            InputSpec("pixels", "float32", ("N", 3, "H")),
+            InputSpec("ids", "int32", ("b", "?")),
+            InputSpec("flag", "bool", (1,)),
+        ),
+        vocab_size=50,
+    )
     item = build_inputs(model, WorkloadSpec(batch=4, seq=9, cycle=2)).items[0]
     assert item["pixels"].shape == (4, 3, 9) and item["pixels"].dtype == np.float32
     assert item["ids"].shape == (4, 9) and item["ids"].dtype == np.int32 and item["ids"].max() < 50
@@ -86,7 +105,9 @@ def test_file_distribution_tokenizes_lines(tmp_path):
     BertTokenizer(vocab=vocab).save_pretrained(str(tmp_path))
     model = ModelFiles("tok", "hf", None, str(tmp_path), BERT.inputs[:3], vocab_size=12, has_tokenizer=True)
     text = tmp_path / "lines.txt"
-    text.write_text("the cat sat\n\n  \na dog sat on the mat\nthe cat sat on a mat the dog sat on a mat the end\n")
+    text.write_text(
+        "the cat sat\n\n  \na dog sat on the mat\nthe cat sat on a mat the dog sat on a mat the end\n"
+    )
     inp = build_inputs(model, WorkloadSpec(batch=1, seq=10, seq_dist=f"file:{text}", cycle=4))
     assert inp.lengths.tolist() == [5, 8, 10, 5]  # [CLS] … [SEP], truncated to seq, lines cycled
     assert inp.items[0]["input_ids"].tolist() == [[2, 5, 6, 7, 3]]

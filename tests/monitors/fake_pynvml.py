@@ -59,6 +59,7 @@ def make_fake(spec: dict[str, Any] | str) -> ModuleType:
             if isinstance(value, dict) and "replay" in value:
                 value = value["replay"][min(n, len(value["replay"]) - 1)]
             return _obj(value)
+
         return call
 
     def module_getattr(name: str) -> Any:

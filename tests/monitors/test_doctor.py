@@ -13,7 +13,9 @@ SCRIPT = Path(sys.executable).with_name("infbench-tui")
 
 
 def test_doctor_json() -> None:
-    out = subprocess.run([str(SCRIPT), "doctor", "--json"], check=False, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [str(SCRIPT), "doctor", "--json"], check=False, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     fp = report["fingerprint"]

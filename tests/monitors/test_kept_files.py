@@ -20,8 +20,10 @@ from .conftest import write
 @pytest.fixture
 def sleeper():
     """A child process that sleeps until killed."""
-    p = subprocess.Popen([sys.executable, "-c", "import time; print('up', flush=True); time.sleep(100)"],
-                         stdout=subprocess.PIPE)
+    p = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(100)"],
+        stdout=subprocess.PIPE,
+    )
     assert p.stdout.readline() == b"up\n"  # the interpreter is loaded
     yield p
     p.stdout.close()
@@ -58,7 +60,10 @@ def test_kept_proc_file_stays_with_its_process(sleeper) -> None:
 
 def test_real_proc_stat_is_reread_through_a_kept_descriptor() -> None:
     kept = KeptFile("/proc/self/stat", 4096)
-    utime = lambda: int(kept.read().rsplit(")", 1)[1].split()[11])
+
+    def utime():
+        return int(kept.read().rsplit(")", 1)[1].split()[11])
+
     before = utime()
     end = time.process_time() + 0.3
     while time.process_time() < end:
@@ -96,11 +101,19 @@ def test_scanner_within_its_descriptor_budget(tree) -> None:
 
 def test_meminfo_vmstat_and_status_parsers() -> None:
     text = "MemTotal: 100 kB\nMemFree: 5 kB\nMemAvailable: 40 kB\nSwapTotal: 10 kB\nSwapFree: 4 kB\nX: y\n"
-    assert parse_meminfo(text) == {"MemTotal": 102400, "MemAvailable": 40960, "SwapTotal": 10240,
-                                   "SwapFree": 4096}
+    assert parse_meminfo(text) == {
+        "MemTotal": 102400,
+        "MemAvailable": 40960,
+        "SwapTotal": 10240,
+        "SwapFree": 4096,
+    }
     assert parse_meminfo("MemTotal: nonsense\n") == {}
     vm = "nr_free_pages 9\npswpin 5\npswpout 7"
-    assert (vmstat_value(vm, "pswpin"), vmstat_value(vm, "pswpout"), vmstat_value(vm, "nr_free_pages")) == (5, 7, 9)
+    assert (vmstat_value(vm, "pswpin"), vmstat_value(vm, "pswpout"), vmstat_value(vm, "nr_free_pages")) == (
+        5,
+        7,
+        9,
+    )
     assert vmstat_value(vm, "pswp") is None and vmstat_value("pswpin x\n", "pswpin") is None
     assert parse_involuntary_switches("voluntary_ctxt_switches:\t3\nnonvoluntary_ctxt_switches:\t41\n") == 41
     assert parse_involuntary_switches("Name: x\n") is None
@@ -108,10 +121,16 @@ def test_meminfo_vmstat_and_status_parsers() -> None:
 
 def _proc(root, pid: int, minflt: int, utime: int, rss_pages: int, switches: int) -> None:
     (root / f"proc/{pid}").mkdir(parents=True, exist_ok=True)
-    write(root, f"proc/{pid}/stat", f"{pid} (engine x) S 1 1 1 0 -1 0 {minflt} 0 3 0 {utime} 0 0 0 20 0 1 0 "
-                                    f"100 1000000 {rss_pages} 0 0")
-    write(root, f"proc/{pid}/status", f"Name:\tengine\nvoluntary_ctxt_switches:\t1\n"
-                                      f"nonvoluntary_ctxt_switches:\t{switches}\n")
+    write(
+        root,
+        f"proc/{pid}/stat",
+        f"{pid} (engine x) S 1 1 1 0 -1 0 {minflt} 0 3 0 {utime} 0 0 0 20 0 1 0 100 1000000 {rss_pages} 0 0",
+    )
+    write(
+        root,
+        f"proc/{pid}/status",
+        f"Name:\tengine\nvoluntary_ctxt_switches:\t1\nnonvoluntary_ctxt_switches:\t{switches}\n",
+    )
 
 
 def test_memory_monitor_on_a_fixture_tree(tmp_path) -> None:

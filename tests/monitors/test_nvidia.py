@@ -43,7 +43,9 @@ def test_replay_values_and_per_function_reasons() -> None:
     assert p.missing["gpu1.power_w"] == "not supported by this GPU/driver"
     assert p.missing["gpu1.power_limit_w"] == "permission denied"
     assert p.missing["gpu1.violation.power_us.delta"] == "not supported by this GPU/driver"
-    assert "gpu1.util" in p.available and "gpu1.clock_event_reasons" in p.available  # throttle-reasons fallback
+    assert (
+        "gpu1.util" in p.available and "gpu1.clock_event_reasons" in p.available
+    )  # throttle-reasons fallback
     v1 = m.sample(1).values
     assert v1["gpu0.util"] == 97 and v1["gpu0.sm_clock_mhz"] == 1755 and v1["gpu0.sm_clock_max_mhz"] == 1980
     assert v1["gpu0.temp_c"] == 79 and v1["gpu0.temp_slowdown_c"] == 90
@@ -60,9 +62,16 @@ def test_replay_values_and_per_function_reasons() -> None:
 
 
 def test_function_not_found_falls_back_and_call_failure_reads_none() -> None:
-    spec = {"devices": [{"nvmlDeviceGetUtilizationRates": {"replay": [{"gpu": 5, "memory": 1},
-                                                                        {"gpu": 0, "memory": 0}]},
-                         "nvmlDeviceGetCurrentClocksThrottleReasons": 0x8}]}
+    spec = {
+        "devices": [
+            {
+                "nvmlDeviceGetUtilizationRates": {
+                    "replay": [{"gpu": 5, "memory": 1}, {"gpu": 0, "memory": 0}]
+                },
+                "nvmlDeviceGetCurrentClocksThrottleReasons": 0x8,
+            }
+        ]
+    }
     fake = make_fake(spec)
     m = NvidiaMonitor(nvml=fake)
     p = m.probe()
@@ -89,14 +98,20 @@ def test_gpu_alarm_emits_throttle_events(recorder) -> None:
 
 def test_describe_clock_events_matches_pynvml_constants() -> None:
     assert describe_clock_events(0x4 | 0x40 | 0x1000) == [
-        ("sw_power_cap", "normal"), ("hw_thermal_slowdown", "alarm"), ("0x1000", "info")]
+        ("sw_power_cap", "normal"),
+        ("hw_thermal_slowdown", "alarm"),
+        ("0x1000", "info"),
+    ]
     assert describe_clock_events(None) == [] and describe_clock_events(0) == []
-    real = {"gpu_idle": pynvml.nvmlClocksEventReasonGpuIdle, "sw_power_cap": pynvml.nvmlClocksEventReasonSwPowerCap,
-            "hw_slowdown": pynvml.nvmlClocksEventReasonHwSlowdown,
-            "sw_thermal_slowdown": pynvml.nvmlClocksEventReasonSwThermalSlowdown,
-            "hw_thermal_slowdown": pynvml.nvmlClocksEventReasonHwThermalSlowdown,
-            "hw_power_brake_slowdown": pynvml.nvmlClocksEventReasonHwPowerBrakeSlowdown,
-            "board_limit": pynvml.nvmlClocksThrottleReasonBoardLimit}
+    real = {
+        "gpu_idle": pynvml.nvmlClocksEventReasonGpuIdle,
+        "sw_power_cap": pynvml.nvmlClocksEventReasonSwPowerCap,
+        "hw_slowdown": pynvml.nvmlClocksEventReasonHwSlowdown,
+        "sw_thermal_slowdown": pynvml.nvmlClocksEventReasonSwThermalSlowdown,
+        "hw_thermal_slowdown": pynvml.nvmlClocksEventReasonHwThermalSlowdown,
+        "hw_power_brake_slowdown": pynvml.nvmlClocksEventReasonHwPowerBrakeSlowdown,
+        "board_limit": pynvml.nvmlClocksThrottleReasonBoardLimit,
+    }
     by_name = {name: bit for bit, (name, _) in CLOCK_EVENT_BITS.items()}
     for name, bit in real.items():
         assert by_name[name] == bit

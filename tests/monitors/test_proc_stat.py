@@ -55,7 +55,8 @@ def test_system_memory_matches_psutil_and_parses_fixture(tmp_path):
 
     (tmp_path / "proc").mkdir()
     (tmp_path / "proc" / "meminfo").write_text(
-        "MemTotal:        1000000 kB\nMemFree:          100000 kB\nMemAvailable:     400000 kB\nBuffers: 1 kB\n")
+        "MemTotal:        1000000 kB\nMemFree:          100000 kB\nMemAvailable:     400000 kB\nBuffers: 1 kB\n"
+    )
     assert read_meminfo(str(tmp_path / "proc" / "meminfo")) == (1_024_000_000, 409_600_000)
     v = system_memory(str(tmp_path))
     assert v["mem.percent"] == 60.0 and v["mem.available_mb"] == round(409_600_000 / 2**20, 1)

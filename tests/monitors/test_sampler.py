@@ -24,8 +24,14 @@ MS = 1_000_000
 class Fake(Monitor):
     """A monitor with one sensor that counts its samples; optionally raising, or taking fake time to read."""
 
-    def __init__(self, name: str, rate_hz: float, fail: bool = False, missing: dict | None = None,
-                 takes: tuple[FakeTime, float] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        rate_hz: float,
+        fail: bool = False,
+        missing: dict | None = None,
+        takes: tuple[FakeTime, float] | None = None,
+    ) -> None:
         self.name, self.rate_hz, self.fail, self.missing = name, rate_hz, fail, missing or {}
         self.takes = takes
         self.pids: dict = {}
@@ -47,8 +53,9 @@ class Fake(Monitor):
         return self.reading(t_ns, {f"{self.name}.x": 1.0})
 
 
-def _run(monitors: list[Monitor], recorder: Recorder, clock: FakeTime,
-         pids: dict[str, int] | None = None) -> Sampler:
+def _run(
+    monitors: list[Monitor], recorder: Recorder, clock: FakeTime, pids: dict[str, int] | None = None
+) -> Sampler:
     """Start a sampler on the fake clock, wait until the clock reached its limit, stop it."""
     s = Sampler(monitors, recorder, clock.clock_ns, monotonic=clock.monotonic, sleep=clock.sleep)
     if pids is not None:

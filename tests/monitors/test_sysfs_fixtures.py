@@ -51,7 +51,11 @@ def test_pressure_and_cgroup_v2(tree) -> None:
     assert v["cpu.pressure.some_avg10"] == 1.25 and v["cpu.pressure.some_total_us"] == 123456
     assert v["cgroup.nr_throttled"] == 4 and v["cgroup.throttled_usec"] == 25000
     assert v["cgroup.quota_cpus"] == 2.0
-    write(root, "sys/fs/cgroup/user.slice/bench.scope/cpu.stat", "nr_periods 60\nnr_throttled 9\nthrottled_usec 40000\n")
+    write(
+        root,
+        "sys/fs/cgroup/user.slice/bench.scope/cpu.stat",
+        "nr_periods 60\nnr_throttled 9\nthrottled_usec 40000\n",
+    )
     v = m.sample(2).values
     assert v["cgroup.nr_throttled.delta"] == 5 and v["cgroup.throttled_usec.delta"] == 15000
 
@@ -111,8 +115,10 @@ def test_counter_increment_emits_throttle_on_then_off(tree, recorder) -> None:
     s.tick(monitors)
     on = {e.data["signal"]: e for e in recorder.events if e.kind == "throttle_on"}
     assert set(on) == {"cpu_thermal", "cgroup"}
-    assert on["cpu_thermal"].data["package_count_delta"] == 2 and "package throttle count +2" in on[
-        "cpu_thermal"].message
+    assert (
+        on["cpu_thermal"].data["package_count_delta"] == 2
+        and "package throttle count +2" in on["cpu_thermal"].message
+    )
     assert on["cgroup"].data["throttled_usec_delta"] == 5000
     s.tick(monitors)
     off = {e.data["signal"] for e in recorder.events if e.kind == "throttle_off"}

@@ -13,7 +13,7 @@ T0 = 1_000_000_000_000
 
 def plan_dict(labels: list[str], batch: int = 1, seq: int = 16) -> dict[str, Any]:
     """A plan dict like RunPlan.to_dict() for `labels`."""
-    from infbench.config import BackendSpec, RunPlan, WorkloadSpec
+    from infbench.plan.spec import BackendSpec, RunPlan, WorkloadSpec
 
     plan = RunPlan(
         model="bert-tiny",
@@ -92,8 +92,13 @@ def feed(
         if j == 1:  # as the runner writes it: one per backend, with the warm-up call count
             for label in labels:
                 listener.on_event(
-                    RunEvent(t, "warmup_end", f"{label}: warm-up done ({per_block} calls)", label,
-                             {"calls": per_block})
+                    RunEvent(
+                        t,
+                        "warmup_end",
+                        f"{label}: warm-up done ({per_block} calls)",
+                        label,
+                        {"calls": per_block},
+                    )
                 )
     listener.on_event(RunEvent(T0 + 5, "mark", "user mark"))
     for label in labels:

@@ -140,7 +140,9 @@ def test_export_unknown_backend_lists_the_valid_names(capsys: pytest.CaptureFixt
     assert main(["export", str(FIXTURE), "--backend", "trt"]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1
-    assert "--backend trt" in captured.err and "onnxruntime (ort), openvino (ov), torch (transformers/pytorch/pt)" \
-        in captured.err
+    assert (
+        "--backend trt" in captured.err
+        and "onnxruntime (ort), openvino (ov), torch (transformers/pytorch/pt)" in captured.err
+    )
     assert main(["export", str(FIXTURE), "--what", "events", "--backend", "ort"]) == 2
     assert "--backend selects samples" in capsys.readouterr().err

@@ -5,6 +5,7 @@ examples in all."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import zlib
 from typing import Any
@@ -183,10 +184,8 @@ def test_damaged_series_blocks_are_caught(
     assume(bad != blob)
     with pytest.raises(schema.CodecError):
         schema.decode_series(bad, schema.checksum(blob))
-    try:
+    with contextlib.suppress(schema.CodecError):
         schema.decode_series(bad)
-    except schema.CodecError:
-        pass
 
 
 def test_checksum_values() -> None:

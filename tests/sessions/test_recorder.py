@@ -61,7 +61,9 @@ def test_round_trip_identical_samples_and_report(tmp_path: Path) -> None:
         assert all(b0.start_ns[0] <= b1.start_ns[0] for b0, b1 in itertools.pairwise(blocks))
         view = r.seek(T0 + 500_000_000)
         assert view.samples("a")[0].max() < T0 + 500_000_000 and view.outcome() is None
-        assert len(view.events()) == 4 and view.end_ns() == T0 + 500_000_000  # a mark, a warm-up end per backend
+        assert (
+            len(view.events()) == 4 and view.end_ns() == T0 + 500_000_000
+        )  # a mark, a warm-up end per backend
 
 
 def _committed(path: Path) -> dict[str, int]:

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from infbench.analysis.summary import backend_results, build_report, winners
 from infbench.records import BackendInfo, SampleBlock
-from infbench.render import print_results_table, results_csv, results_markdown
+from infbench.report.results import print_results_table, results_csv, results_markdown
 from infbench.sessions.store import LiveStore
 from tests.sessions.synth import T0, feed
 
@@ -64,7 +64,7 @@ def test_concurrent_writers_and_readers() -> None:
                 reads[0] += 1
                 if done:
                     return
-        except Exception as exc:  # noqa: BLE001 - an exception in the thread must fail the test too
+        except Exception as exc:
             problems.append(repr(exc))
 
     threads = [threading.Thread(target=writer, args=(k,)) for k in range(n_threads)]

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from infbench.config import BackendSpec, RunPlan, WorkloadSpec
+from infbench.plan.spec import BackendSpec, RunPlan, WorkloadSpec
 from infbench.records import Fanout
-from infbench.runner import Runner
+from infbench.run.runner import Runner
 from infbench.sessions.reader import SessionReader, open_session
 from infbench.sessions.recorder import Recorder
 from infbench.sessions.store import LiveStore
@@ -152,7 +152,9 @@ def test_reader_caches_turns_and_rejects_bad_rows(
             r.turns(label, None)
 
 
-def test_a_replay_view_knows_only_the_turns_ended_by_its_instant(recorded: tuple[LiveStore, Path, float]) -> None:
+def test_a_replay_view_knows_only_the_turns_ended_by_its_instant(
+    recorded: tuple[LiveStore, Path, float],
+) -> None:
     _, path, _ = recorded
     with open_session(path) as r:
         start, end, _, _ = r.turns(LABELS[0], None)

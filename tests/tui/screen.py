@@ -13,8 +13,16 @@ from textual.widget import Widget
 def screen_lines(app: App) -> list[str]:
     """The screen as the terminal shows it, one string per row (padded to the width)."""
     width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor", record=True, legacy_windows=False, safe_box=False)
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     lines = console.export_text(styles=False).split("\n")[:height]
     return [line.ljust(width) for line in lines]
@@ -23,7 +31,7 @@ def screen_lines(app: App) -> list[str]:
 def region_lines(app: App, region: Region) -> list[str]:
     """The rows of `region` of the screen, cut to its columns."""
     lines = screen_lines(app)
-    return [line[region.x:region.right] for line in lines[region.y:region.bottom]]
+    return [line[region.x : region.right] for line in lines[region.y : region.bottom]]
 
 
 def widget_text(app: App, widget: Widget) -> str:

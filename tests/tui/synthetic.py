@@ -16,10 +16,10 @@ import numpy as np
 from infbench.analysis.attribution import Attribution
 from infbench.analysis.findings import cause_text
 from infbench.analysis.spikes import Spike
-from infbench.config import BackendSpec, RunPlan
 from infbench.monitors.base import Probe
 from infbench.monitors.sampler import sensor_events
 from infbench.monitors.throttle import ThrottleTracker
+from infbench.plan.spec import BackendSpec, RunPlan
 from infbench.records import BackendInfo, MonitorReading, RunEvent, SampleBlock, TurnRecord
 from infbench.sessions.store import LiveStore
 
@@ -49,16 +49,21 @@ class SyntheticRun:
         return dur if upto_ns is None else dur[start <= upto_ns]
 
 
-def synthetic_run(duration_s: float = 6.0, seed: int = 0, finish: bool = True,
-                  crash: str | None = None) -> SyntheticRun:
+def synthetic_run(
+    duration_s: float = 6.0, seed: int = 0, finish: bool = True, crash: str | None = None
+) -> SyntheticRun:
     """A finished (or still running) interleaved run of onnxruntime/openvino/null, a spike and a throttle.
 
     `crash`: a fourth backend, torch (~12 ms a call), runs too and crashes at `CRASH_S` with this reason (its
     info turns ``failed`` and an ``engine_error`` event is recorded, as `Runner._fail` does).
     """
     rng = np.random.default_rng(seed)
-    specs = (BackendSpec("onnxruntime", "onnxruntime"), BackendSpec("openvino", "openvino"),
-             BackendSpec("null", "null"), *((BackendSpec("torch", "torch"),) if crash else ()))
+    specs = (
+        BackendSpec("onnxruntime", "onnxruntime"),
+        BackendSpec("openvino", "openvino"),
+        BackendSpec("null", "null"),
+        *((BackendSpec("torch", "torch"),) if crash else ()),
+    )
     plan = RunPlan(model="bert-tiny", backends=specs, duration_s=2.0, iterations=10)
     store = LiveStore()
     run = SyntheticRun(store)
@@ -77,8 +82,11 @@ def synthetic_run(duration_s: float = 6.0, seed: int = 0, finish: bool = True,
     while t < T0 + int(duration_s * S):
         if crash and "torch" in order and t - T0 >= CRASH_S * S:
             order.remove("torch")  # as Runner._fail: failed info, then the engine_error event
-            store.on_backend(BackendInfo("torch", "torch", {}, status="failed", error=crash, load_ms=30.0,
-                                         first_inference_ms=5.0))
+            store.on_backend(
+                BackendInfo(
+                    "torch", "torch", {}, status="failed", error=crash, load_ms=30.0, first_inference_ms=5.0
+                )
+            )
             store.on_event(RunEvent(t, "engine_error", crash, "torch"))
         label = order[turn % len(order)]
         phase = "warmup" if turn < len(base) else "measure"
@@ -93,8 +101,9 @@ def synthetic_run(duration_s: float = 6.0, seed: int = 0, finish: bool = True,
         end = int(start[-1] + dur[-1])
         store.on_turn(TurnRecord(label, phase, t, end, n, int(dur.sum())))  # as Runner._report_turn
         if phase == "warmup":  # as Runner._warmup_all: each backend's own warm-up end, with its call count
-            store.on_event(RunEvent(end, "warmup_end", f"{label}: warm-up done ({n} calls)", label,
-                                    {"calls": n}))
+            store.on_event(
+                RunEvent(end, "warmup_end", f"{label}: warm-up done ({n} calls)", label, {"calls": n})
+            )
         if slow and not spiked:  # as LiveAnalysis: the Spike's fields, its end and the attribution
             spiked = True
             spike = Spike(t, end, label, severity=12.0, ratio=3.0, metric="median")
@@ -107,30 +116,51 @@ def synthetic_run(duration_s: float = 6.0, seed: int = 0, finish: bool = True,
     tracker = ThrottleTracker()
     for k in range(int(duration_s * 10)):
         tk = T0 + k * S // 10
-        vals = {"cpu.util.total": 50.0 + k % 7, "cpu.util.0": 90.0, "cpu.util.1": 10.0 + k % 5,
-                "cpu.load1": 1.5, "cpu.steal": 0.0, "mem.used_mb": 3000.0 + k, "mem.available_mb": 5000.0,
-                "mem.percent": 37.5, "mem.swap_used_mb": 0.0, "proc.onnxruntime.rss_mb": 210.0,
-                "proc.openvino.rss_mb": 260.0, "proc.null.rss_mb": 40.0, "other.cpu_percent": 3.0}
+        vals = {
+            "cpu.util.total": 50.0 + k % 7,
+            "cpu.util.0": 90.0,
+            "cpu.util.1": 10.0 + k % 5,
+            "cpu.load1": 1.5,
+            "cpu.steal": 0.0,
+            "mem.used_mb": 3000.0 + k,
+            "mem.available_mb": 5000.0,
+            "mem.percent": 37.5,
+            "mem.swap_used_mb": 0.0,
+            "proc.onnxruntime.rss_mb": 210.0,
+            "proc.openvino.rss_mb": 260.0,
+            "proc.null.rss_mb": 40.0,
+            "other.cpu_percent": 3.0,
+        }
         readings = [MonitorReading(tk, "synthetic", vals)]
         if k % 5 == 0:  # thermal at 2 Hz: the package throttle counter rises inside THROTTLE_S
             rising = THROTTLE_S[0] * S <= tk - T0 < THROTTLE_S[1] * S
-            readings.append(MonitorReading(tk, "thermal", {
-                "temp.max_c": 80.0, "cpu.throttle.core_count.delta": 0 if k else None,
-                "cpu.throttle.package_count.delta": (2 if rising else 0) if k else None}))
+            readings.append(
+                MonitorReading(
+                    tk,
+                    "thermal",
+                    {
+                        "temp.max_c": 80.0,
+                        "cpu.throttle.core_count.delta": 0 if k else None,
+                        "cpu.throttle.package_count.delta": (2 if rising else 0) if k else None,
+                    },
+                )
+            )
         store.on_monitor(readings)
         for event in tracker.update(readings):  # the real producer of throttle_on / throttle_off
             store.on_event(event)
     store.on_event(RunEvent(T0 + 2 * S, "mark", "user mark: opened a browser"))
     if finish:
         for label in order:
-            store.on_backend(BackendInfo(label, label, {}, status="done", load_ms=30.0,
-                                         first_inference_ms=5.0))
+            store.on_backend(
+                BackendInfo(label, label, {}, status="done", load_ms=30.0, first_inference_ms=5.0)
+            )
         store.on_event(RunEvent(t, "run_end", "run complete"))
         store.on_finish("complete")
     return run
 
 
-def synthetic_store(duration_s: float = 6.0, seed: int = 0, finish: bool = True,
-                    crash: str | None = None) -> LiveStore:
+def synthetic_store(
+    duration_s: float = 6.0, seed: int = 0, finish: bool = True, crash: str | None = None
+) -> LiveStore:
     """The store of `synthetic_run`."""
     return synthetic_run(duration_s, seed, finish, crash).store

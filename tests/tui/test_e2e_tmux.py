@@ -19,8 +19,9 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not i
 
 
 def _tmux(sock: str, *args: str) -> str:
-    return subprocess.run(["tmux", "-L", sock, *args], capture_output=True, text=True, timeout=20,
-                          check=False).stdout
+    return subprocess.run(
+        ["tmux", "-L", sock, *args], capture_output=True, text=True, timeout=20, check=False
+    ).stdout
 
 
 def _wait_for(sock: str, pattern: str, timeout: float) -> str:
@@ -39,11 +40,16 @@ def _wait_for(sock: str, pattern: str, timeout: float) -> str:
 def test_live_run_in_tmux(tmp_path: Path) -> None:
     save = tmp_path / "e2e.infb"
     exe = Path(sys.executable).with_name("infbench-tui")
-    env = {k: os.environ[k] for k in ("INFBENCH_CACHE_DIR", "INFBENCH_DATA_DIR", "PYTHONPATH", "PATH", "HOME")
-           if k in os.environ}
-    cmd = (f"env {' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())} TERM=xterm-256color "
-           f"{shlex.quote(str(exe))} run bert-tiny -b ort -b null -d 3 --save {shlex.quote(str(save))}; "
-           f"echo EXIT=$?; sleep 60")
+    env = {
+        k: os.environ[k]
+        for k in ("INFBENCH_CACHE_DIR", "INFBENCH_DATA_DIR", "PYTHONPATH", "PATH", "HOME")
+        if k in os.environ
+    }
+    cmd = (
+        f"env {' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())} TERM=xterm-256color "
+        f"{shlex.quote(str(exe))} run bert-tiny -b ort -b null -d 3 --save {shlex.quote(str(save))}; "
+        f"echo EXIT=$?; sleep 60"
+    )
     sock = f"infbench-e2e-{os.getpid()}"
     _tmux(sock, "new-session", "-d", "-s", "e2e", "-x", "150", "-y", "45", cmd)
     try:
@@ -73,10 +79,15 @@ FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "sessions" / "sm
 
 def _launch(sock: str, size: tuple[int, int], args: str) -> None:
     exe = Path(sys.executable).with_name("infbench-tui")
-    env = {k: os.environ[k] for k in ("INFBENCH_CACHE_DIR", "INFBENCH_DATA_DIR", "PYTHONPATH", "PATH", "HOME")
-           if k in os.environ}
-    cmd = (f"env {' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())} TERM=xterm-256color "
-           f"{shlex.quote(str(exe))} {args}; echo EXIT=$?; sleep 60")
+    env = {
+        k: os.environ[k]
+        for k in ("INFBENCH_CACHE_DIR", "INFBENCH_DATA_DIR", "PYTHONPATH", "PATH", "HOME")
+        if k in os.environ
+    }
+    cmd = (
+        f"env {' '.join(f'{k}={shlex.quote(v)}' for k, v in env.items())} TERM=xterm-256color "
+        f"{shlex.quote(str(exe))} {args}; echo EXIT=$?; sleep 60"
+    )
     _tmux(sock, "new-session", "-d", "-s", "e2e", "-x", str(size[0]), "-y", str(size[1]), cmd)
 
 
@@ -89,8 +100,11 @@ def test_replay_at_80x24_in_tmux_shows_every_backend_and_each_view() -> None:
     _launch(sock, (80, 24), f"replay --paused --start 2.3 {shlex.quote(str(FIXTURE))}")
     try:
         screen = _wait_for(sock, r"torch +waiting +\d+\.\d+ ms", 60)
-        for label, p50, p95, p99 in (("onnxruntime", "8.04", "8.62", "44.07"), ("openvino", "6.99", "7.65", "7.80"),
-                                     ("torch", "15.20", "16.62", "16.79")):
+        for label, p50, p95, p99 in (
+            ("onnxruntime", "8.04", "8.62", "44.07"),
+            ("openvino", "6.99", "7.65", "7.80"),
+            ("torch", "15.20", "16.62", "16.79"),
+        ):
             assert re.search(rf"{label} +\w+ +{p50} ms +{p95} ms +{p99} ms", screen), screen
         assert all(len(line) <= 80 for line in screen.splitlines())
         _tmux(sock, "send-keys", "-t", "e2e", "3")
@@ -109,7 +123,9 @@ def test_replay_at_80x24_in_tmux_shows_every_backend_and_each_view() -> None:
 def test_q_on_a_finished_live_run_in_tmux_exits_0(tmp_path: Path) -> None:
     save = tmp_path / "done.infb"
     sock = f"infbench-e2e-done-{os.getpid()}"
-    _launch(sock, (120, 40), f"run bert-tiny -b null -d 1 -n 10 --no-monitors --save {shlex.quote(str(save))}")
+    _launch(
+        sock, (120, 40), f"run bert-tiny -b null -d 1 -n 10 --no-monitors --save {shlex.quote(str(save))}"
+    )
     try:
         _wait_for(sock, r"run complete", 120)
         _tmux(sock, "send-keys", "-t", "e2e", "q")

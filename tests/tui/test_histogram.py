@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from infbench.snapshot import N_BUCKETS, bucket_of, hist_quantiles
+from infbench.tui.snapshot import N_BUCKETS, bucket_of, hist_quantiles
 from infbench.tui.widgets.histogram import LatencyHistogram
 
 

@@ -23,9 +23,11 @@ from infbench.tui.widgets.monitor_panel import MonitorPanel
 from tests.tui.screen import screen_lines, widget_text
 from tests.tui.synthetic import synthetic_store
 
-REASON = ("torch: engine process died while running: killed by signal 9 (SIGKILL, likely the out-of-memory "
-          "killer); its last output: RuntimeError: [enforce fail at alloc_cpu.cpp:114] data. "
-          "DefaultCPUAllocator: not enough memory: you tried to allocate 9437184 bytes")
+REASON = (
+    "torch: engine process died while running: killed by signal 9 (SIGKILL, likely the out-of-memory "
+    "killer); its last output: RuntimeError: [enforce fail at alloc_cpu.cpp:114] data. "
+    "DefaultCPUAllocator: not enough memory: you tried to allocate 9437184 bytes"
+)
 RANGE_ROW = re.compile(r"^\d[\d.]* (ms|µs|s) +▲p50 ▲p95 ▲p99 +\d[\d.]* (ms|µs|s)$")
 
 
@@ -36,7 +38,9 @@ def _flat(text: str) -> str:
 
 def _app(start_s: float = 1000.0) -> InfbenchApp:
     """A paused replay of the synthetic run whose torch crashed with `REASON`, at its end by default."""
-    return InfbenchApp(data=synthetic_store(crash=REASON), session="synthetic", start_s=start_s, playing=False)
+    return InfbenchApp(
+        data=synthetic_store(crash=REASON), session="synthetic", start_s=start_s, playing=False
+    )
 
 
 async def _until(pilot, cond: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
@@ -50,8 +54,15 @@ async def _settled(pilot) -> ReplayScreen:
     """Until the exact final statistics are shown and drawn (a few frames later)."""
     scr = pilot.app.screen
     assert isinstance(scr, ReplayScreen)
-    await _until(pilot, lambda: scr.last_snapshot is not None and scr.builder.final_ready
-                 and any(b.final for b in scr.last_snapshot.backends), "the final statistics")
+    await _until(
+        pilot,
+        lambda: (
+            scr.last_snapshot is not None
+            and scr.builder.final_ready
+            and any(b.final for b in scr.last_snapshot.backends)
+        ),
+        "the final statistics",
+    )
     ticks = scr.ticks + 3
     await _until(pilot, lambda: scr.ticks >= ticks, "a few frames")
     return scr
@@ -59,8 +70,14 @@ async def _settled(pilot) -> ReplayScreen:
 
 def _numbers(b) -> dict[str, str]:
     cv = "—" if math.isnan(b.cv) else f"{b.cv * 100:.1f}%"
-    return {"p50": f"p50 {fmt_ms(b.p50_ms)}", "p95": f"p95 {fmt_ms(b.p95_ms)}", "p99": f"p99 {fmt_ms(b.p99_ms)}",
-            "rate": fmt_rate(b.throughput), "cv": f"CV {cv}", "n": f"n={b.count:,}"}
+    return {
+        "p50": f"p50 {fmt_ms(b.p50_ms)}",
+        "p95": f"p95 {fmt_ms(b.p95_ms)}",
+        "p99": f"p99 {fmt_ms(b.p99_ms)}",
+        "rate": fmt_rate(b.throughput),
+        "cv": f"CV {cv}",
+        "n": f"n={b.count:,}",
+    }
 
 
 def test_80x24_every_number_and_the_whole_crash_reason_can_be_read() -> None:
@@ -76,8 +93,13 @@ def test_80x24_every_number_and_the_whole_crash_reason_can_be_read() -> None:
             rows = widget_text(app, table).splitlines()
             for b in snap.backends:  # the table: every backend's numbers on its own row, none cut
                 row = next(r for r in rows if r.split()[:2][-1] == b.label or r.split()[0] == b.label)
-                cells = [fmt_ms(b.p50_ms), fmt_ms(b.p95_ms), fmt_ms(b.p99_ms),
-                         fmt_rate(b.throughput).removesuffix("/s"), fmt_count(b.count)]
+                cells = [
+                    fmt_ms(b.p50_ms),
+                    fmt_ms(b.p95_ms),
+                    fmt_ms(b.p99_ms),
+                    fmt_rate(b.throughput).removesuffix("/s"),
+                    fmt_count(b.count),
+                ]
                 assert all(c in row for c in cells), (row, cells)
                 assert "…" not in row
             assert "CRASHED" in next(r for r in rows if "torch" in r)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from infbench.commands.plan_args import plan_from_args
+from infbench.plan.build import plan_from_args
 from infbench.sessions.reader import open_session
 from infbench.tui.app import InfbenchApp
 from infbench.tui.screens.live import LiveResult, LiveScreen
@@ -21,10 +21,29 @@ from infbench.tui.screens.mark import MarkModal
 
 def _args(save: Path, duration: float = 30.0) -> argparse.Namespace:
     return argparse.Namespace(
-        model="bert-tiny", backend=["ort", "null"], batch=1, seq=32, seq_dist=None, threads=1, inter_threads=None,
-        device=None, duration=duration, iterations=10, warmup="5", schedule="interleaved", block=0.1, seed=0,
-        timeout=60.0, parity_tol=1e-3, save=str(save), no_monitors=False, json=None, csv=None, setup=True,
-        headless=False)
+        model="bert-tiny",
+        backend=["ort", "null"],
+        batch=1,
+        seq=32,
+        seq_dist=None,
+        threads=1,
+        inter_threads=None,
+        device=None,
+        duration=duration,
+        iterations=10,
+        warmup="5",
+        schedule="interleaved",
+        block=0.1,
+        seed=0,
+        timeout=60.0,
+        parity_tol=1e-3,
+        save=str(save),
+        no_monitors=False,
+        json=None,
+        csv=None,
+        setup=True,
+        headless=False,
+    )
 
 
 async def _until(pilot, cond, timeout: float = 60.0) -> None:
@@ -46,8 +65,12 @@ def test_setup_start_pause_mark_quit(tmp_path: Path) -> None:
             await pilot.press("enter")  # Enter in the focused model field starts with the defaults
             await _until(pilot, lambda: isinstance(app.screen, LiveScreen))
             live = app.screen
-            await _until(pilot, lambda: live.last_snapshot is not None
-                         and all(b.count > 0 for b in live.last_snapshot.backends))
+            await _until(
+                pilot,
+                lambda: (
+                    live.last_snapshot is not None and all(b.count > 0 for b in live.last_snapshot.backends)
+                ),
+            )
             await pilot.press("p")
             await _until(pilot, lambda: live.rec.runner.paused)
             await pilot.press("m")
@@ -74,11 +97,12 @@ def test_setup_start_pause_mark_quit(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_q_once_every_backend_has_finished_measuring_exits_0(tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_q_once_every_backend_has_finished_measuring_exits_0(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """q pressed when every backend is done but before the runner has called the run complete (the window is
     held open here) must not turn a finished run into an interrupted one: exit 0, outcome complete."""
-    from infbench.runner import Runner
+    from infbench.run.runner import Runner
 
     measured, release = threading.Event(), threading.Event()
     measure = Runner._measure
@@ -114,8 +138,9 @@ def test_q_once_every_backend_has_finished_measuring_exits_0(tmp_path: Path,
     assert open_session(save).outcome() == "complete"
 
 
-def test_preparation_steps_and_loading_show_their_elapsed_time(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_preparation_steps_and_loading_show_their_elapsed_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No engine: the run worker is left out, its messages are posted by the test, and the store is fed as the
     runner feeds it (a backend turns ``loading``)."""
     from types import SimpleNamespace
@@ -152,8 +177,9 @@ def test_preparation_steps_and_loading_show_their_elapsed_time(tmp_path: Path,
             panel = next(p for p in live.query(BackendPanel) if p.label == "onnxruntime")
             await _until(pilot, lambda: "onnxruntime  loading… " in widget_text(app, panel))
             assert re.search(r"onnxruntime  loading… \d+\.\d s", widget_text(app, panel))
-            assert "null  waiting to load" in widget_text(app, next(p for p in live.query(BackendPanel)
-                                                                     if p.label == "null"))
+            assert "null  waiting to load" in widget_text(
+                app, next(p for p in live.query(BackendPanel) if p.label == "null")
+            )
             live._stop_build.set()
 
     asyncio.run(drive())

@@ -43,8 +43,11 @@ async def _until(pilot, cond: Callable[[], bool], what: str, timeout: float = 20
 async def _wait_final(pilot) -> None:
     """Until the exact final statistics are on screen and every plot has been flushed since."""
     scr = pilot.app.screen
-    await _until(pilot, lambda: scr.last_snapshot is not None and all(b.final for b in scr.last_snapshot.backends),
-                 "the exact final statistics on screen")
+    await _until(
+        pilot,
+        lambda: scr.last_snapshot is not None and all(b.final for b in scr.last_snapshot.backends),
+        "the exact final statistics on screen",
+    )
     settled = scr.ticks + scr.PLOT_EVERY + 1
     await _until(pilot, lambda: scr.ticks >= settled, "the plots to be flushed")
 
@@ -64,7 +67,9 @@ def test_controls_move_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     clock = FakeClock()
     monkeypatch.setattr(replay_module, "time", SimpleNamespace(monotonic=clock.monotonic))
     store = synthetic_store(duration_s=30.0)
-    app = InfbenchApp(data=store, session="synthetic", start_s=12.0, playing=False, screenshot_dir=str(tmp_path))
+    app = InfbenchApp(
+        data=store, session="synthetic", start_s=12.0, playing=False, screenshot_dir=str(tmp_path)
+    )
 
     async def drive() -> None:
         async with app.run_test(size=SIZE) as pilot:
@@ -75,7 +80,15 @@ def test_controls_move_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
             await _until(pilot, lambda: scr.ticks > ticks, "a frame")
             assert scr.pos_s == 12.0  # started paused: time does not move
             titles = {c.title for c in app.get_system_commands(scr)}
-            assert {"Play/Pause", "Next event", "Prev event", "Faster", "Slower", "Screenshot", "Help"} <= titles
+            assert {
+                "Play/Pause",
+                "Next event",
+                "Prev event",
+                "Faster",
+                "Slower",
+                "Screenshot",
+                "Help",
+            } <= titles
             await pilot.press("right")
             assert abs(scr.pos_s - 22.0) < 1e-9
             await pilot.press("left", "left")
@@ -84,7 +97,7 @@ def test_controls_move_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
             assert scr.pos_s == 0.0  # clamped
             await pilot.press("n")
             first = scr.pos_s
-            assert 0 < first and any(abs((e.t_ns - store.t0_ns) / 1e9 - first) < 1e-9 for e in store.events())
+            assert first > 0 and any(abs((e.t_ns - store.t0_ns) / 1e9 - first) < 1e-9 for e in store.events())
             await pilot.press("n")
             assert scr.pos_s > first
             await pilot.press("N")
@@ -152,7 +165,8 @@ def test_final_numbers_are_the_exact_statistics_of_the_recorded_calls() -> None:
             for b in snap.backends:
                 assert b.final and b.count == expected[b.label][0]
                 assert (b.p50_ms, b.p95_ms, b.p99_ms, b.mean_ms, b.throughput) == pytest.approx(
-                    expected[b.label][1:], rel=1e-12)
+                    expected[b.label][1:], rel=1e-12
+                )
 
     asyncio.run(drive())
 
@@ -202,13 +216,18 @@ def test_screenshots_at_the_same_instant_are_all_kept(tmp_path: Path) -> None:
             app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
             for k in range(3):
                 await pilot.press("s")
-                await _until(pilot, lambda k=k: len(list(tmp_path.glob("*.svg"))) == k + 1, f"screenshot {k + 1}")
+                await _until(
+                    pilot, lambda k=k: len(list(tmp_path.glob("*.svg"))) == k + 1, f"screenshot {k + 1}"
+                )
 
     asyncio.run(drive())
     names = sorted(p.name for p in tmp_path.glob("*.svg"))
     assert names == ["small-t00002.3s-2.svg", "small-t00002.3s-3.svg", "small-t00002.3s.svg"]
-    assert [n.rsplit("/", 1)[-1] for n in notes] == ["small-t00002.3s.svg", "small-t00002.3s-2.svg",
-                                                     "small-t00002.3s-3.svg"]  # each one announced
+    assert [n.rsplit("/", 1)[-1] for n in notes] == [
+        "small-t00002.3s.svg",
+        "small-t00002.3s-2.svg",
+        "small-t00002.3s-3.svg",
+    ]  # each one announced
 
 
 def test_command_palette_shows_human_names() -> None:
@@ -220,13 +239,29 @@ def test_command_palette_shows_human_names() -> None:
             scr = app.screen
             commands = list(app.get_system_commands(scr))
             ours = {c.title: c.help for c in commands if "(key: " in c.help}
-            assert {"Play/Pause", "Back 10 s", "Forward 10 s", "Slower", "Faster", "Go to start",
-                    "Go to end", "Next event", "Prev event", "Screenshot", "Help", "Quit"} <= set(ours)
-            internal = {a for b in scr.BINDINGS for a in (b.action, b.action.split("(")[0])
-                        if "_" in a or "(" in a}  # seek(10), speed(1), toggle_play, seek_to_end…
+            assert {
+                "Play/Pause",
+                "Back 10 s",
+                "Forward 10 s",
+                "Slower",
+                "Faster",
+                "Go to start",
+                "Go to end",
+                "Next event",
+                "Prev event",
+                "Screenshot",
+                "Help",
+                "Quit",
+            } <= set(ours)
+            internal = {
+                a for b in scr.BINDINGS for a in (b.action, b.action.split("(")[0]) if "_" in a or "(" in a
+            }  # seek(10), speed(1), toggle_play, seek_to_end…
             for title, help_text in ours.items():  # no `seek(10)`, `speed(1)`, `toggle_play`…
                 text = f"{title} {help_text.removesuffix(')').rsplit(' (key: ', 1)[0]}"
-                assert not any(a in text for a in internal) and not re.search(r"\w\(", text), (title, help_text)
+                assert not any(a in text for a in internal) and not re.search(r"\w\(", text), (
+                    title,
+                    help_text,
+                )
             assert ours["Forward 10 s"] == "Seek 10 s forward (key: →)"
             assert "1" not in {c.title for c in commands} and "Machine" not in ours  # side by side: no views
             seek = next(c for c in commands if c.title == "Forward 10 s")
@@ -247,8 +282,11 @@ def test_replay_shows_the_status_recorded_at_the_instant() -> None:
             await _until(pilot, lambda: scr.last_snapshot is not None, "a frame")
             await pilot.pause(0.2)
             got = {b.label: (b.status, b.load_ms) for b in scr.last_snapshot.backends}
-            assert got == {"onnxruntime": ("warmup", 40.0), "openvino": ("warmup", 150.0),
-                           "torch": ("loading", None)}
+            assert got == {
+                "onnxruntime": ("warmup", 40.0),
+                "openvino": ("warmup", 150.0),
+                "torch": ("loading", None),
+            }
             panels = {p.label: p for p in scr.query(BackendPanel)}
             assert "onnxruntime  warm-up" in widget_text(app, panels["onnxruntime"])
             torch = widget_text(app, panels["torch"])
@@ -256,7 +294,10 @@ def test_replay_shows_the_status_recorded_at_the_instant() -> None:
             scr.action_seek_to(0.0005)
             await pilot.pause(0.1)
             assert [b.status_text for b in scr.last_snapshot.backends] == [
-                "loading… 0.0 s", "waiting to load", "waiting to load"]
+                "loading… 0.0 s",
+                "waiting to load",
+                "waiting to load",
+            ]
 
     asyncio.run(drive())
 
@@ -270,10 +311,16 @@ def test_replay_shows_how_long_a_backend_has_been_loading(tmp_path: Path) -> Non
     now = [t0]
     path = tmp_path / "loading.infb"
     rec = Recorder(path, clock=lambda: now[0], wall_clock=lambda: 1_700_000_000.0)
-    rec.on_start({"model": "bert-tiny", "backends": [{"label": "torch", "backend": "torch", "options": {}}]},
-                 {}, t0, 1_700_000_000.0)
-    for at_s, info in ((1.0, BackendInfo("torch", "torch", {}, status="loading")),
-                       (5.0, BackendInfo("torch", "torch", {}, status="loaded", load_ms=4000.0))):
+    rec.on_start(
+        {"model": "bert-tiny", "backends": [{"label": "torch", "backend": "torch", "options": {}}]},
+        {},
+        t0,
+        1_700_000_000.0,
+    )
+    for at_s, info in (
+        (1.0, BackendInfo("torch", "torch", {}, status="loading")),
+        (5.0, BackendInfo("torch", "torch", {}, status="loaded", load_ms=4000.0)),
+    ):
         now[0] = t0 + int(at_s * 1e9)
         rec.on_backend(info)
     rec.on_event(RunEvent(t0 + 6_000_000_000, "run_end", "run interrupted"))

@@ -15,7 +15,7 @@ import pytest
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from infbench.commands.plan_args import plan_from_args
+from infbench.plan.build import plan_from_args
 from infbench.tui.app import InfbenchApp
 from infbench.tui.screens import live as live_module
 from infbench.tui.screens.setup import SetupScreen
@@ -24,12 +24,34 @@ from tests.tui.screen import screen_lines, widget_text
 
 
 def _args(**kw: Any) -> argparse.Namespace:
-    return argparse.Namespace(**{
-        "model": "bert-tiny", "backend": ["ort", "null"], "batch": 1, "seq": 32, "seq_dist": None,
-        "threads": None, "inter_threads": None, "device": None, "duration": 10.0, "iterations": 100,
-        "warmup": "10", "schedule": "interleaved", "block": 0.25, "seed": 0, "timeout": 60.0,
-        "parity_tol": 1e-3, "save": None, "no_monitors": True, "json": None, "csv": None, "setup": True,
-        "headless": False, "aa": False, **kw})
+    return argparse.Namespace(
+        **{
+            "model": "bert-tiny",
+            "backend": ["ort", "null"],
+            "batch": 1,
+            "seq": 32,
+            "seq_dist": None,
+            "threads": None,
+            "inter_threads": None,
+            "device": None,
+            "duration": 10.0,
+            "iterations": 100,
+            "warmup": "10",
+            "schedule": "interleaved",
+            "block": 0.25,
+            "seed": 0,
+            "timeout": 60.0,
+            "parity_tol": 1e-3,
+            "save": None,
+            "no_monitors": True,
+            "json": None,
+            "csv": None,
+            "setup": True,
+            "headless": False,
+            "aa": False,
+            **kw,
+        }
+    )
 
 
 class StubLive(Screen):
@@ -38,8 +60,9 @@ class StubLive(Screen):
     started: ClassVar[list[StubLive]] = []
     fail: ClassVar[str | None] = None
 
-    def __init__(self, plan: Any, *, save: str | None = None, monitors: bool = True,
-                 from_setup: bool = False) -> None:
+    def __init__(
+        self, plan: Any, *, save: str | None = None, monitors: bool = True, from_setup: bool = False
+    ) -> None:
         super().__init__()
         self.plan, self.save, self.monitors, self.from_setup = plan, save, monitors, from_setup
         StubLive.started.append(self)
@@ -95,7 +118,9 @@ def test_checked_and_unchecked_backends_differ_in_text(stub_live: type[StubLive]
             checklist = app.screen.query_one("#backends", CheckList)
             options = [checklist.get_option_at_index(i).value for i in range(checklist.option_count)]
             assert {"onnxruntime", "null"} <= set(options) and len(options) >= 3
-            rows = [(row[:3], row[4:].split()[0]) for row in widget_text(app, checklist).splitlines() if row[4:]]
+            rows = [
+                (row[:3], row[4:].split()[0]) for row in widget_text(app, checklist).splitlines() if row[4:]
+            ]
             shown = {name: box for box, name in rows if name in options}
             assert {"onnxruntime", "openvino", "null"} <= set(shown)
             for name, box in shown.items():  # only the checked ones have an X in their box
@@ -118,8 +143,14 @@ def test_every_field_reaches_the_plan(stub_live: type[StubLive], tmp_path: Path)
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.pause(0.2)
             scr = app.screen
-            for key, value in (("threads", "2"), ("warmup", "2s"), ("iterations", "5"), ("duration", "3"),
-                               ("options", "ort:graph_opt=basic ort:graph_opt=all"), ("save", str(save))):
+            for key, value in (
+                ("threads", "2"),
+                ("warmup", "2s"),
+                ("iterations", "5"),
+                ("duration", "3"),
+                ("options", "ort:graph_opt=basic ort:graph_opt=all"),
+                ("save", str(save)),
+            ):
                 scr.query_one(f"#{key}", Input).value = value
             aa = scr.query_one("#aa", CheckList)
             aa.focus()

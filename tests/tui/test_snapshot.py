@@ -17,7 +17,7 @@ import pytest
 from infbench.monitors.sampler import Sampler, default_monitors
 from infbench.records import BackendInfo, Fanout, MonitorReading
 from infbench.sessions.store import LiveStore
-from infbench.snapshot import SnapshotBuilder
+from infbench.tui.snapshot import SnapshotBuilder
 from tests.monitors.conftest import FIXTURES, FakeTime, write
 from tests.tui.synthetic import SPIKE_S, T0, THROTTLE_S, S, synthetic_run
 
@@ -36,8 +36,11 @@ def test_incremental_matches_scratch_and_rewind() -> None:
         assert np.allclose(a.tl_med, b.tl_med) and np.array_equal(a.tl_t, b.tl_t)
     back = inc.build(T0 + S)  # rewind recomputes
     fresh = SnapshotBuilder(store).build(T0 + S)
-    assert [b.count for b in back.backends] == [b.count for b in fresh.backends] == [
-        run.measured(b.label, T0 + S).size for b in back.backends]
+    assert (
+        [b.count for b in back.backends]
+        == [b.count for b in fresh.backends]
+        == [run.measured(b.label, T0 + S).size for b in back.backends]
+    )
     assert abs(back.t_s - 1.0) < 1e-9
 
 
@@ -81,20 +84,25 @@ def test_final_numbers_are_the_exact_statistics_of_the_raw_calls() -> None:
 class _Script:
     """Rewrites the fixture tree after each tick for the next: `state(t)` is what the files hold at t s."""
 
-    def __init__(self, root: Path, t0_ns: int, thermal_at: tuple[float, ...],
-                 cgroup_at: tuple[float, ...]) -> None:
+    def __init__(
+        self, root: Path, t0_ns: int, thermal_at: tuple[float, ...], cgroup_at: tuple[float, ...]
+    ) -> None:
         self.root, self.t0_ns, self.thermal_at, self.cgroup_at = root, t0_ns, thermal_at, cgroup_at
 
     def state(self, t_s: float) -> None:
         """Each time in `thermal_at` / `cgroup_at` up to `t_s` has bumped that counter once."""
         pkg = 7 + 2 * sum(x <= t_s for x in self.thermal_at)
         for cpu in ("cpu2", "cpu3"):  # one package: both of its CPUs show the package's counter
-            write(self.root, f"sys/devices/system/cpu/{cpu}/thermal_throttle/package_throttle_count",
-                  f"{pkg}\n")
+            write(
+                self.root, f"sys/devices/system/cpu/{cpu}/thermal_throttle/package_throttle_count", f"{pkg}\n"
+            )
         nr = sum(x <= t_s for x in self.cgroup_at)
-        write(self.root, "sys/fs/cgroup/user.slice/bench.scope/cpu.stat",
-              f"usage_usec 1000000\nnr_periods {50 + 10 * nr}\nnr_throttled {4 + nr}\n"
-              f"throttled_usec {25000 + 5000 * nr}\n")
+        write(
+            self.root,
+            "sys/fs/cgroup/user.slice/bench.scope/cpu.stat",
+            f"usage_usec 1000000\nnr_periods {50 + 10 * nr}\nnr_throttled {4 + nr}\n"
+            f"throttled_usec {25000 + 5000 * nr}\n",
+        )
 
     def on_monitor(self, readings: list[MonitorReading]) -> None:
         """After the tick at t, prepare the tick at t + 0.5 s (the pressure monitor's 2 Hz)."""
@@ -113,21 +121,30 @@ def test_overlapping_throttle_signals_from_the_real_sampler_are_two_spans(tmp_pa
     store = LiveStore()
     store.on_start({"model": "none"}, {}, t0, 0.0)
     monitors = [m for m in default_monitors(str(root)) if m.name in ("thermal", "pressure")]
-    sampler = Sampler(monitors, Fanout(script, store), clock.clock_ns, monotonic=clock.monotonic,
-                      sleep=clock.sleep)
+    sampler = Sampler(
+        monitors, Fanout(script, store), clock.clock_ns, monotonic=clock.monotonic, sleep=clock.sleep
+    )
     sampler.start()
     assert clock.reached.wait(30), "the sampler thread never reached the end of the fake time"
     sampler.stop()
     assert [p.monitor for p in sampler.probes if p.usable] == ["pressure", "thermal"]
     events = [e for e in store.events() if e.kind.startswith("throttle")]
     assert [(e.kind, e.data["signal"], (e.t_ns - t0) / 1e9) for e in events] == [
-        ("throttle_on", "cpu_thermal", 2.0), ("throttle_on", "cgroup", 3.5),
-        ("throttle_off", "cpu_thermal", 5.0), ("throttle_off", "cgroup", 6.5)]
+        ("throttle_on", "cpu_thermal", 2.0),
+        ("throttle_on", "cgroup", 3.5),
+        ("throttle_off", "cpu_thermal", 5.0),
+        ("throttle_off", "cgroup", 6.5),
+    ]
     final = SnapshotBuilder(store).build()
     assert final.throttle_spans == ((2.0, 5.0), (3.5, 6.5)) and not final.throttle_active
     replay = SnapshotBuilder(store)
-    expected = {1.5: ((), False), 2.0: (((2.0, None),), True), 4.0: (((2.0, None), (3.5, None)), True),
-                5.5: (((2.0, 5.0), (3.5, None)), True), 7.0: (((2.0, 5.0), (3.5, 6.5)), False)}
+    expected = {
+        1.5: ((), False),
+        2.0: (((2.0, None),), True),
+        4.0: (((2.0, None), (3.5, None)), True),
+        5.5: (((2.0, 5.0), (3.5, None)), True),
+        7.0: (((2.0, 5.0), (3.5, 6.5)), False),
+    }
     for t_s, (spans, active) in expected.items():  # replayed forwards, as the replay screen does
         snap = replay.build(t0 + int(t_s * S))
         assert (snap.throttle_spans, snap.throttle_active) == (spans, active), t_s
@@ -143,8 +160,12 @@ class _PhasedInfo(BackendInfo):
 
 def test_live_loading_shows_the_time_since_loading_began_and_the_phase() -> None:
     store = LiveStore()
-    store.on_start({"model": "bert-tiny", "backends": [{"label": "torch", "backend": "torch", "options": {}}]},
-                   {}, T0, 0.0)
+    store.on_start(
+        {"model": "bert-tiny", "backends": [{"label": "torch", "backend": "torch", "options": {}}]},
+        {},
+        T0,
+        0.0,
+    )
     now = [T0 + S]
     builder = SnapshotBuilder(store, clock=lambda: now[0])
     assert builder.build().backends[0].status_text == "waiting to load"
@@ -154,8 +175,9 @@ def test_live_loading_shows_the_time_since_loading_began_and_the_phase() -> None
     b = builder.build().backends[0]
     assert (b.status, b.status_text, b.load_phase) == ("loading", "loading… 2.5 s", None)
     assert b.load_elapsed_s == pytest.approx(2.5)
-    store.on_backend(_PhasedInfo("torch", "torch", {}, status="loading", load_phase="compile",
-                                 load_phase_t_ns=now[0] - S))
+    store.on_backend(
+        _PhasedInfo("torch", "torch", {}, status="loading", load_phase="compile", load_phase_t_ns=now[0] - S)
+    )
     b = builder.build().backends[0]
     assert (b.status_text, b.load_phase) == ("loading: compile 1.0 s (2.5 s in all)", "compile")
     store.on_backend(BackendInfo("torch", "torch", {}, status="loaded", load_ms=2600.0))

@@ -51,8 +51,11 @@ def test_borders_and_titles_stand_out_in_every_theme(theme: str) -> None:
             app.theme = theme
             app.screen.set_focus(None)  # every panel unselected: the faintest border
             await pilot.pause(0.2)
-            for widget in (*app.screen.query(BackendPanel), app.screen.query_one(MonitorPanel),
-                           app.screen.query_one(EventsLog)):
+            for widget in (
+                *app.screen.query(BackendPanel),
+                app.screen.query_one(MonitorPanel),
+                app.screen.query_one(EventsLog),
+            ):
                 border, title, background = _edges(widget)
                 if background.ansi is not None:  # an ANSI theme: the terminal's own colours, so the border
                     assert border.ansi == title.ansi == -1  # must be its default foreground, as the text

@@ -12,7 +12,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from infbench.snapshot import Snapshot, SnapshotBuilder
+from infbench.tui.snapshot import Snapshot, SnapshotBuilder
 from infbench.tui.widgets.backend_panel import BackendPanel
 from infbench.tui.widgets.backend_table import BackendTable
 from infbench.tui.widgets.events import EventsLog
@@ -48,8 +48,12 @@ class DashboardScreen(Screen):
         Binding("question_mark", "help", "Help", key_display="?", tooltip="Keys and what the panels show"),
         Binding("s", "screenshot", "Screenshot", tooltip="Save an SVG screenshot of the screen"),
         Binding("q", "quit_run", "Quit", tooltip="Quit (a live run finishes its session file first)"),
-        *[Binding(key, f"view('{view}')", view.capitalize(), tooltip=f"Compact layout: show the {view} view")
-          for view, key in VIEWS],
+        *[
+            Binding(
+                key, f"view('{view}')", view.capitalize(), tooltip=f"Compact layout: show the {view} view"
+            )
+            for view, key in VIEWS
+        ],
     ]
 
     PLOT_EVERY = 1
@@ -179,8 +183,13 @@ class DashboardScreen(Screen):
         snap = self.snapshot()
         self.ticks += 1
         builder = getattr(self, "builder", None)
-        if snap is not None and snap.at_end and builder is not None and not builder.final_ready \
-                and not self._final_pending:
+        if (
+            snap is not None
+            and snap.at_end
+            and builder is not None
+            and not builder.final_ready
+            and not self._final_pending
+        ):
             self._final_pending = True
             self._final_worker(builder)
         with self.app.batch_update():
@@ -201,8 +210,12 @@ class DashboardScreen(Screen):
         """Update every widget from `snap`."""
         self.last_snapshot = snap
         if self._widgets is None:  # looked up once: DOM queries every tick add up
-            self._widgets = ({p.label: p for p in self.query(BackendPanel)}, self.query_one(MonitorPanel),
-                             self.query_one(EventsLog), self.query_one(BackendTable))
+            self._widgets = (
+                {p.label: p for p in self.query(BackendPanel)},
+                self.query_one(MonitorPanel),
+                self.query_one(EventsLog),
+                self.query_one(BackendTable),
+            )
         panels, monitor, log, table = self._widgets
         for i, b in enumerate(snap.backends):
             panel = panels.get(b.label)

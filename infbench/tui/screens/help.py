@@ -45,8 +45,11 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         """The key table and the explanation."""
-        rows = [(self.app.get_key_display(b), b.tooltip or b.description) for b in self.under.BINDINGS
-                if isinstance(b, Binding) and b.description]
+        rows = [
+            (self.app.get_key_display(b), b.tooltip or b.description)
+            for b in self.under.BINDINGS
+            if isinstance(b, Binding) and b.description
+        ]
         rows += [("ctrl+p", "Command palette (every action)"), ("tab / click", "Select a backend panel")]
         width = max(len(k) for k, _ in rows) + 2
         keys = Content("\n").join(Content.assemble((k.ljust(width), f"bold {INFO}"), d) for k, d in rows)

@@ -12,10 +12,10 @@ from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.markup import escape
 
-from infbench.config import RunPlan
-from infbench.snapshot import Snapshot, SnapshotBuilder
+from infbench.plan.spec import RunPlan
 from infbench.tui.messages import Progress, RunEnded, RunStarted
 from infbench.tui.screens.dashboard import DashboardScreen
+from infbench.tui.snapshot import Snapshot, SnapshotBuilder
 from infbench.tui.widgets.header import RunHeader
 
 
@@ -74,8 +74,9 @@ class LiveScreen(DashboardScreen):
         *DashboardScreen.BINDINGS,
     ]
 
-    def __init__(self, plan: RunPlan, *, save: str | None = None, monitors: bool = True,
-                 from_setup: bool = False) -> None:
+    def __init__(
+        self, plan: RunPlan, *, save: str | None = None, monitors: bool = True, from_setup: bool = False
+    ) -> None:
         super().__init__(plan.labels, "")
         self.plan = plan
         self.save = save
@@ -100,16 +101,20 @@ class LiveScreen(DashboardScreen):
     @work(thread=True, exit_on_error=False, group="run")
     def run_worker_thread(self) -> None:
         """Prepare (may export a model), run, wait, finish the session file; report back by messages."""
-        from infbench.recorded_run import RecordedRun
+        from infbench.run.recorded_run import RecordedRun
 
         try:
-            rec = RecordedRun(self.plan, self.save, monitors=self.monitors,
-                              progress=lambda msg: self.post_message(Progress(msg)))
+            rec = RecordedRun(
+                self.plan,
+                self.save,
+                monitors=self.monitors,
+                progress=lambda msg: self.post_message(Progress(msg)),
+            )
             self.rec = rec
             self.session = str(rec.path)
             self.post_message(Progress(f"preparing {self.plan.model}…"))
             rec.prepare()
-        except Exception as exc:  # noqa: BLE001 - shown to the user
+        except Exception as exc:
             self.post_message(RunEnded("failed", f"{exc}"))
             self._error = exc
             return
@@ -125,7 +130,7 @@ class LiveScreen(DashboardScreen):
         error = None
         try:
             rec.finish()
-        except Exception as exc:  # noqa: BLE001 - shown to the user
+        except Exception as exc:
             error = str(exc)
             self._error = exc
         self.post_message(RunEnded(rec.outcome or "interrupted", error))
@@ -163,11 +168,14 @@ class LiveScreen(DashboardScreen):
                 continue
             try:
                 self._latest = snap = builder.build(None)
-                if not self._frozen_loaded and snap.backends and all(
-                        b.count > 0 or b.status in ("done", "failed", "stopped") for b in snap.backends):
+                if (
+                    not self._frozen_loaded
+                    and snap.backends
+                    and all(b.count > 0 or b.status in ("done", "failed", "stopped") for b in snap.backends)
+                ):
                     self._frozen_loaded = True  # every backend loaded: the modules their hosts imported, too
                     _freeze_heap(collect=False)
-            except BaseException as exc:  # noqa: BLE001 - re-raised on the UI thread by snapshot()
+            except BaseException as exc:
                 self._build_error = exc
                 return
 
@@ -231,15 +239,22 @@ class LiveScreen(DashboardScreen):
             state, style = "⏸ paused (current turn finishes)", "bold $text-warning"
         else:
             state, style = "● recording", "bold $text-success"
-        self.query_one(RunHeader).show(mode="LIVE", model=self.plan.model, session=self.session, clock_s=elapsed,
-                                       state=state, state_style=style,
-                                       extra=f"{self.plan.schedule} · seq {self.plan.workload.seq} · batch "
-                                             f"{self.plan.workload.batch}")
+        self.query_one(RunHeader).show(
+            mode="LIVE",
+            model=self.plan.model,
+            session=self.session,
+            clock_s=elapsed,
+            state=state,
+            state_style=style,
+            extra=f"{self.plan.schedule} · seq {self.plan.workload.seq} · batch {self.plan.workload.batch}",
+        )
 
     def _runner(self) -> Any:
         if self.rec is None or self.phase != "running":
-            self.notify("the run is not measuring yet" if self.phase == "preparing" else "the run has ended",
-                        severity="warning")
+            self.notify(
+                "the run is not measuring yet" if self.phase == "preparing" else "the run has ended",
+                severity="warning",
+            )
             return None
         return self.rec.runner
 

@@ -10,15 +10,26 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 
-from infbench.snapshot import Snapshot, SnapshotBuilder
 from infbench.tui.messages import SeekTo
 from infbench.tui.screens.dashboard import DashboardScreen
+from infbench.tui.snapshot import Snapshot, SnapshotBuilder
 from infbench.tui.widgets.scrubber import Scrubber
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 SEEK_S = 10.0
-JUMP_KINDS = {"warmup_end", "spike", "drift", "step", "throttle_on", "throttle_off", "engine_error", "mark",
-              "pause", "resume", "run_end"}
+JUMP_KINDS = {
+    "warmup_end",
+    "spike",
+    "drift",
+    "step",
+    "throttle_on",
+    "throttle_off",
+    "engine_error",
+    "mark",
+    "pause",
+    "resume",
+    "run_end",
+}
 
 
 class ReplayScreen(DashboardScreen):
@@ -33,13 +44,19 @@ class ReplayScreen(DashboardScreen):
         Binding("n", "next_event", "Next event", tooltip="Jump to the next event"),
         Binding("N,b", "prev_event", "Prev event", key_display="N", tooltip="Jump to the previous event"),
         Binding("home", "seek_to(0)", "Go to start", show=False, tooltip="Jump to the start of the run"),
-        Binding("end", "seek_to_end", "Go to end", show=False,
-                tooltip="Jump to the end of the run (the exact final statistics)"),
+        Binding(
+            "end",
+            "seek_to_end",
+            "Go to end",
+            show=False,
+            tooltip="Jump to the end of the run (the exact final statistics)",
+        ),
         *DashboardScreen.BINDINGS,
     ]
 
-    def __init__(self, data: Any, session: str, *, speed: float = 1.0, start_s: float = 0.0,
-                 playing: bool = True) -> None:
+    def __init__(
+        self, data: Any, session: str, *, speed: float = 1.0, start_s: float = 0.0, playing: bool = True
+    ) -> None:
         labels = list(data.backend_infos())
         super().__init__(labels, session)
         self.data = data
@@ -82,15 +99,26 @@ class ReplayScreen(DashboardScreen):
 
         state = ("▶ playing" if self.playing else "⏸ paused") + f" {self.speed:g}×"
         if snap is not None and snap.at_end:
-            state = (f"■ run {snap.outcome}: final statistics" if self.builder.final_ready
-                     else f"■ run {snap.outcome}: computing the final statistics…")
+            state = (
+                f"■ run {snap.outcome}: final statistics"
+                if self.builder.final_ready
+                else f"■ run {snap.outcome}: computing the final statistics…"
+            )
         when = ""
         if snap is not None and snap.t0_wall:
-            when = "recorded " + datetime.fromtimestamp(snap.t0_wall, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        self.query_one(RunHeader).show(mode="REPLAY", model=snap.model if snap else "?", session=self.session,
-                                       clock_s=self.pos_s, end_s=self.end_ns / 1e9, state=state,
-                                       state_style="bold $text-success" if self.playing else "bold $text-warning",
-                                       extra=when)
+            when = "recorded " + datetime.fromtimestamp(snap.t0_wall, timezone.utc).strftime(
+                "%Y-%m-%d %H:%M UTC"
+            )
+        self.query_one(RunHeader).show(
+            mode="REPLAY",
+            model=snap.model if snap else "?",
+            session=self.session,
+            clock_s=self.pos_s,
+            end_s=self.end_ns / 1e9,
+            state=state,
+            state_style="bold $text-success" if self.playing else "bold $text-warning",
+            extra=when,
+        )
         self.query_one(Scrubber).show(self.pos_s, self.end_ns / 1e9, self.ticks_s)
 
     def seek_ns(self, pos_ns: int) -> None:

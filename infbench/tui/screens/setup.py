@@ -13,8 +13,8 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, SelectionList, Static
 
-from infbench.config import SCHEDULES, RunPlan
 from infbench.errors import ConfigError, InfbenchError
+from infbench.plan.spec import SCHEDULES, RunPlan
 from infbench.tui.fmt import BAD, MUTED
 from infbench.tui.widgets.checklist import CheckList
 
@@ -35,8 +35,8 @@ def backend_args(selected: list[str], options: str) -> list[str]:
     Raises:
         ConfigError: an item is malformed, names an unknown backend, or one that is not checked.
     """
-    from infbench.config import parse_backend_arg
     from infbench.engines.base import canonical_backend
+    from infbench.plan.spec import parse_backend_arg
 
     per: dict[str, list[str]] = {}
     for item in options.split():
@@ -97,16 +97,26 @@ class SetupScreen(Screen):
         args = self.args
         threads = getattr(args, "threads", None)
         with VerticalScroll():
-            yield Static(Content.assemble(("infbench", "bold"), " — new run  ",
-                                          ("Enter or ctrl+s starts · every run is recorded", MUTED)))
+            yield Static(
+                Content.assemble(
+                    ("infbench", "bold"),
+                    " — new run  ",
+                    ("Enter or ctrl+s starts · every run is recorded", MUTED),
+                )
+            )
             with Horizontal(classes="row gap"):
                 yield Label("model")
-                yield Input(self.plan.model, id="model", compact=True,
-                            placeholder="built-in name (bert-tiny…), a .onnx file or a Hugging Face directory")
+                yield Input(
+                    self.plan.model,
+                    id="model",
+                    compact=True,
+                    placeholder="built-in name (bert-tiny…), a .onnx file or a Hugging Face directory",
+                )
             with Horizontal(classes="row gap"):
                 yield Label("backends")
-                yield CheckList[str](*[(n, n, n in chosen) for n in backend_choices()], id="backends",
-                                     compact=True)
+                yield CheckList[str](
+                    *[(n, n, n in chosen) for n in backend_choices()], id="backends", compact=True
+                )
             with Horizontal(classes="row gap"):
                 yield Label("seq")
                 yield Input(str(self.plan.workload.seq), id="seq", type="integer", compact=True)
@@ -118,27 +128,52 @@ class SetupScreen(Screen):
                 yield Input(str(self.plan.iterations), id="iterations", type="integer", compact=True)
             with Horizontal(classes="row"):
                 yield Label("schedule")
-                yield Select([(s, s) for s in SCHEDULES], value=self.plan.schedule, allow_blank=False,
-                             id="schedule", compact=True)
+                yield Select(
+                    [(s, s) for s in SCHEDULES],
+                    value=self.plan.schedule,
+                    allow_blank=False,
+                    id="schedule",
+                    compact=True,
+                )
                 yield Label("threads", classes="sub")
-                yield Input("" if threads is None else str(threads), id="threads", type="integer", compact=True,
-                            placeholder="default")
+                yield Input(
+                    "" if threads is None else str(threads),
+                    id="threads",
+                    type="integer",
+                    compact=True,
+                    placeholder="default",
+                )
                 yield Label("warm-up", classes="sub")
-                yield Input(str(getattr(args, "warmup", None) or self.plan.warmup_iterations), id="warmup",
-                            compact=True, placeholder="10 (calls) or 2s")
+                yield Input(
+                    str(getattr(args, "warmup", None) or self.plan.warmup_iterations),
+                    id="warmup",
+                    compact=True,
+                    placeholder="10 (calls) or 2s",
+                )
             with Horizontal(classes="row gap"):
                 yield Label("options")
-                yield Input(id="options", compact=True,
-                            placeholder="per backend, e.g. ort:graph_opt=basic ov:hint=latency (one per variant)")
+                yield Input(
+                    id="options",
+                    compact=True,
+                    placeholder="per backend, e.g. ort:graph_opt=basic ov:hint=latency (one per variant)",
+                )
             with Horizontal(classes="row"):
                 yield Label("session file")
-                yield Input(str(getattr(args, "save", None) or ""), id="save", compact=True,
-                            placeholder="default: a new timestamped file in the data directory")
+                yield Input(
+                    str(getattr(args, "save", None) or ""),
+                    id="save",
+                    compact=True,
+                    placeholder="default: a new timestamped file in the data directory",
+                )
             with Horizontal(classes="row"):
                 yield Label("A/A")
-                yield CheckList[str]((AA_LABEL, "aa", bool(getattr(args, "aa", False))), id="aa", compact=True)
-            yield Static(Content.styled("[X] checked, [ ] not: space or a click toggles; tab moves on", MUTED),
-                         classes="hint")
+                yield CheckList[str](
+                    (AA_LABEL, "aa", bool(getattr(args, "aa", False))), id="aa", compact=True
+                )
+            yield Static(
+                Content.styled("[X] checked, [ ] not: space or a click toggles; tab moves on", MUTED),
+                classes="hint",
+            )
             yield Static("", id="error")
             yield Button("Start", variant="primary", id="start", compact=True)
         yield Footer()
@@ -157,9 +192,9 @@ class SetupScreen(Screen):
         Raises:
             InfbenchError: a field is invalid (the message names it).
         """
-        from infbench.commands.plan_args import plan_from_args
-        from infbench.commands.run import check_output_paths
         from infbench.engines.models import resolve_model
+        from infbench.plan.build import plan_from_args
+        from infbench.run.headless import check_output_paths
 
         chosen = list(self.query_one("#backends", SelectionList).selected)
         if not chosen:
@@ -170,20 +205,31 @@ class SetupScreen(Screen):
         check_output_paths(argparse.Namespace(json=None, csv=None, save=save))
         base = vars(self.args).copy() if self.args is not None else {}
         base.update(
-            model=model, seq=_number(self.value("seq"), "seq", int), batch=_number(self.value("batch"), "batch", int),
+            model=model,
+            seq=_number(self.value("seq"), "seq", int),
+            batch=_number(self.value("batch"), "batch", int),
             duration=_number(self.value("duration"), "seconds", float),
             iterations=_number(self.value("iterations"), "min calls", int),
             threads=_number(self.value("threads"), "threads", int) if self.value("threads") else None,
             warmup=self.value("warmup") or str(self.plan.warmup_iterations),
             schedule=self.query_one("#schedule", Select).value,
-            aa="aa" in self.query_one("#aa", SelectionList).selected, save=save,
+            aa="aa" in self.query_one("#aa", SelectionList).selected,
+            save=save,
         )
-        for key, default in (("inter_threads", None), ("device", None), ("seq_dist", None),
-                             ("block", self.plan.block_s), ("seed", self.plan.seed),
-                             ("timeout", self.plan.timeout_s), ("parity_tol", self.plan.parity_tolerance),
-                             ("backend", None)):
+        for key, default in (
+            ("inter_threads", None),
+            ("device", None),
+            ("seq_dist", None),
+            ("block", self.plan.block_s),
+            ("seed", self.plan.seed),
+            ("timeout", self.plan.timeout_s),
+            ("parity_tol", self.plan.parity_tolerance),
+            ("backend", None),
+        ):
             base.setdefault(key, default)
-        plan = plan_from_args(argparse.Namespace(**base), backends=backend_args(chosen, self.value("options")))
+        plan = plan_from_args(
+            argparse.Namespace(**base), backends=backend_args(chosen, self.value("options"))
+        )
         return plan, save
 
     def show_error(self, message: str | None) -> None:
@@ -224,8 +270,9 @@ class SetupScreen(Screen):
             return
         self.show_error(None)
         monitors = not getattr(self.args, "no_monitors", False)
-        self.app.push_screen(LiveScreen(plan, save=save, monitors=monitors, from_setup=True),
-                             callback=self._returned)
+        self.app.push_screen(
+            LiveScreen(plan, save=save, monitors=monitors, from_setup=True), callback=self._returned
+        )
 
     def _returned(self, error: str | None) -> None:
         """The live screen came back: the run could not start."""

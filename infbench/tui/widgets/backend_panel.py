@@ -11,13 +11,22 @@ from textual.content import Content
 from textual.markup import escape
 from textual.widgets import Static
 
-from infbench.snapshot import BackendSnap, Snapshot
 from infbench.tui.fmt import BAD, GOOD, INFO, MUTED, NOTE, WARN, fmt_ms, fmt_rate, pack, wrap
+from infbench.tui.snapshot import BackendSnap, Snapshot
 from infbench.tui.widgets.histogram import LatencyHistogram
 from infbench.tui.widgets.timeline import LatencyTimeline
 
-STATUS_STYLE = {"running": f"bold {GOOD}", "warmup": f"bold {INFO}", "waiting": WARN, "loading": INFO,
-                "loaded": INFO, "done": "bold", "failed": f"bold {BAD}", "stopped": NOTE, "pending": MUTED}
+STATUS_STYLE = {
+    "running": f"bold {GOOD}",
+    "warmup": f"bold {INFO}",
+    "waiting": WARN,
+    "loading": INFO,
+    "loaded": INFO,
+    "done": "bold",
+    "failed": f"bold {BAD}",
+    "stopped": NOTE,
+    "pending": MUTED,
+}
 REASON_LINES = 2
 """Lines of a crash or degradation reason an unselected panel shows; a selected panel shows it whole."""
 
@@ -52,8 +61,10 @@ def stats_lines(b: BackendSnap, width: int, *, full: bool = True) -> list[Conten
     if b.degraded:
         reasons = Content.assemble(("degraded: ", f"bold {WARN}"), "; ".join(b.degraded))
         lines += _reason(reasons, width, full)
-    pcts = [Content.assemble((f"{name} ", style), (fmt_ms(v), "bold" if name == "p50" else ""))
-            for name, style, v in (("p50", GOOD, b.p50_ms), ("p95", WARN, b.p95_ms), ("p99", BAD, b.p99_ms))]
+    pcts = [
+        Content.assemble((f"{name} ", style), (fmt_ms(v), "bold" if name == "p50" else ""))
+        for name, style, v in (("p50", GOOD, b.p50_ms), ("p95", WARN, b.p95_ms), ("p99", BAD, b.p99_ms))
+    ]
     lines += pack(pcts, width)
     cv = "—" if math.isnan(b.cv) else f"{b.cv * 100:.1f}%"
     counts = [Content(fmt_rate(b.throughput)), Content(f"CV {cv}"), Content(f"n={b.count:,}")]
@@ -68,7 +79,9 @@ def stats_lines(b: BackendSnap, width: int, *, full: bool = True) -> list[Conten
     elif b.rel_to_fastest <= 1.0 + 1e-12:
         rel.append(Content.styled("fastest", f"bold {GOOD}"))
     else:
-        rel.append(Content.styled(f"×{b.rel_to_fastest:.2f} vs fastest", WARN if b.rel_to_fastest < 1.5 else BAD))
+        rel.append(
+            Content.styled(f"×{b.rel_to_fastest:.2f} vs fastest", WARN if b.rel_to_fastest < 1.5 else BAD)
+        )
     if b.load_ms is not None:
         rel.append(Content.styled(f"load {b.load_ms:.0f} ms", MUTED))
     if b.first_inference_ms is not None:
@@ -107,7 +120,9 @@ class BackendPanel(Vertical, can_focus=True):
 
     def compose(self) -> ComposeResult:
         """Stats, then histogram and timeline (one above the other, or side by side in the compact layout)."""
-        yield Static(Content.assemble((self.label, "bold"), "  ", ("waiting to load", MUTED)), classes="stats")
+        yield Static(
+            Content.assemble((self.label, "bold"), "  ", ("waiting to load", MUTED)), classes="stats"
+        )
         with Container(classes="plots"):
             yield LatencyHistogram()
             yield LatencyTimeline()

@@ -11,13 +11,23 @@ from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
 
-from infbench.snapshot import BackendSnap
 from infbench.tui.fmt import BAD, GOOD, MUTED, WARN, fmt_count, fmt_ms, fmt_rate
+from infbench.tui.snapshot import BackendSnap
 from infbench.tui.widgets.backend_panel import STATUS_STYLE
 
-SHORT_STATUS = {"running": "running", "warmup": "warm-up", "waiting": "waiting", "loading": "loading",
-                "loaded": "loaded", "done": "done", "ok": "done", "degraded": "done", "failed": "CRASHED",
-                "stopped": "stopped", "pending": "queued"}
+SHORT_STATUS = {
+    "running": "running",
+    "warmup": "warm-up",
+    "waiting": "waiting",
+    "loading": "loading",
+    "loaded": "loaded",
+    "done": "done",
+    "ok": "done",
+    "degraded": "done",
+    "failed": "CRASHED",
+    "stopped": "stopped",
+    "pending": "queued",
+}
 HEADERS = ("backend", "status", "p50", "p95", "p99", "calls/s", "n", "vs")
 
 
@@ -101,25 +111,40 @@ class BackendTable(Widget, can_focus=True):
 
     @staticmethod
     def _cells(b: BackendSnap) -> tuple[str, ...]:
-        return (b.label, _short_status(b), fmt_ms(b.p50_ms), fmt_ms(b.p95_ms), fmt_ms(b.p99_ms),
-                fmt_rate(b.throughput).removesuffix("/s"), fmt_count(b.count), _vs(b)[0])
+        return (
+            b.label,
+            _short_status(b),
+            fmt_ms(b.p50_ms),
+            fmt_ms(b.p95_ms),
+            fmt_ms(b.p99_ms),
+            fmt_rate(b.throughput).removesuffix("/s"),
+            fmt_count(b.count),
+            _vs(b)[0],
+        )
 
     def render(self) -> Content:
         """The header and one row per backend, columns as wide as their widest cell (the name column takes
         what is left, cut with … when the terminal is too narrow for a long label)."""
-        rows = [self._cells(self._rows[lb]) if lb in self._rows else (lb, "queued", *["—"] * 6)
-                for lb in self.labels]
+        rows = [
+            self._cells(self._rows[lb]) if lb in self._rows else (lb, "queued", *["—"] * 6)
+            for lb in self.labels
+        ]
         widths = [max(len(r[i]) for r in [HEADERS, *rows]) for i in range(len(HEADERS))]
         fixed = sum(widths[1:]) + len(widths) - 1 + 2  # separators and the "▶ " marker
         widths[0] = max(min(widths[0], self.size.width - fixed), 4)
         out: list[Content] = []
-        head = "  " + " ".join(h.ljust(w) if i < 2 else h.rjust(w) for i, (h, w) in enumerate(zip(HEADERS, widths)))
+        head = "  " + " ".join(
+            h.ljust(w) if i < 2 else h.rjust(w) for i, (h, w) in enumerate(zip(HEADERS, widths))
+        )
         out.append(Content.styled(head, f"bold {MUTED}"))
         for label, cells in zip(self.labels, rows):
             b = self._rows.get(label)
             name = cells[0] if len(cells[0]) <= widths[0] else cells[0][: widths[0] - 1] + "…"
             sel = label == self.selected
-            parts: list[str | tuple[str, str]] = [("▶ " if sel else "  ", "bold"), (name.ljust(widths[0]), "bold")]
+            parts: list[str | tuple[str, str]] = [
+                ("▶ " if sel else "  ", "bold"),
+                (name.ljust(widths[0]), "bold"),
+            ]
             parts += [" ", (cells[1].ljust(widths[1]), STATUS_STYLE.get(b.status, "") if b else MUTED)]
             for i in range(2, len(cells)):
                 style = _vs(b)[1] if b is not None and i == len(cells) - 1 else ("bold" if i == 2 else "")

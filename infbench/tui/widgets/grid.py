@@ -52,7 +52,11 @@ class GridWidget(Widget):
         """Recompute the cells at the current size; True when they differ from the ones drawn."""
         size = self._plot_size()
         grid = self._cells(*size)
-        key = (size, grid.plain, tuple(grid.spans)) if isinstance(grid, Content) else (size, grid[0].tobytes(), grid[1].tobytes())
+        key = (
+            (size, grid.plain, tuple(grid.spans))
+            if isinstance(grid, Content)
+            else (size, grid[0].tobytes(), grid[1].tobytes())
+        )
         if key == self._drawn:
             return False
         self._drawn, self._grid, self._strips = key, grid, None

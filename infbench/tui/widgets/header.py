@@ -14,7 +14,7 @@ def shorten_left(text: str, width: int) -> str:
     """`text` cut from the left to `width` cells (``…/sessions/run.infb``): a path keeps its file name."""
     if len(text) <= width:
         return text
-    return "…" + text[len(text) - max(width - 1, 0):] if width > 0 else ""
+    return "…" + text[len(text) - max(width - 1, 0) :] if width > 0 else ""
 
 
 class RunHeader(Static):
@@ -31,13 +31,31 @@ class RunHeader(Static):
         self._shown = Content("")
         self._args: dict[str, Any] | None = None
 
-    def show(self, *, mode: str, model: str, session: str, clock_s: float, state: str,
-             state_style: str = "bold", extra: str = "", end_s: float | None = None) -> None:
+    def show(
+        self,
+        *,
+        mode: str,
+        model: str,
+        session: str,
+        clock_s: float,
+        state: str,
+        state_style: str = "bold",
+        extra: str = "",
+        end_s: float | None = None,
+    ) -> None:
         """Render: `mode` LIVE/REPLAY, model, session path, clock (elapsed or position), state and extras.
 
         `state_style` is a Textual style string (theme variables such as ``bold $text-success``)."""
-        self._args = {"mode": mode, "model": model, "session": session, "clock_s": clock_s, "state": state,
-                      "state_style": state_style, "extra": extra, "end_s": end_s}
+        self._args = {
+            "mode": mode,
+            "model": model,
+            "session": session,
+            "clock_s": clock_s,
+            "state": state,
+            "state_style": state_style,
+            "extra": extra,
+            "end_s": end_s,
+        }
         self._render_header()
 
     def on_resize(self) -> None:
@@ -49,8 +67,12 @@ class RunHeader(Static):
         if a is None:
             return
         parts: list[str | tuple[str, str]] = [
-            (f" {a['mode']} ", "bold $text-success reverse" if a["mode"] == "LIVE" else "bold $text-primary reverse"),
-            (f"  {a['model']}", "bold"), (f"   {fmt_clock(a['clock_s'])}", "bold"),
+            (
+                f" {a['mode']} ",
+                "bold $text-success reverse" if a["mode"] == "LIVE" else "bold $text-primary reverse",
+            ),
+            (f"  {a['model']}", "bold"),
+            (f"   {fmt_clock(a['clock_s'])}", "bold"),
         ]
         if a["end_s"] is not None:
             parts.append((f" / {fmt_clock(a['end_s'])}", MUTED))

@@ -7,8 +7,8 @@ import math
 import numpy as np
 from textual.content import Content
 
-from infbench.snapshot import bucket_mid_ms, bucket_of
 from infbench.tui.fmt import MUTED, P50_STYLE, P95_STYLE, P99_STYLE, fmt_ms
+from infbench.tui.snapshot import bucket_mid_ms, bucket_of
 from infbench.tui.widgets.grid import Grid, GridWidget
 
 BARS = " ▁▂▃▄▅▆▇█"
@@ -76,7 +76,9 @@ class LatencyHistogram(GridWidget):
         for c, style in marks.items():
             marker[c] = "▲"
             styles[: rows + 1, c] = palette.index(style)
-        labels, label_styles = _label_row(width, fmt_ms(float(bucket_mid_ms(lo))), fmt_ms(float(bucket_mid_ms(hi))))
+        labels, label_styles = _label_row(
+            width, fmt_ms(float(bucket_mid_ms(lo))), fmt_ms(float(bucket_mid_ms(hi)))
+        )
         styles[rows + 1, :] = [palette.index(st) for st in label_styles]
         chars = np.vstack([np.array(list(BARS))[fill], marker[None, :], np.array(labels)[None, :]])
         return chars, styles, palette
@@ -92,7 +94,7 @@ def _label_row(width: int, left: str, right: str) -> tuple[list[str], list[str]]
     left = left[:width]
     chars[: len(left)] = left
     if right:
-        chars[width - len(right):] = right
+        chars[width - len(right) :] = right
     free = (len(left) + 1, width - len(right) - 1)  # cells the legend may use
     legend = [(f"▲{name}", style) for name, style in MARKS]
     size = sum(len(t) for t, _ in legend) + len(legend) - 1

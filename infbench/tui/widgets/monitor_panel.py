@@ -8,8 +8,8 @@ from typing import Any
 from textual.content import Content
 from textual.widgets import Static
 
-from infbench.snapshot import Snapshot
 from infbench.tui.fmt import BAD, MUTED, WARN, ContentBuilder, num
+from infbench.tui.snapshot import Snapshot
 
 CORE = re.compile(r"^cpu\.util\.(\d+)$")
 GPU = re.compile(r"^gpu(\d+)\.")
@@ -19,11 +19,13 @@ def _bar(pct: float | None, width: int = 10) -> tuple[str, str]:
     if pct is None:
         return "·" * width, MUTED
     filled = round(max(0.0, min(pct, 100.0)) / 100 * width)
-    return "█" * filled + "░" * (width - filled), "$error" if pct > 90 else "$warning" if pct > 70 else "$success"
+    return "█" * filled + "░" * (
+        width - filled
+    ), "$error" if pct > 90 else "$warning" if pct > 70 else "$success"
 
 
 def _na(snap: Snapshot, *keys: str) -> str:
-    """"n/a: reason" from the sensor notices whose group matches one of `keys`."""
+    """ "n/a: reason" from the sensor notices whose group matches one of `keys`."""
     for group, reason in snap.unavailable.items():
         if any(k in group for k in keys):
             return f"n/a: {reason}"
@@ -64,7 +66,8 @@ class MonitorPanel(Static):
         self._inputs = inputs
         text = render_monitor(snap)
         alarm = snap.throttle_active or any(
-            k.endswith("clock_event_alarm") and bool(v) for k, v in snap.monitor.items())
+            k.endswith("clock_event_alarm") and bool(v) for k, v in snap.monitor.items()
+        )
         self.set_class(alarm, "-throttle")
         if not text.is_same(self._shown):
             self._shown = text
@@ -125,14 +128,18 @@ def render_monitor(snap: Snapshot) -> Content:
     t.append("\n")
     rss = [(k[5:-7], num(v)) for k, v in m.items() if k.startswith("proc.") and k.endswith(".rss_mb")]
     if rss:
-        t.append("RSS  ", style="bold").append("  ".join(f"{lab} {v:,.0f} MB" for lab, v in rss if v is not None))
+        t.append("RSS  ", style="bold").append(
+            "  ".join(f"{lab} {v:,.0f} MB" for lab, v in rss if v is not None)
+        )
         t.append("\n")
     other = num(m.get("other.cpu_percent"))
     if other is not None:
         top = [(m.get(f"other.top.{k}.name"), num(m.get(f"other.top.{k}.cpu_percent"))) for k in range(3)]
         names = ", ".join(f"{n} {p:.0f}%" for n, p in top if n and p is not None)
-        t.append("other", style="bold").append(f" {other:.0f}% CPU" + (f" ({names})" if names else ""),
-                                                 style=f"bold {WARN}" if other > 50 else "")
+        t.append("other", style="bold").append(
+            f" {other:.0f}% CPU" + (f" ({names})" if names else ""),
+            style=f"bold {WARN}" if other > 50 else "",
+        )
         t.append("\n")
     _gpus(t, snap)
     return t.content()
@@ -145,6 +152,7 @@ def _gpus(t: ContentBuilder, snap: Snapshot) -> None:
         t.append("GPU  ", style="bold").append(_na(snap, "gpu", "nvml"), style=MUTED)
         return
     for i in ids:
+
         def g(name: str, i: int = i) -> float | None:
             return num(m.get(f"gpu{i}.{name}"))
 

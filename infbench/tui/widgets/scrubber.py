@@ -10,8 +10,12 @@ from textual.widget import Widget
 from infbench.tui.fmt import BAD, MUTED, NOTE, grid_content
 from infbench.tui.messages import SeekTo
 
-TICKS = {"spike": ("▲", f"bold {BAD}"), "mark": ("⚑", f"bold {NOTE}"), "engine_error": ("✗", f"bold {BAD}"),
-         "throttle_on": ("!", f"bold {BAD}")}
+TICKS = {
+    "spike": ("▲", f"bold {BAD}"),
+    "mark": ("⚑", f"bold {NOTE}"),
+    "engine_error": ("✗", f"bold {BAD}"),
+    "throttle_on": ("!", f"bold {BAD}"),
+}
 
 
 class Scrubber(Widget):

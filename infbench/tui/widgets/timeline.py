@@ -7,8 +7,8 @@ import math
 import numpy as np
 from textual.content import Content
 
-from infbench.snapshot import BLOCK_S
 from infbench.tui.fmt import BAD, MUTED, NOTE, WARN, fmt_ms
+from infbench.tui.snapshot import BLOCK_S
 from infbench.tui.widgets.grid import Grid, GridWidget
 
 BARS = " ▁▂▃▄▅▆▇█"
@@ -31,12 +31,28 @@ class LatencyTimeline(GridWidget):
         self._data: tuple | None = None
         self._key: tuple = ()
 
-    def show(self, t_s: float, tl_t: np.ndarray, tl_med: np.ndarray, tl_max: np.ndarray,
-             spikes: tuple[float, ...], throttle: tuple[tuple[float, float | None], ...],
-             marks: tuple[float, ...]) -> None:
+    def show(
+        self,
+        t_s: float,
+        tl_t: np.ndarray,
+        tl_med: np.ndarray,
+        tl_max: np.ndarray,
+        spikes: tuple[float, ...],
+        throttle: tuple[tuple[float, float | None], ...],
+        marks: tuple[float, ...],
+    ) -> None:
         """Set the blocks (start s, median ms, max ms), the current time and the markers; refreshes only when
         a drawn cell changes."""
-        key = (math.ceil(t_s / BLOCK_S), int(t_s / BLOCK_S), id(tl_t), id(tl_med), id(tl_max), spikes, throttle, marks)
+        key = (
+            math.ceil(t_s / BLOCK_S),
+            int(t_s / BLOCK_S),
+            id(tl_t),
+            id(tl_med),
+            id(tl_max),
+            spikes,
+            throttle,
+            marks,
+        )
         if key == self._key:
             return
         self._key = key
@@ -49,7 +65,7 @@ class LatencyTimeline(GridWidget):
             return Content.styled("timeline: waiting for measured calls", MUTED)
         t_s, tl_t, tl_med, tl_max, spikes, throttle, marks = self._data
         first = max(0, math.ceil(t_s / BLOCK_S) - width)
-        col = (np.round(tl_t / BLOCK_S).astype(np.int64) - first)
+        col = np.round(tl_t / BLOCK_S).astype(np.int64) - first
         keep = (col >= 0) & (col < width)
         col, med, mx = col[keep], tl_med[keep], tl_max[keep]
         rows = height - 2
@@ -83,8 +99,14 @@ class LatencyTimeline(GridWidget):
         return chars, styles, palette
 
     @staticmethod
-    def _marker_row(width: int, first: int, t_s: float, spikes: tuple[float, ...],
-                    throttle: tuple[tuple[float, float | None], ...], marks: tuple[float, ...]) -> list[tuple[str, str]]:
+    def _marker_row(
+        width: int,
+        first: int,
+        t_s: float,
+        spikes: tuple[float, ...],
+        throttle: tuple[tuple[float, float | None], ...],
+        marks: tuple[float, ...],
+    ) -> list[tuple[str, str]]:
         cells: list[tuple[str, str]] = [("─", MUTED)] * width
 
         def at(t: float) -> int:

@@ -63,15 +63,18 @@ class MedianHistogram:
 def plan_summary(plan: Any) -> str:
     """One line, before anything loads: what decides how long the run takes, and the shortest it can take."""
     n = len(plan.backends)
-    warm = (f"{plan.warmup_iterations} warm-up calls" if plan.warmup_iterations else "") + \
-           (f"{' and ' if plan.warmup_iterations else ''}{plan.warmup_s:g} s warm-up" if plan.warmup_s else "")
+    warm = (f"{plan.warmup_iterations} warm-up calls" if plan.warmup_iterations else "") + (
+        f"{' and ' if plan.warmup_iterations else ''}{plan.warmup_s:g} s warm-up" if plan.warmup_s else ""
+    )
     floor = plan.duration_s if plan.schedule == "concurrent" else plan.duration_s * n
     per_call = plan.duration_s / plan.iterations
     how = {"interleaved": "taking turns", "sequential": "one after another", "concurrent": "all at once"}
-    return (f"expected: each of {n} backend(s) measures until both -d {plan.duration_s:g} s and -n "
-            f"{plan.iterations} calls are reached{', after ' + warm if warm else ''}; {how[plan.schedule]} that is "
-            f"≥ {fmt_seconds(floor)} of measuring, longer for a backend slower than "
-            f"{per_call * 1e3:.3g} ms a call (-n binds); estimate after warm-up")
+    return (
+        f"expected: each of {n} backend(s) measures until both -d {plan.duration_s:g} s and -n "
+        f"{plan.iterations} calls are reached{', after ' + warm if warm else ''}; {how[plan.schedule]} that is "
+        f"≥ {fmt_seconds(floor)} of measuring, longer for a backend slower than "
+        f"{per_call * 1e3:.3g} ms a call (-n binds); estimate after warm-up"
+    )
 
 
 class HeadlessProgress:
@@ -81,8 +84,14 @@ class HeadlessProgress:
     It also prints the expected measuring time once every backend's time per call is known (after warm-up).
     """
 
-    def __init__(self, console: Console, labels: list[str], duration_s: float, iterations: int,
-                 schedule: str = "interleaved") -> None:
+    def __init__(
+        self,
+        console: Console,
+        labels: list[str],
+        duration_s: float,
+        iterations: int,
+        schedule: str = "interleaved",
+    ) -> None:
         self.console = console
         self.duration_s = duration_s
         self.iterations = iterations
@@ -90,14 +99,23 @@ class HeadlessProgress:
         self.labels = list(labels)
         self.plain = not console.is_terminal
         self.progress = Progress(
-            TextColumn("{task.fields[label]}"), BarColumn(bar_width=24), TextColumn("{task.fields[status]:<11}"),
-            TextColumn("{task.fields[calls]:>11} calls"), TextColumn("median {task.fields[median]:>9}"),
-            TextColumn("until {task.fields[until]}"), TimeElapsedColumn(),
-            console=console, transient=False, refresh_per_second=4, disable=self.plain,
+            TextColumn("{task.fields[label]}"),
+            BarColumn(bar_width=24),
+            TextColumn("{task.fields[status]:<11}"),
+            TextColumn("{task.fields[calls]:>11} calls"),
+            TextColumn("median {task.fields[median]:>9}"),
+            TextColumn("until {task.fields[until]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+            refresh_per_second=4,
+            disable=self.plain,
         )
         self._lock = threading.Lock()
         width = max((len(lab) for lab in labels), default=8)
-        self._committed_ns: dict[str, int] = {lab: 0 for lab in labels}  # measure turns' wall time (the -d rule)
+        self._committed_ns: dict[str, int] = {
+            lab: 0 for lab in labels
+        }  # measure turns' wall time (the -d rule)
         self._pending_ns: dict[str, int] = {lab: 0 for lab in labels}  # blocks of the turn under way
         self._calls: dict[str, int] = {lab: 0 for lab in labels}
         self._hist = {lab: MedianHistogram() for lab in labels}
@@ -108,12 +126,19 @@ class HeadlessProgress:
         self._binding: dict[str, str] = {lab: "time" for lab in labels}
         self.estimate_printed = False
         self._tasks = {
-            lab: self.progress.add_task("", total=1.0, label=escape(lab.ljust(width)), status="pending", calls=0,
-                                        median="—", until=self._until_text(lab))
+            lab: self.progress.add_task(
+                "",
+                total=1.0,
+                label=escape(lab.ljust(width)),
+                status="pending",
+                calls=0,
+                median="—",
+                until=self._until_text(lab),
+            )
             for lab in labels
         }
 
-    def __enter__(self) -> HeadlessProgress:  # noqa: PYI034 - Self needs Python 3.11
+    def __enter__(self) -> HeadlessProgress:
         self.progress.start()
         return self
 
@@ -174,8 +199,11 @@ class HeadlessProgress:
         parts = []
         for lab, secs in per.items():
             pc = self._per_call_s[lab]
-            why = (f"-n {self.iterations} binds at {_fmt_call(pc)}/call" if self.iterations * pc > self.duration_s
-                   else "-d binds")
+            why = (
+                f"-n {self.iterations} binds at {_fmt_call(pc)}/call"
+                if self.iterations * pc > self.duration_s
+                else "-d binds"
+            )
             parts.append(f"{lab} {fmt_seconds(secs)} ({why})")
         return f"expected ≈ {fmt_seconds(total)} of measuring: " + ", ".join(parts)
 
@@ -252,8 +280,11 @@ class HeadlessProgress:
     # ---- drawing -----------------------------------------------------------------------------------------
     def _show(self, label: str, force: bool = False) -> None:
         now = time.monotonic()
-        fields: dict[str, Any] = {"completed": self.fraction(label), "calls": f"{self._calls[label]:,}",
-                                  "until": self._until_text(label)}
+        fields: dict[str, Any] = {
+            "completed": self.fraction(label),
+            "calls": f"{self._calls[label]:,}",
+            "until": self._until_text(label),
+        }
         if force or now - self._median_at[label] >= 0.25:
             self._median_at[label] = now
             fields["median"] = _fmt_ms(self.median_ms(label))
@@ -269,7 +300,9 @@ class HeadlessProgress:
         self.console.print(
             f"progress {escape(label)}: {self.fraction(label) * 100:3.0f}%  {self._status[label]}  {calls:,} calls  "
             f"median {_fmt_ms(self.median_ms(label))}  until {self._until_text(label)}",
-            highlight=False, soft_wrap=True)
+            highlight=False,
+            soft_wrap=True,
+        )
 
     def _maybe_estimate(self) -> None:
         if self.estimate_printed:
@@ -281,7 +314,7 @@ class HeadlessProgress:
 
 
 def _fmt_ms(ms: float | None) -> str:
-    from infbench.render import fmt_ms
+    from infbench.report.results import fmt_ms
 
     return fmt_ms(ms)
 

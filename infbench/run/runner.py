@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from infbench.config import BackendSpec, RunPlan
 from infbench.engines.base import BACKENDS, ModelFiles
 from infbench.engines.host import EngineHost, TurnResult
 from infbench.errors import EngineFailure, InfbenchError
+from infbench.plan.spec import BackendSpec, RunPlan
 from infbench.records import PHASE_MEASURE, PHASE_WARMUP, BackendInfo, RunEvent, TurnRecord
 
 NO_MODEL_BACKENDS = {"null"}
@@ -138,8 +138,9 @@ class Runner:
             self.inputs = [{} for _ in range(self.plan.workload.cycle)]
             self.tokens = None
             return
-        self.model = prepare_model(self.plan.model, need_onnx="onnx" in needs, need_hf="hf" in needs,
-                                   progress=self.progress)
+        self.model = prepare_model(
+            self.plan.model, need_onnx="onnx" in needs, need_hf="hf" in needs, progress=self.progress
+        )
         check_shapes(self.model, self.plan.workload.batch, self.plan.workload.seq)
         built = build_inputs(self.model, self.plan.workload)
         self.inputs = built.items
@@ -149,10 +150,15 @@ class Runner:
             batch = int(spec.options.get("batch", self.plan.workload.batch))
             if batch not in self._inputs_by_batch:
                 check_shapes(self.model, batch, self.plan.workload.seq)
-                self._inputs_by_batch[batch] = build_inputs(self.model, replace(self.plan.workload, batch=batch)).items
+                self._inputs_by_batch[batch] = build_inputs(
+                    self.model, replace(self.plan.workload, batch=batch)
+                ).items
 
     def _inputs_for(self, spec: BackendSpec) -> list[dict[str, np.ndarray]]:
-        return self._inputs_by_batch.get(int(spec.options.get("batch", self.plan.workload.batch)), self.inputs)
+        return self._inputs_by_batch.get(
+            int(spec.options.get("batch", self.plan.workload.batch)), self.inputs
+        )
+
     # ---- control (any thread) ----------------------------------------------------------------------------
     @property
     def paused(self) -> bool:
@@ -202,8 +208,11 @@ class Runner:
             self.prepare()
         self.t0_ns = time.perf_counter_ns()
         self.listener.on_start(self.plan.to_dict(), _system_fingerprint(), self.t0_ns, time.time())
-        self._event("run_start", f"run started: {self.plan.model}, {len(self.plan.backends)} backend(s), "
-                                 f"{self.plan.schedule} schedule")
+        self._event(
+            "run_start",
+            f"run started: {self.plan.model}, {len(self.plan.backends)} backend(s), "
+            f"{self.plan.schedule} schedule",
+        )
         try:
             self._loader = threading.Thread(target=self._load_all, name="infbench-loader", daemon=True)
             self._loader.start()  # first: the engines load while the sampler starts
@@ -229,8 +238,9 @@ class Runner:
         info = self.infos[label]
         for key, value in changes.items():
             setattr(info, key, value)
-        self.listener.on_backend(replace(info, options=dict(info.options),
-                                         degraded_reasons=list(info.degraded_reasons)))
+        self.listener.on_backend(
+            replace(info, options=dict(info.options), degraded_reasons=list(info.degraded_reasons))
+        )
 
     def _fail(self, label: str, exc: Exception) -> None:
         message = str(exc)
@@ -262,8 +272,11 @@ class Runner:
         t_begin = time.perf_counter_ns()
         order = load_order(self.plan.backends, random.SystemRandom())
         if len(order) > 1:
-            self._event("status", "load order: " + ", ".join(s.label for s in order),
-                        load_order=[s.label for s in order])
+            self._event(
+                "status",
+                "load order: " + ", ".join(s.label for s in order),
+                load_order=[s.label for s in order],
+            )
         try:
             for spec in order:
                 if self._stop.is_set() or self._closing.is_set():
@@ -276,9 +289,13 @@ class Runner:
                 self._ready.put((spec.label, self._load_one(spec)))
             if not (self._stop.is_set() or self._closing.is_set()):
                 ready = sum(1 for lab in self.infos if lab in self.hosts)
-                self._event("status", f"loading finished: {ready} of {len(self.infos)} backends ready after "
-                                      f"{(time.perf_counter_ns() - t_begin) / 1e9:.1f} s",
-                            all_loaded=True, measuring=list(self._joined))
+                self._event(
+                    "status",
+                    f"loading finished: {ready} of {len(self.infos)} backends ready after "
+                    f"{(time.perf_counter_ns() - t_begin) / 1e9:.1f} s",
+                    all_loaded=True,
+                    measuring=list(self._joined),
+                )
         finally:
             self._ready.put(None)
 
@@ -293,9 +310,18 @@ class Runner:
         self._update(label, status="loading", model_size_mb=self._model_size(spec))
         self.progress(f"loading {label}…")
         engine_options = {k: v for k, v in spec.options.items() if k != "batch"}
-        host = EngineHost(label, spec.backend, engine_options, self.model, self._inputs_for(spec),
-                          self.listener.on_samples, self.listener.on_event, self.plan.timeout_s, self.log_dir,
-                          on_phase=lambda name, t_ns: self._on_phase(label, name, t_ns))
+        host = EngineHost(
+            label,
+            spec.backend,
+            engine_options,
+            self.model,
+            self._inputs_for(spec),
+            self.listener.on_samples,
+            self.listener.on_event,
+            self.plan.timeout_s,
+            self.log_dir,
+            on_phase=lambda name, t_ns: self._on_phase(label, name, t_ns),
+        )
         with self._hosts_lock:
             closing = self._closing.is_set()  # read under the lock: `_shutdown` kills what `_loading` holds
             if not closing:
@@ -323,10 +349,17 @@ class Runner:
         self._set_sampler_pids()
         phases = host.phase_seconds()  # the last one, "first inference", ends now: its output has arrived
         self._update(
-            label, status="loaded", load_phase=None, load_phase_t_ns=None, pid=host.pid,
-            load_ms=host.loaded.get("load_ms"), first_inference_ms=host.first.get("first_inference_ms"),
-            providers=host.loaded.get("providers", []), versions=host.loaded.get("versions", {}),
-            degraded_reasons=list(host.loaded.get("degraded", [])), rss_after_load_mb=host.rss_after_load_mb,
+            label,
+            status="loaded",
+            load_phase=None,
+            load_phase_t_ns=None,
+            pid=host.pid,
+            load_ms=host.loaded.get("load_ms"),
+            first_inference_ms=host.first.get("first_inference_ms"),
+            providers=host.loaded.get("providers", []),
+            versions=host.loaded.get("versions", {}),
+            degraded_reasons=list(host.loaded.get("degraded", [])),
+            rss_after_load_mb=host.rss_after_load_mb,
         )
         total = sum(phases.values())
         detail = ", ".join(f"{name} {sec:.2f} s" for name, sec in phases.items())
@@ -376,13 +409,19 @@ class Runner:
         reasons = list(self.infos[label].degraded_reasons)
         if result is None:
             reasons.append(f"output shape {out.shape} differs from {ref}'s {ref_out.shape}")
-            self._update(label, parity={"max_abs": None, "cosine": None, "reference": ref}, degraded_reasons=reasons)
+            self._update(
+                label, parity={"max_abs": None, "cosine": None, "reference": ref}, degraded_reasons=reasons
+            )
             return
         max_abs, cos = result
         if max_abs > self.plan.parity_tolerance:
-            reasons.append(f"outputs differ from {ref}'s: max abs diff {max_abs:.3g} > tolerance "
-                           f"{self.plan.parity_tolerance:g}")
-        self._update(label, parity={"max_abs": max_abs, "cosine": cos, "reference": ref}, degraded_reasons=reasons)
+            reasons.append(
+                f"outputs differ from {ref}'s: max abs diff {max_abs:.3g} > tolerance "
+                f"{self.plan.parity_tolerance:g}"
+            )
+        self._update(
+            label, parity={"max_abs": max_abs, "cosine": cos, "reference": ref}, degraded_reasons=reasons
+        )
 
     def _warm_up(self, label: str) -> bool:
         """One warm-up turn of `label` (when the plan asks for one). False when the engine failed or the run stops."""
@@ -395,8 +434,11 @@ class Runner:
                 return False
             self._update(label, status="warmup")
             try:
-                warm = host.run_turn(PHASE_WARMUP, calls=self.plan.warmup_iterations or None,
-                                     seconds=self.plan.warmup_s or None)
+                warm = host.run_turn(
+                    PHASE_WARMUP,
+                    calls=self.plan.warmup_iterations or None,
+                    seconds=self.plan.warmup_s or None,
+                )
             except EngineFailure as exc:
                 self._fail(label, exc)
                 return False
@@ -462,8 +504,13 @@ class Runner:
         if not self._joined:
             loading = [lab for lab in self.infos if self.infos[lab].status in ("pending", "loading")]
             if loading:
-                self._event("status", f"measuring {label} while {', '.join(loading)} load: numbers until all are "
-                                      "loaded share the machine with a load", label, loading=loading)
+                self._event(
+                    "status",
+                    f"measuring {label} while {', '.join(loading)} load: numbers until all are "
+                    "loaded share the machine with a load",
+                    label,
+                    loading=loading,
+                )
         self._joined.append(label)
         self._update(label, status="waiting")
 
@@ -487,8 +534,11 @@ class Runner:
 
     def _active(self) -> list[str]:
         """Backends that joined, are still up, not stopped and not done, in the order they joined."""
-        return [lab for lab in self._joined
-                if lab in self.hosts and lab not in self._stopped_labels and not self._done(lab)]
+        return [
+            lab
+            for lab in self._joined
+            if lab in self.hosts and lab not in self._stopped_labels and not self._done(lab)
+        ]
 
     def _turn(self, label: str) -> None:
         host = self.hosts.get(label)
@@ -510,7 +560,9 @@ class Runner:
             self._update(label, status="done" if self._done(label) else "waiting")
 
     def _report_turn(self, label: str, phase: str, turn: TurnResult) -> None:
-        self.listener.on_turn(TurnRecord(label, phase, turn.t_begin_ns, turn.t_end_ns, turn.calls, turn.busy_ns))
+        self.listener.on_turn(
+            TurnRecord(label, phase, turn.t_begin_ns, turn.t_end_ns, turn.calls, turn.busy_ns)
+        )
 
     def _check_health(self) -> None:
         if self.health_check is not None:
@@ -562,7 +614,9 @@ class Runner:
         now = time.perf_counter()
         deadline = now + (now - t_start) * (1 / self.loading_duty - 1)
         settled = len(self._settled)
-        while not (self._loader_done or self._stop.is_set() or len(self._settled) > settled) and now < deadline:
+        while (
+            not (self._loader_done or self._stop.is_set() or len(self._settled) > settled) and now < deadline
+        ):
             self._poll_loader(min(_WAIT_S, deadline - now))  # in slices: a stop is seen within _WAIT_S
             now = time.perf_counter()
 
@@ -585,8 +639,12 @@ class Runner:
             settled = self._take_settled()
             for label, loaded in settled:
                 if self._receive(label, loaded):
-                    thread = threading.Thread(target=self._warm_up_and_measure, args=(label,),
-                                              name=f"infbench-turns-{label}", daemon=True)
+                    thread = threading.Thread(
+                        target=self._warm_up_and_measure,
+                        args=(label,),
+                        name=f"infbench-turns-{label}",
+                        daemon=True,
+                    )
                     threads.append(thread)
                     thread.start()
             if not settled and not self._wait_for_loader():
@@ -640,12 +698,14 @@ class Runner:
 
 
 def _system_fingerprint() -> dict[str, Any]:
-    from infbench.monitors.system import system_fingerprint
+    from infbench.monitors.fingerprint import system_fingerprint
 
     return system_fingerprint()
 
 
-def load_order(backends: tuple[BackendSpec, ...] | list[BackendSpec], rng: random.Random) -> list[BackendSpec]:
+def load_order(
+    backends: tuple[BackendSpec, ...] | list[BackendSpec], rng: random.Random
+) -> list[BackendSpec]:
     """The order engines load in: the plan's, except that variants of one engine (an `--aa` twin, `-b ort
     -b ort:threads=1`) load in a random order drawn afresh every run.
 

@@ -27,10 +27,18 @@ class BackendSpec:
     backend: str
     label: str
     options: dict[str, Any] = field(default_factory=dict)
+    roles: tuple[str, ...] = ()
+    twin_of: str | None = None
+
+    @property
+    def is_control(self) -> bool:
+        """A harness control (the engine declares the `control` role): never a winner, no parity."""
+        return "control" in self.roles
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict."""
-        return {"backend": self.backend, "label": self.label, "options": dict(self.options)}
+        return {"backend": self.backend, "label": self.label, "options": dict(self.options),
+                "roles": list(self.roles), "twin_of": self.twin_of}
 
 
 @dataclass(frozen=True)
@@ -107,7 +115,9 @@ class RunPlan:
             BackendSpec(b["backend"], b["label"], dict(b.get("options", {}))) for b in d.get("backends", [])
         )
         wl = d.get("workload", {})
-        known["workload"] = WorkloadSpec(**{k: v for k, v in wl.items() if k in WorkloadSpec.__dataclass_fields__})
+        known["workload"] = WorkloadSpec(
+            **{k: v for k, v in wl.items() if k in WorkloadSpec.__dataclass_fields__}
+        )
         return cls(**known)
 
     @property

@@ -9,8 +9,12 @@ from rich.table import Table
 
 from infbench.analysis.findings import cause_text
 
-VERDICT_WORDS = {"baseline": "fastest", "slower": "slower", "faster": "faster",
-                 "no significant difference": "no significant difference"}
+VERDICT_WORDS = {
+    "baseline": "fastest",
+    "slower": "slower",
+    "faster": "faster",
+    "no significant difference": "no significant difference",
+}
 
 
 def _band(comp: dict[str, Any]) -> str:
@@ -23,12 +27,17 @@ def _aa_line(comp: dict[str, Any]) -> str | None:
     if "median_ratio_ci95" not in aa:
         return None
     lo, hi = aa["median_ratio_ci95"]
-    return (f"A/A: {aa['b']} / {aa['a']} median ratio {aa['median_ratio']:.3f} [{lo:.3f}–{hi:.3f}] "
-            f"({aa.get('ci_method', '')}) → noise band ±{100 * aa['noise_band']:.1f} %")
+    return (
+        f"A/A: {aa['b']} / {aa['a']} median ratio {aa['median_ratio']:.3f} [{lo:.3f}–{hi:.3f}] "
+        f"({aa.get('ci_method', '')}) → noise band ±{100 * aa['noise_band']:.1f} %"
+    )
 
 
 COMPARISON_COLUMNS = ("backend", "median ratio [95% CI]", "p99 ratio [95% CI]", "p", "verdict", "CI method")
-TABLE_HEADERS = {"median ratio [95% CI]": "median ratio\n[95 % CI]", "p99 ratio [95% CI]": "p99 ratio\n[95 % CI]"}
+TABLE_HEADERS = {
+    "median ratio [95% CI]": "median ratio\n[95 % CI]",
+    "p99 ratio [95% CI]": "p99 ratio\n[95 % CI]",
+}
 
 
 AA_VERDICT = "A/A twin: sets the noise band"
@@ -45,17 +54,35 @@ def comparison_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str, st
     for label, r in (comp.get("rows") or {}).items():
         lo, hi = r["median_ratio_ci95"]
         plo, phi = r["p99_ratio_ci95"]
-        rows.append((label, f"{r['median_ratio']:.3f} [{lo:.3f}–{hi:.3f}]",
-                     f"{r['p99_ratio']:.3f} [{plo:.3f}–{phi:.3f}]", f"{r['p_value']:.2g}",
-                     VERDICT_WORDS.get(r["verdict"], r["verdict"]), str(r.get("ci_method") or "")))
+        rows.append(
+            (
+                label,
+                f"{r['median_ratio']:.3f} [{lo:.3f}–{hi:.3f}]",
+                f"{r['p99_ratio']:.3f} [{plo:.3f}–{phi:.3f}]",
+                f"{r['p_value']:.2g}",
+                VERDICT_WORDS.get(r["verdict"], r["verdict"]),
+                str(r.get("ci_method") or ""),
+            )
+        )
     aa = comp.get("aa") or {}
     if "median_ratio_ci95" in aa:
         lo, hi = aa["median_ratio_ci95"]
-        p99 = f"{aa['p99_ratio']:.3f} [{aa['p99_ratio_ci95'][0]:.3f}–{aa['p99_ratio_ci95'][1]:.3f}]" \
-            if aa.get("p99_ratio_ci95") else "–"
+        p99 = (
+            f"{aa['p99_ratio']:.3f} [{aa['p99_ratio_ci95'][0]:.3f}–{aa['p99_ratio_ci95'][1]:.3f}]"
+            if aa.get("p99_ratio_ci95")
+            else "–"
+        )
         p = f"{aa['p_value']:.2g}" if aa.get("p_value") is not None else "–"
-        rows.append((aa["b"], f"{aa['median_ratio']:.3f} [{lo:.3f}–{hi:.3f}]", p99, p,
-                     f"{AA_VERDICT} (vs {aa['a']})", str(aa.get("ci_method") or "")))
+        rows.append(
+            (
+                aa["b"],
+                f"{aa['median_ratio']:.3f} [{lo:.3f}–{hi:.3f}]",
+                p99,
+                p,
+                f"{AA_VERDICT} (vs {aa['a']})",
+                str(aa.get("ci_method") or ""),
+            )
+        )
     return rows
 
 
@@ -75,19 +102,28 @@ def finding_lines(report: dict[str, Any]) -> list[str]:
     per = ((report.get("analysis") or {}).get("backends")) or {}
     for label, a in per.items():
         if a.get("warmup_end_s") is not None:
-            lines.append(f"{label}: latency settled at {a['warmup_end_s']:.1f} s (warm-up end found from the data)")
+            lines.append(
+                f"{label}: latency settled at {a['warmup_end_s']:.1f} s (warm-up end found from the data)"
+            )
         bvs = a.get("burst_vs_sustained") or {}
         if bvs.get("sustained_slowdown"):
-            lines.append(f"{label}: sustained latency {bvs['ratio']:.2f}× the first {bvs['burst_s']:g} s, slowdown "
-                         f"from {bvs.get('slowdown_start_s', 0):.1f} s")
+            lines.append(
+                f"{label}: sustained latency {bvs['ratio']:.2f}× the first {bvs['burst_s']:g} s, slowdown "
+                f"from {bvs.get('slowdown_start_s', 0):.1f} s"
+            )
         detection = a.get("detection") or {}
         if detection and not detection.get("active"):
             lines.append(f"{label}: ⚠ {detection.get('message')}")
-        episodes = sorted((a.get("spikes") or []) + (a.get("shifts") or []), key=lambda e: -(e.get("lost_ms") or 0))
+        episodes = sorted(
+            (a.get("spikes") or []) + (a.get("shifts") or []), key=lambda e: -(e.get("lost_ms") or 0)
+        )
         for item in episodes[:MAX_FINDING_LINES]:
             what = item.get("headline") or f"{item.get('kind', 'slowdown')} ×{item['ratio']:.2f}"
-            span = f"{item['t_s']:.1f}–{item['t_end_s']:.1f} s" if item.get("t_end_s") is not None else \
-                f"{item['t_s']:.1f} s"
+            span = (
+                f"{item['t_s']:.1f}–{item['t_end_s']:.1f} s"
+                if item.get("t_end_s") is not None
+                else f"{item['t_s']:.1f} s"
+            )
             lines.append(f"{label}: {what} at {span} — {cause_text(item.get('attribution'))}")
         if len(episodes) > MAX_FINDING_LINES:
             lines.append(f"{label}: … {len(episodes) - MAX_FINDING_LINES} more slowdowns (see --format json)")
@@ -104,15 +140,27 @@ def print_analysis(console: Any, report: dict[str, Any]) -> None:
         from rich import box
 
         methods = {r[-1] for r in rows if r[-1]}
-        shared = len(methods) <= 1  # one method for every row: say it once under the table, keep the CIs whole
-        table = Table(title=f"fair comparison vs the fastest — {_band(comp)}", title_justify="left",
-                      caption=f"95 % CIs: {next(iter(methods))}" if shared and methods else None,
-                      caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        shared = (
+            len(methods) <= 1
+        )  # one method for every row: say it once under the table, keep the CIs whole
+        table = Table(
+            title=f"fair comparison vs the fastest — {_band(comp)}",
+            title_justify="left",
+            caption=f"95 % CIs: {next(iter(methods))}" if shared and methods else None,
+            caption_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+        )
         columns = COMPARISON_COLUMNS[:-1] if shared else COMPARISON_COLUMNS
         for col in columns:
             wraps = col in ("backend", "verdict", "CI method")  # words wrap; numbers never
-            table.add_column(TABLE_HEADERS.get(col, col), no_wrap=not wraps, overflow="fold",
-                             justify="left" if wraps else "right", min_width=11 if col == "verdict" else None)
+            table.add_column(
+                TABLE_HEADERS.get(col, col),
+                no_wrap=not wraps,
+                overflow="fold",
+                justify="left" if wraps else "right",
+                min_width=11 if col == "verdict" else None,
+            )
         for row in rows:  # a ratio's CI on the line under it: every CI is whole at 80 columns
             cells = [x.replace(" [", "\n[", 1) if "CI" in col else x for col, x in zip(columns, row)]
             table.add_row(*(escape(x) for x in cells))
@@ -130,8 +178,12 @@ def analysis_markdown(report: dict[str, Any]) -> str:
     rows = comparison_rows(report)
     out: list[str] = []
     if _show_comparison(report, rows):
-        out += [f"### Fair comparison vs the fastest ({_band(comp)})", "",
-                f"| {' | '.join(COMPARISON_COLUMNS)} |", "|" + "---|" * len(COMPARISON_COLUMNS)]
+        out += [
+            f"### Fair comparison vs the fastest ({_band(comp)})",
+            "",
+            f"| {' | '.join(COMPARISON_COLUMNS)} |",
+            "|" + "---|" * len(COMPARISON_COLUMNS),
+        ]
         out += [f"| {' | '.join(r)} |" for r in rows]
         aa = _aa_line(comp)
         out += ["", aa, ""] if aa else [""]

@@ -26,9 +26,18 @@ N_BUCKETS = math.ceil(math.log(1e11 / MIN_NS) / math.log(LOG_BASE)) + 1
 BLOCK_S = 0.5
 _EMPTY = np.empty(0, np.int64)
 RECENT_EVENTS = 200
-STATUS_TEXT = {"pending": "waiting to load", "loading": "loading…", "loaded": "loaded", "warmup": "warm-up",
-               "waiting": "waiting its turn", "running": "running", "done": "done", "ok": "done",
-               "degraded": "done (degraded)", "stopped": "stopped by the user"}
+STATUS_TEXT = {
+    "pending": "waiting to load",
+    "loading": "loading…",
+    "loaded": "loaded",
+    "warmup": "warm-up",
+    "waiting": "waiting its turn",
+    "running": "running",
+    "done": "done",
+    "ok": "done",
+    "degraded": "done (degraded)",
+    "stopped": "stopped by the user",
+}
 MEASURING = ("warmup", "running", "waiting")
 """Recorded statuses a replay refines from the calls themselves (whose turn it is at the instant)."""
 
@@ -54,7 +63,11 @@ def loading_text(elapsed_s: float | None, phase: str | None, phase_s: float | No
     """``loading… 3.2 s``, ``loading: compile 1.2 s (3.2 s in all)``; plain ``loading…`` without a time."""
     if phase:
         if phase_s is not None:
-            tail = f" ({elapsed_s:.1f} s in all)" if elapsed_s is not None and elapsed_s - phase_s >= 0.05 else ""
+            tail = (
+                f" ({elapsed_s:.1f} s in all)"
+                if elapsed_s is not None and elapsed_s - phase_s >= 0.05
+                else ""
+            )
             return f"loading: {phase} {phase_s:.1f} s{tail}"
         return f"loading: {phase}…" + (f" {elapsed_s:.1f} s" if elapsed_s is not None else "")
     return "loading…" + (f" {elapsed_s:.1f} s" if elapsed_s is not None else "")
@@ -189,8 +202,14 @@ class _Acc:
 class SnapshotBuilder:
     """Builds `Snapshot`s of one `RunData` at increasing instants, incrementally; recomputes on rewind."""
 
-    def __init__(self, data: RunData, session: str = "", *, inline_final: bool = True,
-                 clock: Callable[[], int] = time.perf_counter_ns) -> None:
+    def __init__(
+        self,
+        data: RunData,
+        session: str = "",
+        *,
+        inline_final: bool = True,
+        clock: Callable[[], int] = time.perf_counter_ns,
+    ) -> None:
         """`inline_final` False: the exact final statistics appear only after `prepare_final()` (which may be
         called from a worker thread, as it sorts every sample). `clock` (perf_counter_ns) times what is
         loading in a live build (`build(None)`); a replay uses the instant it shows."""
@@ -215,15 +234,18 @@ class SnapshotBuilder:
         self._derived: tuple = ()
         self._failed: set[str] = set()  # labels with an engine_error event
 
-    def _samples(self, label: str, acc: _Acc, lo: int | None, upto: int | None, phase: str,
-                 count: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _samples(
+        self, label: str, acc: _Acc, lo: int | None, upto: int | None, phase: str, count: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
         """New calls of one phase since the cursor; live, skips the query when the store's count has not moved
         (a waiting backend costs nothing, and the store need not concatenate its recent chunks)."""
         if count is not None:
             n = int(count(label, phase))
             if n == acc.seen[phase]:
                 return _EMPTY, _EMPTY
-            acc.seen[phase] = n  # read before the query: calls landing in between are fetched now or next time
+            acc.seen[phase] = (
+                n  # read before the query: calls landing in between are fetched now or next time
+            )
         return self.data.samples(label, lo, upto, phase)
 
     def build(self, t_ns: int | None = None) -> Snapshot:
@@ -244,8 +266,10 @@ class SnapshotBuilder:
             lo = acc.cursor
             m_start, m_dur = self._samples(label, acc, lo, upto, PHASE_MEASURE, count)
             w_start, _ = self._samples(label, acc, lo, upto, PHASE_WARMUP, count)
-            last = max((int(m_start[-1]), PHASE_MEASURE) if m_start.size else (-1, ""),
-                       (int(w_start[-1]), PHASE_WARMUP) if w_start.size else (-1, ""))
+            last = max(
+                (int(m_start[-1]), PHASE_MEASURE) if m_start.size else (-1, ""),
+                (int(w_start[-1]), PHASE_WARMUP) if w_start.size else (-1, ""),
+            )
             acc.add(np.asarray(m_start, np.int64), np.asarray(m_dur, np.int64), int(w_start.size), last, t0)
             if last[0] >= 0:
                 acc.cursor = last[0] + 1
@@ -261,16 +285,28 @@ class SnapshotBuilder:
             final = self._final if self._final is not None or not self.inline_final else self.prepare_final()
         spikes, spans, active, unavailable, marks, recent = self._from_events(t0)
         now = self.clock() if t_ns is None else t
-        snaps = [self._backend(label, info, t, now, at_end, final, spikes.get(label, ()), recorded is not None)
-                 for label, info in infos.items()]
+        snaps = [
+            self._backend(label, info, t, now, at_end, final, spikes.get(label, ()), recorded is not None)
+            for label, info in infos.items()
+        ]
         snaps = _with_relative(snaps)
         plan = dict(data.plan or {})
         return Snapshot(
-            t_s=(t - t0) / 1e9, end_s=(end - t0) / 1e9, model=str(plan.get("model", "?")), plan=plan,
-            outcome=outcome if at_end else None, at_end=at_end, backends=tuple(snaps),
-            monitor=dict(data.monitor_latest(t)), events=recent,
-            throttle_active=active, throttle_spans=spans, unavailable=unavailable,
-            t0_wall=float(getattr(data, "t0_wall", 0.0) or 0.0), t0_ns=t0, marks=marks,
+            t_s=(t - t0) / 1e9,
+            end_s=(end - t0) / 1e9,
+            model=str(plan.get("model", "?")),
+            plan=plan,
+            outcome=outcome if at_end else None,
+            at_end=at_end,
+            backends=tuple(snaps),
+            monitor=dict(data.monitor_latest(t)),
+            events=recent,
+            throttle_active=active,
+            throttle_spans=spans,
+            unavailable=unavailable,
+            t0_wall=float(getattr(data, "t0_wall", 0.0) or 0.0),
+            t0_ns=t0,
+            marks=marks,
         )
 
     def _from_events(self, t0: int) -> tuple:
@@ -287,9 +323,14 @@ class SnapshotBuilder:
                     failed.add(e.backend)
             self._failed = failed
             spans, active = self._throttle(t0)
-            self._derived = ({k: tuple(v) for k, v in spikes.items()}, spans, active, self._unavailable(),
-                             tuple((e.t_ns - t0) / 1e9 for e in ev if e.kind == "mark"),
-                             tuple(ev[-RECENT_EVENTS:]))
+            self._derived = (
+                {k: tuple(v) for k, v in spikes.items()},
+                spans,
+                active,
+                self._unavailable(),
+                tuple((e.t_ns - t0) / 1e9 for e in ev if e.kind == "mark"),
+                tuple(ev[-RECENT_EVENTS:]),
+            )
             self._derived_n = len(ev)
         spikes_, spans_, active_, unavailable_, marks_, recent_ = self._derived
         return spikes_, spans_, active_, dict(unavailable_), marks_, recent_
@@ -330,15 +371,30 @@ class SnapshotBuilder:
         self._load_began[label] = hi
         return hi
 
-    def _backend(self, label: str, info: Any, t: int, now: int, at_end: bool, final: dict | None,
-                 spikes: tuple[float, ...], recorded: bool = False) -> BackendSnap:
+    def _backend(
+        self,
+        label: str,
+        info: Any,
+        t: int,
+        now: int,
+        at_end: bool,
+        final: dict | None,
+        spikes: tuple[float, ...],
+        recorded: bool = False,
+    ) -> BackendSnap:
         acc = self._accs[label]
         if acc.view is None or acc.view[0] != acc.version:  # only a backend that got new calls is recomputed
             idx = np.fromiter(acc.blocks.keys(), dtype=np.int64, count=len(acc.blocks))
             vals = np.array(list(acc.blocks.values()), dtype=np.float64).reshape(-1, 2)
             order = np.argsort(idx)
-            acc.view = (acc.version, hist_quantiles(acc.hist, (0.5, 0.95, 0.99)), acc.hist.copy(),
-                        idx[order] * BLOCK_S, vals[order, 0], vals[order, 1])
+            acc.view = (
+                acc.version,
+                hist_quantiles(acc.hist, (0.5, 0.95, 0.99)),
+                acc.hist.copy(),
+                idx[order] * BLOCK_S,
+                vals[order, 0],
+                vals[order, 1],
+            )
         _, (p50, p95, p99), hist, tl_t, tl_med, tl_max = acc.view
         n = acc.n
         mean = acc.sum / n if n else math.nan
@@ -347,8 +403,15 @@ class SnapshotBuilder:
         thr = n / (acc.busy_ns / 1e9) if acc.busy_ns else math.nan
         f = (final or {}).get(label)
         if f:
-            p50, p95, p99, mean, cv, thr, n = (f["median"], f["p95"], f["p99"], f["mean"], f["cv"],
-                                               f["throughput"], int(f["count"]))
+            p50, p95, p99, mean, cv, thr, n = (
+                f["median"],
+                f["p95"],
+                f["p99"],
+                f["mean"],
+                f["cv"],
+                f["throughput"],
+                int(f["count"]),
+            )
         status = self._status(label, info, acc, t, at_end, recorded)
         text = STATUS_TEXT.get(status, status)
         elapsed = phase = None
@@ -361,12 +424,31 @@ class SnapshotBuilder:
             phase_s = max(now - since, 0) / 1e9 if since is not None else None
             text = loading_text(elapsed, phase, phase_s)
         return BackendSnap(
-            label=label, backend=info.backend, status=status, status_text=text, error=info.error,
-            degraded=tuple(info.degraded_reasons or ()), count=n, warmup_count=acc.warm, p50_ms=p50,
-            p95_ms=p95, p99_ms=p99, mean_ms=mean, cv=cv, throughput=thr, rel_to_fastest=None,
-            hist=hist, tl_t=tl_t, tl_med=tl_med, tl_max=tl_max,
-            spikes=spikes, final=bool(f), load_ms=info.load_ms, first_inference_ms=info.first_inference_ms,
-            load_elapsed_s=elapsed, load_phase=phase,
+            label=label,
+            backend=info.backend,
+            status=status,
+            status_text=text,
+            error=info.error,
+            degraded=tuple(info.degraded_reasons or ()),
+            count=n,
+            warmup_count=acc.warm,
+            p50_ms=p50,
+            p95_ms=p95,
+            p99_ms=p99,
+            mean_ms=mean,
+            cv=cv,
+            throughput=thr,
+            rel_to_fastest=None,
+            hist=hist,
+            tl_t=tl_t,
+            tl_med=tl_med,
+            tl_max=tl_max,
+            spikes=spikes,
+            final=bool(f),
+            load_ms=info.load_ms,
+            first_inference_ms=info.first_inference_ms,
+            load_elapsed_s=elapsed,
+            load_phase=phase,
         )
 
     def _status(self, label: str, info: Any, acc: _Acc, t: int, at_end: bool, recorded: bool) -> str:
@@ -431,8 +513,15 @@ def final_stats(data: RunData) -> dict[str, dict[str, float]]:
     for label, b in backend_results(data).items():
         lat = b.get("latency_ms")
         if lat:
-            out[label] = {"median": lat["median"], "p95": lat["p95"], "p99": lat["p99"], "mean": lat["mean"],
-                          "cv": lat["cv"], "throughput": b["throughput_per_s"], "count": b["iterations"]}
+            out[label] = {
+                "median": lat["median"],
+                "p95": lat["p95"],
+                "p99": lat["p99"],
+                "mean": lat["mean"],
+                "cv": lat["cv"],
+                "throughput": b["throughput_per_s"],
+                "count": b["iterations"],
+            }
     return out
 
 

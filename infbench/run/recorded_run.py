@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from infbench.config import RunPlan
 from infbench.errors import InfbenchError
-from infbench.live_analysis import LiveAnalyzer
+from infbench.plan.spec import RunPlan
 from infbench.records import PHASE_MEASURE, Fanout, RunEvent, SampleBlock
-from infbench.runner import Runner
+from infbench.run.live_analysis import LiveAnalyzer
+from infbench.run.runner import Runner
 
 
 class SampleGate:
@@ -29,7 +29,9 @@ class SampleGate:
     At the end it adds one ``status`` event per thinned backend saying how many calls were kept of how many.
     """
 
-    def __init__(self, fanout: Fanout, thin: dict[str, float], full: tuple[Any, ...] = (), seed: int = 0) -> None:
+    def __init__(
+        self, fanout: Fanout, thin: dict[str, float], full: tuple[Any, ...] = (), seed: int = 0
+    ) -> None:
         self.fanout = fanout
         self.thin = dict(thin)
         self.full = tuple(full)
@@ -60,11 +62,16 @@ class SampleGate:
         """Say how much of each thinned backend was kept, then forward the outcome."""
         for label, calls in self.calls.items():
             if calls > self.kept[label]:
-                self.fanout.on_event(RunEvent(
-                    time.perf_counter_ns(), "status",
-                    f"{label}: recorded a uniform sample of {self.kept[label]:,} of its {calls:,} measured calls "
-                    f"(the control's percentiles, to sampling noise; -b null:keep=all records every call)",
-                    label, {"calls": calls, "kept": self.kept[label]}))
+                self.fanout.on_event(
+                    RunEvent(
+                        time.perf_counter_ns(),
+                        "status",
+                        f"{label}: recorded a uniform sample of {self.kept[label]:,} of its {calls:,} measured calls "
+                        f"(the control's percentiles, to sampling noise; -b null:keep=all records every call)",
+                        label,
+                        {"calls": calls, "kept": self.kept[label]},
+                    )
+                )
         self.fanout.on_finish(outcome)
 
 
@@ -84,22 +91,36 @@ def thinned_backends(plan: RunPlan) -> dict[str, float]:
 class RecordedRun:
     """One recorded run. `start()` runs it in a background thread; `wait()` joins it."""
 
-    def __init__(self, plan: RunPlan, save: str | Path | None = None, *, monitors: bool = True,
-                 listeners: tuple[Any, ...] = (), progress: Any = None) -> None:
+    def __init__(
+        self,
+        plan: RunPlan,
+        save: str | Path | None = None,
+        *,
+        monitors: bool = True,
+        listeners: tuple[Any, ...] = (),
+        progress: Any = None,
+    ) -> None:
         from infbench.sessions.paths import default_session_path
         from infbench.sessions.store import LiveStore
 
         self.plan = plan
         self.path = Path(save) if save else default_session_path(Path(plan.model).name)
         self.store = LiveStore()
-        self.recorder: Any = None  # opened by start(), after the model is ready: a failed prepare leaves no file
+        self.recorder: Any = (
+            None  # opened by start(), after the model is ready: a failed prepare leaves no file
+        )
         self.fanout = Fanout(self.store, *listeners)
         # Spike/step detection reads the store and emits events back through the fan-out (so they are recorded).
         self.analyzer = LiveAnalyzer(self.store, self.fanout.on_event)
         self.fanout.listeners.insert(1, self.analyzer)
         self.gate = SampleGate(self.fanout, thinned_backends(plan), full=listeners, seed=plan.seed)
-        self.runner = Runner(plan, self.gate, monitors=monitors, progress=progress,
-                             health_check=lambda: self.recorder.error if self.recorder else None)
+        self.runner = Runner(
+            plan,
+            self.gate,
+            monitors=monitors,
+            progress=progress,
+            health_check=lambda: self.recorder.error if self.recorder else None,
+        )
         self.thread: threading.Thread | None = None
         self.error: BaseException | None = None
         self.outcome: str | None = None
@@ -120,7 +141,7 @@ class RecordedRun:
     def _main(self) -> None:
         try:
             self.outcome = self.runner.run()
-        except BaseException as exc:  # noqa: BLE001 - surfaced by wait()
+        except BaseException as exc:
             self.error = exc
             self.outcome = "failed"
 

@@ -55,7 +55,9 @@ class LiveAnalyzer:
     def on_start(self, plan: dict, system: dict, t0_ns: int, t0_wall: float) -> None:
         """Start the analysis thread."""
         self.t0_ns = t0_ns
-        self._labels = [b["label"] for b in plan.get("backends", []) if b.get("backend") not in CONTROL_BACKENDS]
+        self._labels = [
+            b["label"] for b in plan.get("backends", []) if b.get("backend") not in CONTROL_BACKENDS
+        ]
         self._thread = threading.Thread(target=self._loop, name="infbench-live-analysis", daemon=True)
         self._thread.start()
 
@@ -108,8 +110,11 @@ class LiveAnalyzer:
             if ep.t_start_ns in track.emitted:
                 continue
             ongoing = ep.kind != "spike"  # still slow at the end of the data so far
-            ready = final or (ongoing and now - ep.t_start_ns >= SUSTAINED_NS) or (
-                not ongoing and not busy and ep.t_end_ns + ATTRIBUTION_DELAY_NS <= now)
+            ready = (
+                final
+                or (ongoing and now - ep.t_start_ns >= SUSTAINED_NS)
+                or (not ongoing and not busy and ep.t_end_ns + ATTRIBUTION_DELAY_NS <= now)
+            )
             if ready:
                 events.append(self._event(ep))
                 track.emitted.add(ep.t_start_ns)
