@@ -1,5 +1,6 @@
 # Quick start:  make run   (set up .venv and open the live TUI on the built-in default)
-#               make test  (set up .venv and run the whole test suite; .ci/run calls this)
+#               make test  (set up .venv, `make lint`, then the whole test suite; .ci/run calls this)
+#               make lint  (ruff check, ruff format --check, mypy infbench)
 # Override the PyTorch build:  make run TORCH_SPEC="torch==2.13.0"   (default: the CPU wheel)
 VENV ?= .venv
 PYTHON ?= python3
@@ -26,11 +27,14 @@ run: $(STAMP)
 headless: $(STAMP)
 	$(VENV)/bin/infbench-tui run --headless $(ARGS)
 
-test: $(STAMP)
+# lint first: a lint or type error fails `make test` (and so CI) before the suite runs
+test: lint
 	$(VENV)/bin/python -m pytest -q -p no:cacheprovider $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check infbench tests bench
+	$(VENV)/bin/ruff format --check infbench tests bench
+	$(VENV)/bin/mypy infbench
 
 bench: $(STAMP)
 	for f in bench/*.py; do $(PY) $$f || exit 1; done

@@ -1,7 +1,9 @@
 """A bare timing loop of one backend's inference call in a plain Python process (the observer-effect baseline).
 
-Started by observer_effect.py. Reads commands on stdin: ``run SECONDS OUT.npy`` runs the loop and saves the
-durations (ns), then prints ``done``; ``quit`` exits. Uses each backend's own API directly, nothing of infbench.
+Started by observer_effect.py: ``_bare_loop.py BACKEND ONNX HF_DIR FEEDS.npz [THREADS]`` (THREADS: a count, 1 by
+default, or ``default`` for the backend's own thread settings, ONNX Runtime only). Reads commands on stdin:
+``run SECONDS OUT.npy`` runs the loop and saves the durations (ns), then prints ``done``; ``quit`` exits. Uses each
+backend's own API directly, nothing of infbench.
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ import time
 import numpy as np
 
 
-def build(backend: str, onnx_path: str, hf_dir: str, feeds: dict[str, np.ndarray]):
-    """Return a zero-argument callable doing one inference, configured for one thread."""
+def build(backend: str, onnx_path: str, hf_dir: str, feeds: dict[str, np.ndarray], threads: int | None = 1):
+    """Return a zero-argument callable doing one inference, with `threads` threads (None: ORT's defaults)."""
     if backend == "onnxruntime":
         import onnxruntime as ort
 
         so = ort.SessionOptions()
-        so.intra_op_num_threads = 1
-        so.inter_op_num_threads = 1
+        if threads is not None:  # as `--threads N --inter-threads N`; None keeps ORT's defaults (every core)
+            so.intra_op_num_threads = threads
+            so.inter_op_num_threads = threads
         sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
         return lambda: sess.run(None, feeds)
     if backend == "openvino":
@@ -55,11 +58,22 @@ def build(backend: str, onnx_path: str, hf_dir: str, feeds: dict[str, np.ndarray
     raise SystemExit(f"unknown backend {backend}")
 
 
+def _threads(arg: str, backend: str) -> int | None:
+    if arg == "default":
+        if backend != "onnxruntime":
+            raise SystemExit("THREADS=default is supported for onnxruntime only")
+        return None
+    if backend != "onnxruntime" and arg != "1":
+        raise SystemExit("only onnxruntime takes a thread count other than 1 here")
+    return int(arg)
+
+
 def main() -> None:
     """Serve run commands on stdin."""
     backend, onnx_path, hf_dir, feeds_path = sys.argv[1:5]
+    threads = _threads(sys.argv[5] if len(sys.argv) > 5 else "1", backend)
     feeds = dict(np.load(feeds_path))
-    call = build(backend, onnx_path, hf_dir, feeds)
+    call = build(backend, onnx_path, hf_dir, feeds, threads)
     for _ in range(5):
         call()
     print("ready", flush=True)

@@ -284,7 +284,8 @@ def markdown(res: dict[str, Any]) -> str:
                 f"the run (correlation of the first and second half's log ratio across runs: "
                 f"{rl.get('half_corr', 0):.2f}; sd of the offset across runs: {100 * rl.get('offset_sd', 0):.1f} %, "
                 f"while the bootstrap's half-width is ~0.6 %) — hence the between-process term. It followed the "
-                f"load order before the order was drawn at random: twin loaded last in {rl['twin_last'][0]} runs, twin/original "
+                f"load order before the order was drawn at random: twin loaded last in {rl['twin_last'][0]} runs, "
+                f"twin/original "
                 f"{100 * (math.exp(rl['twin_last'][1]) - 1):+.1f} %; loaded first in {rl['twin_first'][0]} runs, "
                 f"{100 * (math.exp(rl['twin_first'][1]) - 1):+.1f} %."
                 if "twin_last" in rl

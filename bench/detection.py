@@ -122,8 +122,9 @@ def main() -> None:
             f"(`infbench.testing.streams`: back-to-back calls, log-normal σ 0.05 with absolute scheduler hiccups, "
             f"two backends' interleaved 0.25 s turns, monitors at their real rates and stamping, sampler phase "
             f"varied), analysed by `findings.detect_episodes` (the live detectors over every call, "
-            f"alarms merged into episodes). Transient slowdowns last 3–5 s (2×) or 1–5 s (1.3×); sustained = a 1.3× "
-            f"step to the end of the run. Cells: recall / precision / attribution accuracy. {time.time() - t_begin:.0f} s."
+            f"alarms merged into episodes). Transient slowdowns last 3–5 s (2×) or 1–5 s (1.3×); sustained = a "
+            f"1.3× step to the end of the run. Cells: recall / precision / attribution accuracy. "
+            f"{time.time() - t_begin:.0f} s."
         ),
         "",
         (

@@ -120,13 +120,14 @@ sleep costs 5–10× its warm time: a bare `time.sleep(0.1)` loop alone costs ~0
 and closing a /proc file ~100 µs, a pread on a kept descriptor ~50 µs, even one `round()` ~30 µs. So the sampler
 is written for few steps per tick rather than for warm speed.
 
-**History on this VM (sampler, % of one core):** 1.27 (all monitors at 10/5/5/2/1 Hz) → 0.69 (raw `os.read`,
-lower rates for slow signals) → 0.56–0.63 (/proc/stat parsed directly) → 0.52–0.57 (`time.sleep` instead of
-`Event.wait`, /proc/meminfo read directly) → **0.34–0.48** over today's runs (the table above is the latest): /proc and sysfs files kept open and re-read with
-one `pread` (`KeptFile`; per-process files stay tied to their process, so a reused pid is never misread), the
-load average read once a second (the kernel recomputes it every 5 s), RSS from `/proc/<pid>/stat` instead of
-psutil, swap from /proc/meminfo + /proc/vmstat, a precomputed tick plan in the sampler loop, and fewer steps in
-the /proc/stat parser (no `round()`), and a NamedTuple per process in the noisy-neighbour scan.
+**History on this VM (sampler, % of one core):** 1.27 (all monitors at 10/5/5/2/1 Hz) → 0.69 (raw `os.read`, lower
+rates for slow signals) → 0.56–0.63 (/proc/stat parsed directly) → 0.52–0.57 (`time.sleep` instead of `Event.wait`,
+/proc/meminfo read directly) → **0.34–0.48** over today's runs (the table above is the latest): /proc and sysfs
+files kept open and re-read with one `pread` (`KeptFile`; per-process files stay tied to their process, so a reused
+pid is never misread), the load average read once a second (the kernel recomputes it every 5 s), RSS from
+`/proc/<pid>/stat` instead of psutil, swap from /proc/meminfo + /proc/vmstat, a precomputed tick plan in the
+sampler loop, and fewer steps in the /proc/stat parser (no `round()`), and a NamedTuple per process in the
+noisy-neighbour scan.
 
 **Before ÷ after, alternated in one run (2026-12-01):** the monitors of commit d13f0bc (`git archive d13f0bc
 infbench | tar -x -C /tmp/old`) and of this one, each driven by this script's `run_sampler` for 15 s, in

@@ -7,14 +7,22 @@ Targets: ratio of medians <= 1.02, ratio of p99 <= 1.05. The ratio CIs resample 
 turn and one bare turn; `compare_latencies(..., paired=True)`), not single calls: round-to-round drift of a few
 % dominates on a shared VM, and single calls are not independent.
 
-    .venv/bin/python bench/observer_effect.py [--model bert-small] [--rounds 6] [--turn 2]
+The whole-program arms (``--arms process``): the real ``infbench-tui run MODEL -b ort`` live in a tmux pane,
+the same run ``--headless``, and a bare ONNX Runtime loop, one fresh process each per turn, A B C rotated per
+round; at 1 thread (the target) and at ORT's default threads (every core: information). See bench/_process_arms.py.
+
+    .venv/bin/python bench/observer_effect.py [--model bert-small] [--arms child,process] [--rounds 6] [--turn 2]
+        [--process-rounds 8] [--process-turn 5] [--process-threads 1,default]
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
+import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,6 +32,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _process_arms import ArmConfig, run_rounds
 
 from infbench.analysis.compare import compare_latencies
 from infbench.analysis.intervals import Calls
@@ -89,59 +99,133 @@ def _with_rounds(turns: list[np.ndarray]) -> Calls:
     return Calls(np.concatenate(turns), np.repeat(np.arange(len(turns)), [t.size for t in turns]))
 
 
-def main() -> int:
-    """Measure every installed backend and write bench/results/observer_effect.md."""
-    from infbench.engines.base import installed_backends
+def child_arms(args: argparse.Namespace, model, feeds_path: str, tmp: str) -> list[str]:
+    """The engine-child arms: one table row per installed backend (infbench child vs a kept-alive bare loop)."""
+    from infbench.engines.registry import installed_backends
 
+    rows = []
+    for backend in [b for b in args.backends.split(",") if b in installed_backends()]:
+        ours_c, theirs_c = measure(backend, model, feeds_path, args.rounds, args.turn, tmp)
+        # ratios infbench / bare; 95 % CIs from the paired round bootstrap
+        c = compare_latencies(theirs_c, ours_c, paired=True)
+        rows.append(_row(backend, ours_c.dur, theirs_c.dur, c))
+        print(rows[-1], flush=True)
+    return rows
+
+
+def _row(name: str, ours: np.ndarray, theirs: np.ndarray, c) -> str:
+    (mlo, mhi), (plo, phi) = c.median_ratio_ci95, c.p99_ratio_ci95
+    ok = "yes" if c.median_ratio <= 1.02 and c.p99_ratio <= 1.05 else "no"
+    return (
+        f"| {name} | {np.median(ours) / 1e6:.2f} | {np.median(theirs) / 1e6:.2f} | "
+        f"{c.median_ratio:.3f} [{mlo:.3f}–{mhi:.3f}] | {np.percentile(ours, 99) / 1e6:.2f} | "
+        f"{np.percentile(theirs, 99) / 1e6:.2f} | {c.p99_ratio:.3f} [{plo:.3f}–{phi:.3f}] | "
+        f"{ours.size}/{theirs.size} | {ok} | {c.ci_method} |"
+    )
+
+
+def process_arms(args: argparse.Namespace, model, feeds_path: str) -> list[str]:
+    """Live TUI, headless run and a fresh bare loop, A B C rotated per round, for each --process-threads value."""
+    rows = []
+    size = tuple(int(x) for x in args.size.split("x"))
+    for setting in args.process_threads.split(","):
+        threads = None if setting == "default" else int(setting)
+        cfg = ArmConfig(args.model, threads, args.process_turn, size)  # type: ignore[arg-type]
+        print(f"whole-program arms, threads {setting}:", flush=True)
+        turns = run_rounds(cfg, args.process_rounds, model.onnx_path, feeds_path)
+        bare = _with_rounds(turns["bare"])
+        # every turn is a fresh process, so resampling rounds already holds the between-process spread
+        for arm in ("live", "headless"):
+            ours = _with_rounds(turns[arm])
+            c = compare_latencies(bare, ours, paired=True, process_sd=0.0)
+            label = (
+                f"{arm} / bare, {'default threads (every core)' if threads is None else f'{threads} thread'}"
+            )
+            rows.append(_row(label, ours.dur, bare.dur, c))
+            print(rows[-1], flush=True)
+    return rows
+
+
+HEADER = (
+    "| {what} | infbench p50 ms | bare p50 ms | p50 ratio [95% CI] | infbench p99 ms | bare p99 ms | "
+    "p99 ratio [95% CI] | calls | within target (<=1.02 / <=1.05) | CI method |"
+)
+
+
+def main() -> int:
+    """Measure the chosen arms and write bench/results/observer_effect.md."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="bert-small")
-    ap.add_argument("--rounds", type=int, default=6)
-    ap.add_argument("--turn", type=float, default=2.0, help="seconds per turn")
-    ap.add_argument("--backends", default="onnxruntime,openvino,torch", help="comma-separated subset")
+    ap.add_argument("--arms", default="child,process", help="child (engine-child arms), process (live TUI)")
+    ap.add_argument("--rounds", type=int, default=6, help="rounds of the engine-child arms")
+    ap.add_argument("--turn", type=float, default=2.0, help="seconds per turn of the engine-child arms")
+    ap.add_argument("--backends", default="onnxruntime,openvino,torch", help="engine-child arms: a subset")
+    ap.add_argument("--process-rounds", type=int, default=8, help="rounds of live / headless / bare")
+    ap.add_argument(
+        "--process-turn", type=float, default=5.0, help="measured seconds of one whole-program turn"
+    )
+    ap.add_argument("--process-threads", default="1,default", help="comma list: counts and/or `default`")
+    ap.add_argument("--size", default="120x40", help="tmux pane of the live TUI, columns x rows")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "observer_effect.md"))
     args = ap.parse_args()
-    backends = [b for b in args.backends.split(",") if b in installed_backends()]
-    model = prepare_model(args.model, need_onnx=True, need_hf="torch" in backends, progress=print)
-    rows = []
+    arms = set(args.arms.split(","))
+    if not arms <= {"child", "process"}:
+        ap.error("--arms: choose from child, process")
+    if "process" in arms and shutil.which("tmux") is None:
+        ap.error("the live TUI arm needs tmux: apt-get install tmux")
+    need_hf = "child" in arms and "torch" in args.backends.split(",")
+    model = prepare_model(args.model, need_onnx=True, need_hf=need_hf, progress=print)
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         feeds = build_inputs(model, WorkloadSpec(batch=1, seq=128, cycle=1)).items[0]
         feeds_path = f"{tmp}/feeds.npz"
         np.savez(feeds_path, **feeds)
-        for backend in backends:
-            ours_c, theirs_c = measure(backend, model, feeds_path, args.rounds, args.turn, tmp)
-            # ratios infbench / bare; 95 % CIs from the paired round bootstrap
-            c = compare_latencies(theirs_c, ours_c, paired=True)
-            ours, theirs = ours_c.dur, theirs_c.dur
-            m_ratio, p_ratio = c.median_ratio, c.p99_ratio
-            ok = "yes" if m_ratio <= 1.02 and p_ratio <= 1.05 else "no"
-            (mlo, mhi), (plo, phi) = c.median_ratio_ci95, c.p99_ratio_ci95
-            rows.append(
-                f"| {backend} | {np.median(ours) / 1e6:.2f} | {np.median(theirs) / 1e6:.2f} | "
-                f"{m_ratio:.3f} [{mlo:.3f}–{mhi:.3f}] | {np.percentile(ours, 99) / 1e6:.2f} | "
-                f"{np.percentile(theirs, 99) / 1e6:.2f} | {p_ratio:.3f} [{plo:.3f}–{phi:.3f}] | "
-                f"{ours.size}/{theirs.size} | {ok} | {c.ci_method} |"
-            )
-            print(rows[-1], flush=True)
-    text = "\n".join(
-        [
-            "## Observer effect (infbench vs a bare loop of the same call)",
-            "",
+        child_rows = child_arms(args, model, feeds_path, tmp) if "child" in arms else []
+        process_rows = process_arms(args, model, feeds_path) if "process" in arms else []
+    load = " / ".join(f"{x:.2f}" for x in load_before), " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    cmd = shlex.join(["python", "bench/observer_effect.py", *sys.argv[1:]])
+    lines = [
+        "## Observer effect (infbench vs a bare loop of the same call)",
+        "",
+        (
+            f"Run {datetime.date.today()}, {platform.machine()}, {os.cpu_count()} CPUs, Python "
+            f"{platform.python_version()}: `{cmd}` — model {args.model}, batch 1, seq 128; load average (1/5/15 "
+            f"min) before {load[0]}, after {load[1]}."
+        ),
+        "",
+    ]
+    if child_rows:
+        lines += [
             (
-                f"Run {datetime.date.today()}, {platform.machine()}, Python {platform.python_version()}: "
-                f"`python bench/observer_effect.py --model {args.model} --rounds {args.rounds} --turn {args.turn:g}` — "
-                f"batch 1, seq 128, one thread; infbench child and bare process alternated A B A B in one run. "
-                f"CIs resample rounds (one infbench turn + one bare turn), not single calls."
+                f"**Engine child** (EngineHost + worker, one thread) and a kept-alive bare loop, alternated A B A B "
+                f"in {args.rounds} rounds of {args.turn:g} s turns. CIs resample rounds (one infbench turn + one bare "
+                "turn), not single calls, plus the between-process spread (two processes)."
             ),
             "",
-            (
-                "| backend | infbench p50 ms | bare p50 ms | p50 ratio [95% CI] | infbench p99 ms | bare p99 ms | "
-                "p99 ratio [95% CI] | calls | within target (<=1.02 / <=1.05) | CI method |"
-            ),
+            HEADER.format(what="backend"),
             "|---|---|---|---|---|---|---|---|---|---|",
-            *rows,
+            *child_rows,
             "",
         ]
-    )
+    if process_rows:
+        lines += [
+            (
+                f"**Whole program**: `infbench-tui {' '.join(ArmConfig(args.model, 1, args.process_turn).cli_args())}"
+                f" --save …` live in a {args.size} tmux pane (the TUI redrawing while it measures), the same with "
+                "`--headless`, and a bare ONNX Runtime loop (bench/_bare_loop.py), each a fresh process per turn, "
+                f"A B C with the order rotated each round, {args.process_rounds} rounds of {args.process_turn:g} s "
+                "measured. Infbench's durations are the measure-phase samples of the saved session. Each round holds "
+                "one fresh process of each arm, so the round bootstrap covers the between-process spread. Target "
+                "at 1 thread: live / bare ≤ 1.02 (median) and ≤ 1.05 (p99); at the default threads (every core) "
+                "the rows are information: the UI, the monitors and the OS compete with the engine for the cores."
+            ),
+            "",
+            HEADER.format(what="arm"),
+            "|---|---|---|---|---|---|---|---|---|---|",
+            *process_rows,
+            "",
+        ]
+    text = "\n".join(lines)
     Path(args.out).write_text(text)
     print(text)
     return 0

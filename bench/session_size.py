@@ -38,14 +38,14 @@ from infbench.sessions.reader import open_session
 t_imp = time.perf_counter()
 r = open_session(sys.argv[1])
 mid = (r.t0_ns + r.end_ns()) // 2
-v = r.seek(mid)
-n = sum(v.samples(lb, mid - 10**9, mid)[0].size for lb in v.backend_infos())
-v.monitor_latest(mid)
+infos = r.backend_infos(at_ns=mid)
+n = sum(r.samples(lb, mid - 10**9, mid)[0].size for lb in infos)
+r.monitor_latest(mid)
 t_seek = time.perf_counter()
 from infbench.analysis.summary import build_report
 rep = build_report(r)
 t_rep = time.perf_counter()
-print(t_imp - t, t_seek - t_imp, t_rep - t_seek, n, sum(b["iterations"] for b in rep["backends"].values()))
+print(t_imp - t, t_seek - t_imp, t_rep - t_seek, n, sum(b.iterations for b in rep.variants.values()))
 """
 
 

@@ -148,7 +148,8 @@ def write(results: list[dict], load: tuple[tuple[float, ...], tuple[float, ...]]
             f"{platform.python_version()}; load average (1/5/15 min) before {'/'.join(f'{x:.2f}' for x in load[0])}, "
             f"after {'/'.join(f'{x:.2f}' for x in load[1])}. Live app headless (`run_test`), bert-tiny seq 128, "
             "onnxruntime + openvino + torch (1 thread each) + null; frames = composed screen updates; key = post → "
-            "first frame showing the effect (`?` help, `escape`, `p` pause/resume). Targets: ≥ 15 frames/s, key ≤ 100 ms."
+            "first frame showing the effect (`?` help, `escape`, `p` pause/resume). "
+            "Targets: ≥ 15 frames/s, key ≤ 100 ms."
         ),
         "",
         (

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 from types import ModuleType
 
-from infbench import __version__
+from infbench import __version__, logs
 from infbench.errors import InfbenchError, SessionError
+
+log = logging.getLogger(__name__)
 
 COMMANDS = ("run", "replay", "report", "compare", "export", "sweep", "doctor", "models")
 # Commands whose input is a session file: an unreadable or corrupt one is bad input (exit 2), like a bad argument.
@@ -65,18 +68,27 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
         ),
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    logs.add_arguments(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     modules = _command_modules()
     for module in modules.values():
         module.add_parser(sub)
+    for command_parser in {id(p): p for p in sub.choices.values()}.values():  # aliases share a parser
+        logs.add_arguments(command_parser, sub=True)
     return parser, modules
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse `argv` and run the subcommand; returns the exit code."""
+    """Parse `argv`, set up logging (``-v``, ``-vv``, ``--log-level``) and run the subcommand; returns the
+    exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser, modules = build_parser()
     args = parser.parse_args(argv)
+    with logs.cli_logging(logs.level_from_args(args), PROG):
+        return _run(parser, modules, args)
+
+
+def _run(parser: argparse.ArgumentParser, modules: dict[str, ModuleType], args: argparse.Namespace) -> int:
     try:
         if args.command is None:
             if "run" not in modules:
@@ -97,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("INFBENCH_DEBUG"):
             raise
+        log.debug("internal error", exc_info=True)  # the traceback, with -vv
         sys.stderr.write(
-            f"{PROG}: internal error: {type(exc).__name__}: {exc} (set INFBENCH_DEBUG=1 for the traceback)\n"
+            f"{PROG}: internal error: {type(exc).__name__}: {exc} (-vv or INFBENCH_DEBUG=1 for the traceback)\n"
         )
         return 1
 

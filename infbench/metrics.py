@@ -162,6 +162,8 @@ for _m in (
     Metric("rss_peak_mb", "RSS peak", "MB", "lower", fmt_mb, "engine process peak memory"),
     Metric("model_size_mb", "size", "MB", "lower", fmt_mb, "model size on disk"),
     Metric("parity_max_abs", "max |Δ|", "", "lower", fmt_plain, "largest output difference vs the reference"),
-    Metric("parity_cosine", "cosine", "", "higher", fmt_plain, "cosine similarity of outputs vs the reference"),
+    Metric(
+        "parity_cosine", "cosine", "", "higher", fmt_plain, "cosine similarity of outputs vs the reference"
+    ),
 ):
     register(_m)

@@ -67,7 +67,7 @@ class RunEvent:
 
     Attributes:
         t_ns: perf_counter_ns when it happened.
-        kind: short machine-readable kind (see EVENT_KINDS).
+        kind: short machine-readable kind: a `vocab.EventKind` value (its glyph and tone are defined there).
         message: one human-readable line.
         backend: the backend label it concerns, if any.
         data: JSON-serialisable details.
@@ -78,26 +78,6 @@ class RunEvent:
     message: str
     backend: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
-
-
-EVENT_KINDS = (
-    "run_start",
-    "run_end",
-    "status",
-    "warmup_end",
-    "engine_error",
-    "mark",
-    "spike",
-    "drift",
-    "step",
-    "throttle_on",
-    "throttle_off",
-    "pause",
-    "resume",
-    "sensor",
-    "gc",
-    "detection",
-)
 
 
 @dataclass(frozen=True)
@@ -141,6 +121,8 @@ class BackendInfo:
     load_phase_t_ns: int | None = None
     # `vocab.Role` values of this variant (``control``, ``aa-twin``), copied from its BackendSpec; `twin_of` is
     # the label of the variant an A/A twin repeats.
+    # What the engine reported about its effective configuration after loading (threads, streams, precision…).
+    details: dict[str, Any] = field(default_factory=dict)
     roles: list[str] = field(default_factory=list)
     twin_of: str | None = None
 

@@ -30,7 +30,7 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{name}=tests.engines.faulty_engines:{cls}" for name, cls in FAULTY.items()
     )
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    from infbench.engines.base import register_plugins
+    from infbench.engines.registry import register_plugins
 
     register_plugins()
 

@@ -22,7 +22,7 @@ import numpy as np
 DEFAULT_BLOCK_NS = 100_000_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class BlockStats:
     """Statistics of the calls starting in each non-empty time block, in time order (durations in ns).
 
@@ -43,14 +43,40 @@ class BlockStats:
     p90_ns: np.ndarray
     max_ns: np.ndarray
     mean_ns: np.ndarray
-    t1_ns: np.ndarray | None = None
-    cycle_ns: np.ndarray | None = None
+    t1_ns: np.ndarray
+    cycle_ns: np.ndarray
 
-    def __post_init__(self) -> None:
-        if self.t1_ns is None:
-            object.__setattr__(self, "t1_ns", np.asarray(self.t0_ns, dtype=np.int64) + int(self.block_ns))
-        if self.cycle_ns is None:
-            object.__setattr__(self, "cycle_ns", np.asarray(self.mean_ns, dtype=np.float64))
+    def __init__(
+        self,
+        block_ns: int,
+        t0_ns: np.ndarray,
+        count: np.ndarray,
+        median_ns: np.ndarray,
+        p90_ns: np.ndarray,
+        max_ns: np.ndarray,
+        mean_ns: np.ndarray,
+        t1_ns: np.ndarray | None = None,
+        cycle_ns: np.ndarray | None = None,
+    ) -> None:
+        """Store the arrays; `t1_ns` defaults to t0 + block_ns and `cycle_ns` to `mean_ns`."""
+        # Written by hand (not generated) so that the optional arguments are filled in before storing: the
+        # fields themselves are never None.
+        if t1_ns is None:
+            t1_ns = np.asarray(t0_ns, dtype=np.int64) + int(block_ns)
+        if cycle_ns is None:
+            cycle_ns = np.asarray(mean_ns, dtype=np.float64)
+        for name, value in (
+            ("block_ns", block_ns),
+            ("t0_ns", t0_ns),
+            ("count", count),
+            ("median_ns", median_ns),
+            ("p90_ns", p90_ns),
+            ("max_ns", max_ns),
+            ("mean_ns", mean_ns),
+            ("t1_ns", t1_ns),
+            ("cycle_ns", cycle_ns),
+        ):
+            object.__setattr__(self, name, value)
 
     def __len__(self) -> int:
         return int(self.t0_ns.shape[0])

@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass
 from itertools import pairwise
 
 import numpy as np
-from scipy.ndimage import median_filter
 
 from infbench.analysis.blocks import BlockStats
+from infbench.analysis.smoothing import median_filter
 
 STEP = "step"
 DRIFT = "drift"

@@ -18,10 +18,10 @@ quadrature with the bootstrap's half-width on the log scale — as a metrologist
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
-from scipy.stats import mannwhitneyu, norm
 
 from infbench.analysis.intervals import Calls, as_calls, ratio_draws
 from infbench.analysis.stats import DEFAULT_BOOTSTRAP
@@ -94,6 +94,8 @@ def mann_whitney_p(a: np.ndarray, b: np.ndarray) -> float:
     a, b = _subsample(np.asarray(a, dtype=np.float64)), _subsample(np.asarray(b, dtype=np.float64))
     if a.size < 2 or b.size < 2 or (np.all(a == a[0]) and np.all(b == a[0])):
         return 1.0
+    from scipy.stats import mannwhitneyu  # on first use: scipy.stats costs ~0.5 s on the live path
+
     return float(mannwhitneyu(a, b, alternative="two-sided", method="asymptotic").pvalue)
 
 
@@ -128,7 +130,8 @@ def with_process_spread(c: Comparison, sd: float = PROCESS_RATIO_SD) -> Comparis
     if c.median_ratio > 0 and med[0] > 0:
         se = math.log(med[1] / med[0]) / (2 * Z95)
         if se > 0:
-            p = max(p, float(2.0 * norm.sf(abs(math.log(c.median_ratio)) / se)))
+            # two-sided normal tail: 2 * sf(z) = erfc(z / sqrt 2)
+            p = max(p, math.erfc(abs(math.log(c.median_ratio)) / se / math.sqrt(2.0)))
     verdict = verdict_for(med, p, c.threshold)
     return replace(
         c,
@@ -221,68 +224,32 @@ def noise_band(aa: Comparison) -> float:
     return float((hi - lo) / 2.0 + abs(aa.median_ratio - 1.0))
 
 
-def relative_table(
-    backends: dict[str, np.ndarray | Calls],
+BASELINE = "baseline"  # the verdict of the fastest variant's own row in a relative table
+
+
+def relative_comparisons(
+    backends: Mapping[str, np.ndarray | Calls],
     threshold: float = 0.05,
     n_boot: int = DEFAULT_BOOTSTRAP,
     seed: int = 0,
     paired: bool = False,
-) -> dict:
-    """Each backend compared with the fastest one (by median), JSON-ready; `paired` as in `compare_latencies`.
+) -> tuple[str | None, dict[str, Comparison]]:
+    """(the fastest backend by median, each backend compared with it); `paired` as in `compare_latencies`.
 
-    Returns:
-        ``{"baseline": name, "threshold": t, "rows": {name: {...Comparison.to_dict()}}}``; the baseline's own
-        row has ratio 1.0 and verdict ``baseline``. Empty backends are left out.
+    The baseline's own row has ratio 1.0 and verdict ``baseline``. Empty backends are left out.
     """
     samples = {k: as_calls(v) for k, v in backends.items() if np.size(v.dur if isinstance(v, Calls) else v)}
     if not samples:
-        return {"baseline": None, "threshold": float(threshold), "rows": {}}
+        return None, {}
     medians = {k: float(np.median(v.dur)) for k, v in samples.items()}
     base = min(medians, key=medians.__getitem__)
-    rows: dict[str, dict] = {}
+    rows: dict[str, Comparison] = {}
     for name, values in samples.items():
         if name == base:
             n = int(values.dur.size)
             rows[name] = Comparison(
-                1.0, (1.0, 1.0), 1.0, (1.0, 1.0), 1.0, "baseline", False, float(threshold), n, n
-            ).to_dict()
+                1.0, (1.0, 1.0), 1.0, (1.0, 1.0), 1.0, BASELINE, False, float(threshold), n, n
+            )
         else:
-            rows[name] = compare_latencies(samples[base], values, threshold, n_boot, seed, paired).to_dict()
-    return {"baseline": base, "threshold": float(threshold), "rows": rows}
-
-
-def simulate_schedule_bias(
-    schedule: str,
-    n_per_backend: int = 20_000,
-    drift: float = 0.10,
-    block_len: int = 50,
-    sigma: float = 0.1,
-    seed: int = 0,
-) -> Comparison:
-    """Two identical backends on a machine slowing by `drift` linearly over the run, compared B vs A.
-
-    `schedule` is ``blocked`` (all of A, then all of B) or ``interleaved`` (rounds of `block_len` calls per
-    backend, order shuffled each round; compared with the paired round bootstrap). Blocked order shows a
-    confident false difference; interleaved does not.
-    """
-    rng = np.random.default_rng(seed)
-    n = 2 * n_per_backend
-    if schedule == "blocked":
-        owner = np.repeat([0, 1], n_per_backend)
-    elif schedule == "interleaved":
-        rounds = -(-n_per_backend // block_len)
-        first = rng.integers(0, 2, rounds)
-        pair = np.stack([first, 1 - first], axis=1)
-        owner = np.repeat(pair.ravel(), block_len)[: 2 * rounds * block_len]
-        keep = np.concatenate([np.flatnonzero(owner == k)[:n_per_backend] for k in (0, 1)])
-        owner = owner[np.sort(keep)]
-    else:
-        raise ValueError(f"unknown schedule {schedule!r}: use 'blocked' or 'interleaved'")
-    slow = 1.0 + drift * np.arange(n) / (n - 1)
-    dur = 10e6 * slow * rng.lognormal(0.0, sigma, n)
-    if schedule == "blocked":
-        return compare_latencies(dur[owner == 0], dur[owner == 1], seed=seed)
-    turn = np.arange(n_per_backend) // block_len  # the k-th turn of each backend is in round k
-    return compare_latencies(
-        Calls(dur[owner == 0], turn), Calls(dur[owner == 1], turn), seed=seed, paired=True
-    )
+            rows[name] = compare_latencies(samples[base], values, threshold, n_boot, seed, paired)
+    return base, rows

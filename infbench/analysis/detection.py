@@ -188,16 +188,18 @@ class SlowdownTracker:
             stride = take // MAX_CALLS_PER_PASS + 1
             self._stride = max(self._stride, stride)
             s, d, gap, idx = s[::stride], d[::stride], gap[::stride], idx[::stride]
+        spikes, cusum = self.spikes, self.cusum
+        assert spikes is not None and cusum is not None, "the detectors are made with k, by _size"
         blocks = call_blocks(s, d, k, idx, gap)
         self._blocks.append(blocks)
         out = [
             Finding("spike", x.t_start_ns, x.t_end_ns, x.ratio, x.metric, x.severity)
-            for x in self.spikes.update(blocks)
-        ]  # type: ignore[union-attr]
+            for x in spikes.update(blocks)
+        ]
         out += [
             Finding(x.kind, x.t_ns, max(x.t_end_ns or x.t_ns, x.t_ns), x.ratio, "median")
-            for x in self.cusum.update(blocks)
-        ]  # type: ignore[union-attr]
+            for x in cusum.update(blocks)
+        ]
         return out + (self._flush() if final else [])
 
     def _flush(self) -> list[Finding]:
@@ -290,8 +292,8 @@ class SlowdownTracker:
         self, group: list[Finding], slow: list[Finding], blocks: BlockStats, earlier: list[tuple[int, int]]
     ) -> Episode | None:
         t0 = min(f.t_start_ns for f in slow)
-        before = np.flatnonzero(blocks.t0_ns < t0)
-        before = [i for i in before.tolist() if not any(a <= blocks.t0_ns[i] < b for a, b in earlier)]
+        earlier_idx = np.flatnonzero(blocks.t0_ns < t0)
+        before = [i for i in earlier_idx.tolist() if not any(a <= blocks.t0_ns[i] < b for a, b in earlier)]
         base = np.asarray(before[-BASELINE_BLOCKS:], dtype=np.int64)
         if base.size < 3:
             return None

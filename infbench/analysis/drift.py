@@ -8,7 +8,6 @@ points (PELT), `detect_shifts`, `classify_shift` and `Shift` live in `changepoin
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import median_filter
 
 from infbench.analysis.blocks import BlockStats, weighted_median
 from infbench.analysis.changepoints import (
@@ -21,6 +20,7 @@ from infbench.analysis.changepoints import (
     classify_shift,
     detect_shifts,
 )
+from infbench.analysis.smoothing import median_filter
 
 __all__ = [
     "DRIFT",
@@ -109,12 +109,14 @@ class CusumDetector:
         return out
 
     def _alarm(self) -> Shift:
+        mu = self._mu
+        assert mu is not None, "alarms are raised only after calibration"
         before_y = np.asarray(self._cal_y[-self.calib :])
         run = np.asarray(self._run_y)
         start = min(self._hi_start if self._hi > self.h else self._lo_start, run.size - 1)
         series = np.exp(np.concatenate([before_y, run]))
         kind = classify_shift(series, 0, before_y.size + start, series.size)
-        before, after = float(np.exp(self._mu)), float(np.exp(np.median(run[start:])))
+        before, after = float(np.exp(mu)), float(np.exp(np.median(run[start:])))
         shift = Shift(self._run_t[start], kind, before, after, after / before, self._run_t[-1], self.backend)
         self._reset([], [])  # calibrate afresh on blocks after the alarm: the change time is only an estimate
         return shift

@@ -4,6 +4,7 @@ run at all."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -17,14 +18,15 @@ from infbench.analysis.detection import (
     SlowdownTracker,
 )
 from infbench.analysis.drift import burst_vs_sustained, warmup_end
+from infbench.analysis.report_model import BurstVsSustained, EpisodeFinding, Findings
 from infbench.analysis.stability import stability_warnings
 from infbench.records import PHASE_MEASURE
 from infbench.sessions.data import RunData
+from infbench.vocab import EventKind, Role
 
 BLOCK_NS = 100_000_000
 MAX_BLOCK_INPUT = 2_000_000  # systematic subsample beyond this many calls (block medians barely move)
 MAX_ATTRIBUTED = 20
-CONTROL_BACKENDS = {"null"}
 
 
 def _thin(start: np.ndarray, dur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -34,10 +36,7 @@ def _thin(start: np.ndarray, dur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return start[::stride], dur[::stride]
 
 
-RECOVERY = {"verdict": "recovery", "evidence": [], "scores": {}}
-
-
-def cause_text(attribution: dict[str, Any] | None) -> str:
+def cause_text(attribution: Mapping[str, Any] | None) -> str:
     """``verdict: evidence; evidence`` without repeating the verdict when the evidence starts with it."""
     attr = attribution or {}
     verdict = attr.get("verdict", "unexplained")
@@ -64,11 +63,18 @@ def turn_ends(data: Any, label: str) -> np.ndarray | None:
     return ends if ends.size else None
 
 
-def episode_dict(ep: Episode, t0_ns: int) -> dict[str, Any]:
+def episode_finding(ep: Episode, t0_ns: int, attribution: Mapping[str, Any] | None = None) -> EpisodeFinding:
     """An episode as the report carries it: times in seconds since t=0, the headline, the faces."""
-    d = ep.to_dict()
-    d.update(t_s=_rel_s(ep.t_start_ns, t0_ns), t_end_s=_rel_s(ep.t_end_ns, t0_ns), headline=ep.headline())
-    return d
+    return EpisodeFinding(
+        kind=ep.kind,
+        t_s=_rel_s(ep.t_start_ns, t0_ns),
+        t_end_s=_rel_s(ep.t_end_ns, t0_ns),
+        ratio=ep.ratio,
+        lost_ms=ep.lost_ms,
+        headline=ep.headline(),
+        attribution=attribution,
+        fields=ep.to_dict(),
+    )
 
 
 def detect_episodes(
@@ -89,52 +95,64 @@ def detect_episodes(
     return tracker.episodes(found), status, tracker
 
 
+def _burst(blocks: Any, t0_ns: int) -> BurstVsSustained | None:
+    bvs = burst_vs_sustained(blocks)
+    if not bvs:
+        return None
+    start_ns = bvs.get("slowdown_start_ns")
+    return BurstVsSustained(
+        burst_s=bvs["burst_s"],
+        burst_median_ns=bvs.get("burst_median_ns"),
+        sustained_median_ns=bvs.get("sustained_median_ns"),
+        ratio=bvs.get("ratio"),
+        sustained_slowdown=bool(bvs.get("sustained_slowdown")),
+        slowdown_start_ns=start_ns,
+        slowdown_start_s=_rel_s(start_ns, t0_ns),
+    )
+
+
 def backend_analysis(
     data: RunData, label: str, first_inference_ms: float | None, noise_band: float | None = None
-) -> dict[str, Any]:
-    """Findings for one backend (JSON-ready); times are seconds since t=0.
+) -> Findings:
+    """Findings for one backend; times are seconds since t=0.
 
     ``spikes`` holds the transient slowdown episodes, ``shifts`` the sustained ones (step/drift); each with
     its faces, time lost and attribution. ``detection`` says whether detection could run, and on what blocks.
+    A harness control (`vocab.Role.CONTROL`) gets its warm-up end only: its slowdowns are the harness's.
     """
     t0 = data.t0_ns
     all_start, all_dur = _thin(*data.samples(label))
     start, dur = data.samples(label, phase=PHASE_MEASURE)
-    out: dict[str, Any] = {
-        "warmup_end_s": None,
-        "spikes": [],
-        "shifts": [],
-        "burst_vs_sustained": None,
-        "warnings": [],
-        "detection": None,
-    }
-    if dur.size and infos_backend(data, label) not in CONTROL_BACKENDS:
+    control = is_control(data, label)
+    warnings: list[str] = []
+    if dur.size and not control:
         median_ms = float(np.median(dur)) / 1e6
-        out["warnings"] = stability_warnings(dur, first_inference_ms, median_ms)
+        warnings = stability_warnings(dur, first_inference_ms, median_ms)
+    warm = None
     if all_start.size:
-        out["warmup_end_s"] = _rel_s(warmup_end(block_stats(all_start, all_dur, BLOCK_NS, origin_ns=t0)), t0)
-    if start.size == 0 or infos_backend(data, label) in CONTROL_BACKENDS:
-        return out
+        warm = _rel_s(warmup_end(block_stats(all_start, all_dur, BLOCK_NS, origin_ns=t0)), t0)
+    if start.size == 0 or control:
+        return Findings(warmup_end_s=warm, warnings=tuple(warnings))
     episodes, status, tracker = detect_episodes(data, label, noise_band)
-    out["detection"] = status.to_dict()
     blocks = tracker.blocks()
-    if len(blocks) >= 3:
-        bvs = burst_vs_sustained(blocks)
-        if bvs:
-            bvs = dict(bvs)
-            if bvs.get("slowdown_start_ns") is not None:
-                bvs["slowdown_start_s"] = _rel_s(bvs["slowdown_start_ns"], t0)
-            out["burst_vs_sustained"] = bvs
+    bvs = _burst(blocks, t0) if len(blocks) >= 3 else None
     ranked = sorted(episodes, key=lambda e: -e.lost_ms)[:MAX_ATTRIBUTED]
+    spikes: list[EpisodeFinding] = []
+    shifts: list[EpisodeFinding] = []
     for ep in episodes:
-        d = episode_dict(ep, t0)
-        if ep in ranked:
-            d["attribution"] = attribute(ep.t_start_ns, ep.t_end_ns, data, backend=label).to_dict()
-        out["spikes" if ep.kind == "spike" else "shifts"].append(d)
-    return out
+        attr = attribute(ep.t_start_ns, ep.t_end_ns, data, backend=label).to_dict() if ep in ranked else None
+        (spikes if ep.kind == EventKind.SPIKE else shifts).append(episode_finding(ep, t0, attr))
+    return Findings(
+        warmup_end_s=warm,
+        spikes=tuple(spikes),
+        shifts=tuple(shifts),
+        burst_vs_sustained=bvs,
+        warnings=tuple(warnings),
+        detection=status,
+    )
 
 
-def infos_backend(data: RunData, label: str) -> str | None:
-    """The backend name of `label` (None when unknown)."""
+def is_control(data: RunData, label: str) -> bool:
+    """Whether `label` is a harness control (its stored roles say so)."""
     info = data.backend_infos().get(label)
-    return getattr(info, "backend", None)
+    return info is not None and Role.CONTROL in (getattr(info, "roles", None) or ())

@@ -20,9 +20,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import betainc, ndtr
-from scipy.stats import chi2
-from scipy.stats import t as student_t
 
 GRID = 160  # grid points around the quantile
 ALPHA_INDEPENDENT = 0.05  # an independence check passes when its p-value is at least this
@@ -40,6 +37,9 @@ def expanded_levels(n_units: int, level: float = 0.95) -> tuple[float, float]:
         return 0.0, 100.0
     if n_units > 100_000:  # the expansion is below 1e-5 of the width: plain percentiles
         return 50.0 * alpha, 100.0 - 50.0 * alpha
+    from scipy.special import ndtr  # scipy is imported on first use: it costs ~0.5 s on the live path
+    from scipy.stats import t as student_t
+
     z = math.sqrt(n_units / (n_units - 1)) * float(student_t.ppf(1 - alpha / 2, n_units - 1))
     tail = float(ndtr(-z)) * 100.0
     return tail, 100.0 - tail
@@ -172,6 +172,8 @@ def dispersion_pvalue(values: np.ndarray, units: np.ndarray, n_units: int, q: fl
     keep = nm > 0
     nm, hm = nm[keep], hm[keep]
     stat = float(np.sum((hm - nm * p) ** 2 / (nm * p * (1.0 - p))))
+    from scipy.stats import chi2
+
     return float(chi2.sf(stat, nm.size - 1))
 
 
@@ -230,6 +232,8 @@ def bootstrap_quantile_draws(
     lo, hi = max(1, m - half), min(n, m + half)
     j = np.arange(lo, hi + 1, dtype=float)
     # P(Binomial(n, j/n) >= m) = I_{j/n}(m, n - m + 1)  (regularised incomplete beta).
+    from scipy.special import betainc
+
     cdf = betainc(m, n - m + 1, j / n)
     cdf[-1] = 1.0
     u = rng.random(n_boot) * cdf[-1]

@@ -2,77 +2,80 @@
 backends, whose noise band comes from an A/A pair when the run had one (`run --aa`).
 
 The comparison's CIs resample rounds of the interleaved schedule (turn k of every backend is in round k; see
-`analysis.intervals`), and name their method.
+`analysis.intervals`), and name their method. Which variants compete and which is an A/A twin is read from
+their roles (`vocab.Role`), never from engine names or labels.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
-from infbench.analysis.compare import compare_latencies, noise_band, relative_table, with_process_spread
-from infbench.analysis.findings import RECOVERY, backend_analysis, cause_text, infos_backend
+from infbench.analysis.compare import compare_latencies, noise_band, relative_comparisons, with_process_spread
+from infbench.analysis.findings import backend_analysis, cause_text
+from infbench.analysis.intervals import Calls
+from infbench.analysis.report_model import AAPair, FairComparison, SessionAnalysis, VariantResult
 from infbench.analysis.turns import calls_of, is_paired
 from infbench.sessions.data import RunData
+from infbench.vocab import Verdict
 
-__all__ = ["RECOVERY", "analyze_session", "cause_text", "fair_comparison", "infos_backend"]
+__all__ = ["analyze_session", "cause_text", "fair_comparison"]
 
 DEFAULT_THRESHOLD = 0.05
-CONTROL_BACKENDS = {"null"}
-AA_SUFFIX = "#aa"
+MIN_AA_BAND = 0.002  # an A/A band narrower than this is luck, not a property of the machine
 
 
-def fair_comparison(data: RunData, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _aa_pair(measured: dict[str, Calls], twin: str, original: str, paired: bool) -> AAPair | None:
+    a, b = measured[original], measured[twin]
+    if not (a.dur.size and b.dur.size):
+        return None
+    within = compare_latencies(a, b, threshold=0.0, paired=paired, process_sd=0.0)
+    band = noise_band(within)  # |ratio - 1| is this run's process offset: not added twice
+    return AAPair(a=original, b=twin, noise_band=band, comparison=with_process_spread(within))
+
+
+def fair_comparison(data: RunData, results: Mapping[str, VariantResult]) -> FairComparison:
     """Each competing backend vs the fastest, with the noise band from an A/A pair when there is one.
 
     The A/A twin is not a row of the table (it is not a competitor); ``aa`` holds its comparison with its
     original (ratios B/A with CIs, p-value, method) and the band it gives, also with a single backend.
     """
-    measured, sources = {}, set()
+    measured: dict[str, Calls] = {}
+    sources = set()
     for label, r in results.items():
-        if r.get("status") != "failed" and r.get("backend") not in CONTROL_BACKENDS:
+        if r.verdict is not Verdict.FAILED and not r.is_control:
             measured[label], source = calls_of(data, label)
             sources.add(source)
     paired = is_paired(data)
     threshold, source = DEFAULT_THRESHOLD, "default"
-    twins = [lab for lab in measured if lab.endswith(AA_SUFFIX) and lab[: -len(AA_SUFFIX)] in measured]
+    twins = [lab for lab in measured if results[lab].twin_of in measured]
     aa = None
     if twins:
         twin = twins[0]
-        a, b = measured[twin[: -len(AA_SUFFIX)]], measured.pop(twin)
-        if a.dur.size and b.dur.size:
-            within = compare_latencies(a, b, threshold=0.0, paired=paired, process_sd=0.0)
-            band = noise_band(within)  # |ratio - 1| is this run's process offset: not added twice
-            c = with_process_spread(within)
-            threshold, source = max(band, 0.002), "aa"
-            aa = {
-                "a": twin[: -len(AA_SUFFIX)],
-                "b": twin,
-                "noise_band": band,
-                "median_ratio": c.median_ratio,
-                "median_ratio_ci95": list(c.median_ratio_ci95),
-                "p99_ratio": c.p99_ratio,
-                "p99_ratio_ci95": list(c.p99_ratio_ci95),
-                "p_value": c.p_value,
-                "ci_method": c.ci_method,
-            }
-    table = relative_table(measured, threshold, paired=paired)
-    table["threshold_source"] = source
-    table["aa"] = aa
-    table["turns"] = ", ".join(sorted(sources))
-    return table
+        aa = _aa_pair(measured, twin, str(results[twin].twin_of), paired)
+        if aa is not None:
+            threshold, source = max(aa.noise_band, MIN_AA_BAND), "aa"
+    for twin in twins:
+        measured.pop(twin)
+    baseline, rows = relative_comparisons(measured, threshold, paired=paired)
+    return FairComparison(
+        baseline=baseline,
+        threshold=float(threshold),
+        threshold_source=source,
+        rows=rows,
+        aa=aa,
+        turns=", ".join(sorted(sources)),
+    )
 
 
-def analyze_session(data: RunData, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """``{"backends": {label: findings}, "comparison": fair_comparison}`` over the whole session."""
+def analyze_session(data: RunData, results: Mapping[str, VariantResult]) -> SessionAnalysis:
+    """Findings per variant and the fair comparison, over the whole session."""
     infos = data.backend_infos()
     comparison = fair_comparison(data, results)
-    band = (comparison.get("aa") or {}).get(
-        "noise_band"
-    )  # the A/A band sets the smallest step worth reporting
-    per = {
+    band = comparison.aa.noise_band if comparison.aa is not None else None  # sets the smallest step reported
+    findings = {
         label: backend_analysis(
             data, label, getattr(infos.get(label), "first_inference_ms", None), noise_band=band
         )
         for label in results
     }
-    return {"backends": per, "comparison": comparison}
+    return SessionAnalysis(findings=findings, comparison=comparison)

@@ -82,7 +82,7 @@ class SpikeDetector:
         self.z_on, self.z_off, self.cooldown = z_on, z_off, cooldown
         self.min_rel_mad, self.min_count = min_rel_mad, min_count
         self.min_blocks, self.min_span_ns, self.min_ratio = min_blocks, min_span_ns, min_ratio
-        self._hist = {m: deque(maxlen=window) for m in self.metrics}
+        self._hist: dict[str, deque[float]] = {m: deque(maxlen=window) for m in self.metrics}
         self._open: dict | None = None
         self._quiet = 0
         self.blocks_seen = 0

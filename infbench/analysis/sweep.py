@@ -1,21 +1,28 @@
 """Parameter sweeps: the configuration grid, the latency-vs-throughput Pareto set and a recommendation.
 
-Pure functions over plain values and numpy arrays (no I/O, no threads, no UI). The `sweep` command builds
-one backend configuration per grid point, runs them all in one interleaved run, and hands the per-label
-results of `analysis.summary.build_report` (plus the measured latency samples) to `recommend`.
+Pure functions over typed values and numpy arrays (no I/O, no threads, no UI), plus `sweep_result`, which reads
+a recorded run: the `sweep` command stores its grid in the plan (`plan.spec.SweepSpec`), so the end of a sweep
+and a later `report` of its session compute the same `SweepResult` from the same session data.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from infbench.analysis.compare import SLOWER, compare_latencies
 from infbench.analysis.intervals import Calls
+from infbench.analysis.report_model import VariantResult
+from infbench.analysis.summary import backend_results
+from infbench.analysis.turns import calls_of
+from infbench.plan.spec import SweepSpec
+from infbench.sessions.data import RunData
+from infbench.vocab import Role, Verdict
 
 OBJECTIVES = ("latency", "throughput")
 GAIN = "gain"
@@ -23,14 +30,7 @@ NO_GAIN = "no significant gain over the default"
 NO_DEFAULT = "no default to compare with"
 DEFAULT_THRESHOLD = 0.05
 
-# Option values a backend uses when the option is not given: a grid point made only of these is the default.
-OPTION_DEFAULTS: dict[str, Any] = {
-    "execution_mode": "sequential",
-    "graph_opt": "all",
-    "hint": "none",
-    "batch": 1,
-}
-# Order of the options in a label, and how each is abbreviated.
+# Order of the options in a label, and how each is abbreviated (options not listed print as key=value).
 _LABEL_ORDER = (
     "threads",
     "inter_threads",
@@ -91,6 +91,130 @@ class Recommendation:
         return d
 
 
+@dataclass(frozen=True)
+class ConfigResult:
+    """One configuration of a sweep and what it measured: a row of the sweep table.
+
+    Attributes:
+        label: the configuration's label (``ort t2 b1``).
+        backend: canonical engine name.
+        options: the options the grid set (fixed ones included), without the common ones (``--device``).
+        default: this is its engine's default configuration.
+        verdict: the result status; only ``ok`` competes for the Pareto set and the recommendation.
+        median_ms: median latency per call, ms (None when nothing was measured).
+        median_ci95: bootstrap 95 % interval of the median, ms.
+        p99_ms: 99th percentile latency, ms.
+        samples_per_s: calls/s × batch.
+        ci_method: how the latency CIs were computed.
+        why: the error or the degraded reasons ("" when ok).
+        roles: the variant's roles (a ``control`` is shown, never in the Pareto set nor recommended).
+    """
+
+    label: str
+    backend: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    default: bool = False
+    verdict: Verdict = Verdict.OK
+    median_ms: float | None = None
+    median_ci95: tuple[float, float] | None = None
+    p99_ms: float | None = None
+    samples_per_s: float | None = None
+    ci_method: str = ""
+    why: str = ""
+    roles: tuple[str, ...] = ()
+
+    @property
+    def is_control(self) -> bool:
+        """A harness control (the engine declares the ``control`` role)."""
+        return Role.CONTROL in self.roles
+
+    @property
+    def competes(self) -> bool:
+        """Finished ok and is not a harness control: can be on the Pareto set and recommended."""
+        return self.verdict is Verdict.OK and not self.is_control
+
+    @classmethod
+    def from_variant(cls, point: Mapping[str, Any], result: VariantResult | None) -> ConfigResult:
+        """A row from a grid point (``{"label", "backend", "options", "default"}``) and its variant's result
+        (None when the session never recorded the label)."""
+        lat = result.latency if result is not None else None
+        ci = lat.median_ci95 if lat is not None else None
+        return cls(
+            label=str(point["label"]),
+            backend=str(point.get("backend", "")),
+            options=dict(point.get("options") or {}),
+            default=bool(point.get("default")),
+            verdict=result.verdict if result is not None else Verdict.NOT_STARTED,
+            median_ms=_number(lat.median) if lat is not None else None,
+            median_ci95=(float(ci[0]), float(ci[1])) if ci and _finite(ci[0]) and _finite(ci[1]) else None,
+            p99_ms=_number(lat.p99) if lat is not None else None,
+            samples_per_s=_number(result.samples_per_s) if result is not None else None,
+            ci_method=lat.ci_method if lat is not None else "",
+            why=result.reason if result is not None else "never recorded in this session",
+            roles=tuple(result.roles) if result is not None else (),
+        )
+
+    def point(self) -> dict[str, Any]:
+        """The grid point as stored in the JSON ``sweep.grid`` list."""
+        return {
+            "label": self.label,
+            "backend": self.backend,
+            "options": dict(self.options),
+            "default": self.default,
+        }
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """A finished sweep: every configuration's row, the Pareto set and the recommendation(s).
+
+    Attributes:
+        model: the model swept (as in the plan).
+        seq: the sequence length of the workload (for the title).
+        objective: ``latency`` or ``throughput``.
+        threshold: noise band half-width.
+        configs: one row per configuration, in plan order (each engine's default first).
+        defaults: engine → the label of its default configuration.
+        pareto: labels on the latency-vs-samples/s Pareto front, in plan order.
+        recommendation: the best configuration of all, with its margin over its engine's default (None when no
+            configuration finished ok).
+        by_backend: with several engines swept (controls not counted), each engine's best configuration vs its
+            own default (else empty).
+        default: the default the overall recommendation is compared with.
+    """
+
+    model: str
+    seq: Any
+    objective: str
+    threshold: float
+    configs: tuple[ConfigResult, ...]
+    defaults: dict[str, str]
+    pareto: tuple[str, ...]
+    recommendation: Recommendation | None
+    by_backend: dict[str, Recommendation | None]
+    default: str
+
+    @property
+    def several(self) -> bool:
+        """More than one engine (not counting controls) was swept: each then gets its own recommendation."""
+        return bool(self.by_backend)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``sweep`` object of the JSON report (``defaults`` and ``by_backend`` only with several engines)."""
+        d: dict[str, Any] = {
+            "objective": self.objective,
+            "threshold": float(self.threshold),
+            "default": self.default,
+            "grid": [c.point() for c in self.configs],
+            "pareto": list(self.pareto),
+            "recommendation": self.recommendation.to_dict() if self.recommendation is not None else None,
+        }
+        if self.several:
+            d["defaults"] = dict(self.defaults)
+            d["by_backend"] = {b: r.to_dict() if r is not None else None for b, r in self.by_backend.items()}
+        return d
+
+
 def grid_configs(axes: dict[str, list[Any]]) -> list[dict[str, Any]]:
     """Cartesian product of option values, in the order given: ``{"threads": [1, 2]}`` → two option dicts."""
     keys = [k for k in axes if axes[k]]
@@ -108,23 +232,26 @@ def config_label(prefix: str, options: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def is_default_config(options: dict[str, Any]) -> bool:
-    """True when every option equals the value the backend uses anyway (so the point *is* the default)."""
-    return all(k in OPTION_DEFAULTS and str(v) == str(OPTION_DEFAULTS[k]) for k, v in options.items())
+def is_default_config(options: Mapping[str, Any], defaults: Mapping[str, Any]) -> bool:
+    """True when every option equals the value the engine uses anyway (`defaults`: option → its declared
+    default; an option with no declared default is never a default), so the grid point *is* the default."""
+    return all(k in defaults and str(v) == str(defaults[k]) for k, v in options.items())
 
 
 def _finite(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def sweep_points(report_backends: dict[str, dict[str, Any]]) -> dict[str, tuple[float, float]]:
-    """(median latency ms, samples/s) of every configuration that finished ``ok`` with both values."""
+def _number(v: Any) -> float | None:
+    return float(v) if _finite(v) else None
+
+
+def sweep_points(configs: Mapping[str, ConfigResult]) -> dict[str, tuple[float, float]]:
+    """(median latency ms, samples/s) of every competing configuration (ok, not a control) with both values."""
     out: dict[str, tuple[float, float]] = {}
-    for label, r in report_backends.items():
-        median = (r.get("latency_ms") or {}).get("median")
-        sps = r.get("samples_per_s")
-        if r.get("status") == "ok" and _finite(median) and _finite(sps):
-            out[label] = (float(median), float(sps))
+    for label, c in configs.items():
+        if c.competes and c.median_ms is not None and c.samples_per_s is not None:
+            out[label] = (c.median_ms, c.samples_per_s)
     return out
 
 
@@ -152,10 +279,10 @@ def _best(points: dict[str, tuple[float, float]], objective: str) -> str:
 
 
 def recommend(
-    report_backends: dict[str, dict[str, Any]],
+    configs: Mapping[str, ConfigResult],
     default_label: str,
     objective: str = "latency",
-    samples: dict[str, np.ndarray | Calls] | None = None,
+    samples: Mapping[str, np.ndarray | Calls] | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     n_boot: int = 2000,
     seed: int = 0,
@@ -163,7 +290,7 @@ def recommend(
 ) -> Recommendation | None:
     """The best configuration for `objective` and its margin over `default_label`; None when none finished ok.
 
-    Only configurations with status ``ok`` compete (failed and degraded ones are left out). For latency the
+    Only configurations with verdict ``ok`` compete (failed and degraded ones are left out). For latency the
     margin is median(default) / median(best) per call, with a bootstrap CI from `compare_latencies` on the
     latency samples (ns, measured phase; `Calls` with turns to resample turns, `paired` when the configurations
     ran interleaved in one run) when given; it is a gain only when that comparison clears the noise
@@ -175,14 +302,14 @@ def recommend(
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
-    points = sweep_points(report_backends)
+    points = sweep_points(configs)
     if not points:
         return None
     best = _best(points, objective)
     index = 0 if objective == "latency" else 1
     metric = "median_ms" if objective == "latency" else "samples_per_s"
     value = points[best][index]
-    common = {
+    common: dict[str, Any] = {
         "label": best,
         "metric": metric,
         "value": value,
@@ -239,63 +366,99 @@ def _size(x: np.ndarray | Calls) -> int:
     return int(np.size(x.dur if isinstance(x, Calls) else x))
 
 
-def sweep_summary(
-    report_backends: dict[str, dict[str, Any]],
-    grid: list[dict[str, Any]],
-    default_label: str,
+def summarize_sweep(
+    configs: Sequence[ConfigResult],
+    defaults: Mapping[str, str],
     objective: str = "latency",
-    samples: dict[str, np.ndarray | Calls] | None = None,
+    samples: Mapping[str, np.ndarray | Calls] | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     paired: bool = False,
-    defaults: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """The ``sweep`` object of the JSON report: grid, Pareto set and recommendation.
+    model: str = "?",
+    seq: Any = "?",
+) -> SweepResult:
+    """Pareto set and recommendation(s) of measured configurations.
 
     Args:
-        report_backends: per-label results (``build_report(...)["backends"]``).
-        grid: ``{"label", "options", "default"}`` per configuration, in plan order (plus ``backend`` when
-            several backends are swept).
-        default_label: label of the default configuration (of the first backend when there are several).
+        configs: one row per configuration, in plan order.
+        defaults: engine → the label of its default configuration (at least one engine).
         objective: ``latency`` or ``throughput``.
-        samples: measured latency samples (ns) per label, for the latency margin's CI.
+        samples: measured latency samples (ns, or `Calls` with turns) per label, for the latency margin's CI.
         threshold: noise band half-width.
         paired: the configurations ran interleaved in one run (their CIs then resample rounds).
-        defaults: backend → its default configuration's label, when several backends are swept. Each backend
-            then gets its own recommendation (``by_backend``: its best configuration vs its own default); the
-            overall ``recommendation`` is the best configuration of all, with the margin over its backend's
-            default, and ``default`` is that default's label.
+        model, seq: what was swept (for the title).
+
+    With several engines each gets its own recommendation (``by_backend``: its best configuration vs its own
+    default); the overall recommendation is the best configuration of all, with the margin over its engine's
+    default, and ``default`` is that default's label.
     """
-    pareto = pareto_front(sweep_points(report_backends))
-    if not defaults or len(defaults) < 2:
-        rec = recommend(report_backends, default_label, objective, samples, threshold, paired=paired)
-        return {
-            "objective": objective,
-            "threshold": float(threshold),
-            "default": default_label,
-            "grid": grid,
-            "pareto": pareto,
-            "recommendation": rec.to_dict() if rec is not None else None,
-        }
-    by_backend: dict[str, dict[str, Any] | None] = {}
-    for backend, default in defaults.items():
-        labels = {g["label"] for g in grid if g.get("backend") == backend}
-        mine = {k: v for k, v in report_backends.items() if k in labels}
-        rec = recommend(mine, default, objective, samples, threshold, paired=paired)
-        by_backend[backend] = rec.to_dict() if rec is not None else None
-    points = sweep_points(report_backends)
-    overall, default = None, default_label
+    if not defaults:
+        raise ValueError("a sweep needs at least one engine's default configuration")
+    rows = {c.label: c for c in configs}
+    # a control engine (every configuration a control) is measured and shown, but gets no recommendation
+    engines = {b: d for b, d in defaults.items() if any(c.backend == b and not c.is_control for c in configs)}
+    engines = engines or dict(defaults)
+    pareto = tuple(pareto_front(sweep_points(rows)))
+    first_default = next(iter(engines.values()))
+    common = {"model": model, "seq": seq, "objective": objective, "threshold": float(threshold)}
+    if len(engines) < 2:
+        rec = recommend(rows, first_default, objective, samples, threshold, paired=paired)
+        return SweepResult(
+            configs=tuple(configs),
+            defaults=dict(defaults),
+            pareto=pareto,
+            recommendation=rec,
+            by_backend={},
+            default=first_default,
+            **common,
+        )
+    by_backend: dict[str, Recommendation | None] = {}
+    for backend, default in engines.items():
+        mine = {c.label: c for c in configs if c.backend == backend}
+        by_backend[backend] = recommend(mine, default, objective, samples, threshold, paired=paired)
+    points = sweep_points(rows)
+    overall, default_label = None, first_default
     if points:
-        best = _best(points, objective)
-        owner = next((g.get("backend") for g in grid if g["label"] == best), None)
-        overall = by_backend.get(owner) if owner is not None else None
-        default = defaults.get(owner, default_label) if owner is not None else default_label
-    return {
-        "objective": objective,
-        "threshold": float(threshold),
-        "default": default,
-        "defaults": dict(defaults),
-        "grid": grid,
-        "pareto": pareto,
-        "recommendation": overall,
-        "by_backend": by_backend,
-    }
+        owner = rows[_best(points, objective)].backend
+        overall = by_backend.get(owner)
+        default_label = engines.get(owner, first_default)
+    return SweepResult(
+        configs=tuple(configs),
+        defaults=dict(defaults),
+        pareto=pareto,
+        recommendation=overall,
+        by_backend=by_backend,
+        default=default_label,
+        **common,
+    )
+
+
+def sweep_result(
+    data: RunData, variants: Mapping[str, VariantResult] | None = None, n_boot: int = 2000
+) -> SweepResult | None:
+    """The sweep a recorded run is, from the grid stored in its plan; None when the run is not a sweep.
+
+    Args:
+        data: a live store or an opened session.
+        variants: the per-label results when already computed (``build_report(data).variants``); else they
+            are computed here with `n_boot` bootstrap resamples.
+        n_boot: bootstrap resamples for the per-label CIs when `variants` is None.
+    """
+    plan = data.plan or {}
+    raw = plan.get("sweep")
+    if not isinstance(raw, dict) or not raw.get("points") or not raw.get("defaults"):
+        return None
+    spec = SweepSpec.from_dict(raw)
+    if variants is None:
+        variants = backend_results(data, n_boot=n_boot)
+    configs = [ConfigResult.from_variant(p, variants.get(str(p.get("label")))) for p in spec.points]
+    samples = {c.label: calls_of(data, c.label)[0] for c in configs if c.label in variants}
+    return summarize_sweep(
+        configs,
+        spec.defaults,
+        spec.objective,
+        samples,
+        spec.threshold,
+        paired=plan.get("schedule") == "interleaved",
+        model=str(plan.get("model", "?")),
+        seq=(plan.get("workload") or {}).get("seq", "?"),
+    )

@@ -269,9 +269,11 @@ def _many(a: list[Any], b: list[Any], label: str, threshold: float) -> dict[str,
     import numpy as np
 
     from infbench.analysis.between import compare_between
+    from infbench.records import PHASE_MEASURE
 
     per = {
-        side: [ds.samples(label, phase="measure")[1] for ds in data] for side, data in (("A", a), ("B", b))
+        side: [ds.samples(label, phase=PHASE_MEASURE)[1] for ds in data]
+        for side, data in (("A", a), ("B", b))
     }
     empty = [side for side, xs in per.items() if any(x.size == 0 for x in xs)]
     if empty:
@@ -385,8 +387,11 @@ def _print(result: dict[str, Any]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from infbench.report.results import fmt_ms
+    from infbench.metrics import metric
+    from infbench.report.style import comparison_markup, styled
+    from infbench.vocab import Tone
 
+    median = metric("median_ms")
     console = Console()
     for line in difference_lines(result):
         console.print(escape(line), style="yellow", soft_wrap=True)
@@ -420,7 +425,6 @@ def _print(result: dict[str, Any]) -> None:
             overflow="fold",
             min_width=11 if wraps else None,
         )
-    colours = {"faster": "green", "slower": "red"}
     for label, r in result["backends"].items():
         if "median_ratio" not in r:
             t.add_row(
@@ -428,14 +432,13 @@ def _print(result: dict[str, Any]) -> None:
             )
             continue
         mci, pci = r["median_ratio_ci95"], r["p99_ratio_ci95"]
-        colour = colours.get(r["verdict"], "white")
         t.add_row(
             escape(label),
             f"{r['n_a']}\n{r['n_b']}",
-            f"{fmt_ms(r['median_a_ms'])}\n→ {fmt_ms(r['median_b_ms'])}",
+            f"{median.format(r['median_a_ms'])}\n→ {median.format(r['median_b_ms'])}",
             f"{r['median_ratio']:.3f}\n[{mci[0]:.3f}–{mci[1]:.3f}]",
             f"{r['p99_ratio']:.3f}\n[{pci[0]:.3f}–{pci[1]:.3f}]",
-            f"[{colour}]{escape(r['verdict'])}[/{colour}]\np={r['p_value']:.2g}",
+            f"{comparison_markup(r['verdict'])}\np={r['p_value']:.2g}",
         )
     console.print(t)
     for label, method in methods.items() if not shared else ():
@@ -446,4 +449,4 @@ def _print(result: dict[str, Any]) -> None:
         if labels:
             console.print(escape(f"only in {side}: {', '.join(labels)}"))
     if result["regression"]:
-        console.print("[red]regression: B is significantly slower beyond the noise band[/red]")
+        console.print(styled("regression: B is significantly slower beyond the noise band", Tone.BAD))

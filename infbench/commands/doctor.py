@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -33,9 +36,14 @@ def collect() -> dict[str, Any]:
     for m in default_monitors():
         try:
             probes.append(m.probe().to_dict())
-        except Exception as exc:
-            probes.append({"monitor": m.name, "available": [], "missing": {m.name: f"probe failed: {exc}"}})
-        m.close()
+        except Exception as exc:  # a monitor bug: reported as that monitor missing, the others still shown
+            log.debug("monitor %s: probe failed", m.name, exc_info=True)
+            reason = f"probe failed: {type(exc).__name__}: {exc}"
+            probes.append({"monitor": m.name, "available": [], "missing": {m.name: reason}})
+        try:
+            m.close()
+        except Exception:  # best effort, as the sampler does
+            log.debug("monitor %s: close failed", m.name, exc_info=True)
     return {"fingerprint": fp, "live": live, "warnings": environment_warnings(fp, live), "sensors": probes}
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from infbench.errors import ConfigError, SessionError
+from infbench.vocab import Role
 
 MODEL_SUFFIXES = (".onnx", ".safetensors", ".bin", ".pt", ".pth", ".xml")
-AA_SUFFIX = "#aa"
 
 
 def check_session_path(path: str, command: str) -> Path:
@@ -90,18 +90,32 @@ def _backend_of(info: Any) -> str:
     return str(getattr(info, "backend", "") or "")
 
 
+def _is_twin(info: Any) -> bool:
+    """An A/A twin (role ``aa-twin``): a backend name or alias never stands for it."""
+    return Role.AA_TWIN in (getattr(info, "roles", None) or ())
+
+
+def _engine_names(backend: str) -> list[str]:
+    """The engine's name and aliases, or none for an engine not registered here."""
+    from infbench.engines.registry import engine_info
+    from infbench.errors import BackendUnavailable
+
+    try:
+        info = engine_info(backend)
+    except BackendUnavailable:
+        return []
+    return [info.name, *info.aliases]
+
+
 def valid_names(infos: Mapping[str, Any]) -> str:
     """``onnxruntime (ort), ov t1 b1, …``: the labels a session has, with the aliases that pick them."""
-    from infbench.engines.base import BACKENDS
-
     by_backend: dict[str, list[str]] = {}
     for label, info in infos.items():
-        if not label.endswith(AA_SUFFIX):
+        if not _is_twin(info):
             by_backend.setdefault(_backend_of(info), []).append(label)
     out = []
     for label, info in infos.items():
-        entry = BACKENDS.get(_backend_of(info))
-        names = [entry.name, *entry.aliases] if entry else []
+        names = _engine_names(_backend_of(info))
         alias = [n for n in names if n != label] if by_backend.get(_backend_of(info)) == [label] else []
         out.append(f"{label} ({'/'.join(alias)})" if alias else label)
     return ", ".join(out) or "no backends"
@@ -118,7 +132,7 @@ def resolve_label(
     Raises:
         ConfigError: unknown name, or a backend with several labels here (the message lists them).
     """
-    from infbench.engines.base import canonical_backend
+    from infbench.engines.registry import canonical_backend
     from infbench.errors import BackendUnavailable
 
     if name in infos:
@@ -132,11 +146,7 @@ def resolve_label(
         raise ConfigError(f"{flag} {name}: not in {where}; choose from {valid_names(infos)}") from None
     if backend in infos:
         return backend
-    matches = [
-        label
-        for label, info in infos.items()
-        if _backend_of(info) == backend and not label.endswith(AA_SUFFIX)
-    ]
+    matches = [label for label, info in infos.items() if _backend_of(info) == backend and not _is_twin(info)]
     if len(matches) == 1:
         return matches[0]
     if matches:

@@ -4,24 +4,42 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
-from typing import Any
+from typing import Any, TypedDict
+
+log = logging.getLogger(__name__)
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     """Register the `models` subcommand."""
     p = sub.add_parser(
         "models",
-        help="list the built-in models",
+        help="list the built-in models and the engines with their options",
         description="List the built-in models: random-weight transformers built offline on first use and cached. "
         "Any command taking MODEL also accepts a path to a .onnx file or a local Hugging Face model "
-        "directory (nothing is ever downloaded).",
+        "directory (nothing is ever downloaded). Then the engines (-b NAME), whether they are installed, "
+        "and the options each declares.",
     )
     p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
     return p
 
 
 _SHORT_TASKS = {"token-classification": "token-cls", "causal-lm": "causal-lm"}
+
+
+class _ModelRow(TypedDict):
+    """One built-in model as listed (a table row, or an object of the JSON output)."""
+
+    name: str
+    family: str
+    task: str
+    layers: int
+    hidden: int
+    params: int
+    description: str
+    cached: bool
+    default: bool
 
 
 def _human(n: int) -> str:
@@ -33,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from infbench.engines.models import BUILTIN_MODELS, cache_root, is_cached
     from infbench.plan.spec import DEFAULT_MODEL
 
-    rows = [
+    rows: list[_ModelRow] = [
         {
             "name": m.name,
             "family": m.family,
@@ -47,8 +65,17 @@ def run(args: argparse.Namespace) -> int:
         }
         for m in BUILTIN_MODELS.values()
     ]
+    from infbench.engines.registry import describe, engine_names
+    from infbench.errors import BackendUnavailable
+
+    engines = []
+    for name in engine_names():
+        try:
+            engines.append(describe(name))
+        except BackendUnavailable as exc:  # a broken plugin: listed by the registry's warning, not here
+            log.warning("%s", exc)
     if args.json:
-        json.dump({"models": rows, "cache_dir": str(cache_root())}, sys.stdout, indent=1)
+        json.dump({"models": rows, "cache_dir": str(cache_root()), "engines": engines}, sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
     from rich.console import Console
@@ -74,4 +101,23 @@ def run(args: argparse.Namespace) -> int:
         "MODEL may also be a path to a .onnx file (onnxruntime, openvino) or a local Hugging Face model "
         "directory (all backends; its ONNX export is cached)."
     )
+    _print_engines(console, engines)
     return 0
+
+
+def _print_engines(console: Any, engines: list[dict[str, Any]]) -> None:
+    """The engines table: names, installed or not, and each option with its values and default."""
+    from rich.table import Table
+
+    table = Table(title="engines (-b NAME[:option=value,…])")
+    for col in ("engine", "installed", "option", "value", "default"):
+        table.add_column(col, no_wrap=col in ("engine", "option"))
+    for e in engines:
+        names = "/".join([e["name"], *e["aliases"]])
+        installed = "yes" if e["installed"] else "no"
+        if not e["options"]:
+            table.add_row(names, installed, "—", "", "")
+        for i, o in enumerate(e["options"]):
+            default = "backend's own" if o["default"] is None else str(o["default"])
+            table.add_row(names if i == 0 else "", installed if i == 0 else "", o["name"], o["type"], default)
+    console.print(table)

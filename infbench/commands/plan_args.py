@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from infbench.engines.docs import backend_help
 from infbench.plan.spec import DEFAULT_MODEL, SCHEDULES
 
 
@@ -21,14 +22,12 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
         "--backend",
         action="append",
         metavar="NAME[:k=v,…]",
-        help="backend to run, repeatable: onnxruntime (ort), openvino (ov), torch (transformers), null; "
-        "per-backend options after a colon, e.g. ort:graph_opt=basic,execution_mode=parallel or "
-        "ov:hint=throughput,streams=2. A backend given twice is labelled by the options that "
-        "differ: -b ort -b ort:threads=1 gives rows onnxruntime and onnxruntime[threads=1]. "
-        "null keeps a uniform sample of 10000 calls per measured second (its call count stays "
-        "exact); null:keep=all records every call, null:keep=N N per second. (default: every "
-        "installed backend that can take the model; the others are named with the reason, "
-        "e.g. torch for an .onnx file)",
+        help="backend to run, repeatable, with options after a colon, e.g. ort:graph_opt=basic or "
+        "ov:hint=throughput,streams=2 (each engine's options, values and defaults: README, Backend options). "
+        f"Engines [options]: {backend_help()}. A backend given twice is labelled by the options that differ: "
+        "-b ort -b ort:threads=1 gives rows onnxruntime and onnxruntime[threads=1]. Unknown options and bad "
+        "values are refused before anything starts. (default: every installed backend that can take the "
+        "model, controls aside; the others are named with the reason)",
     )
     p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
     p.add_argument(
@@ -42,11 +41,22 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
         "tokenizer files; built-in models and .onnx files have none)",
     )
     p.add_argument(
-        "--threads", type=int, metavar="N", help="intra-op threads for every backend (default: backend's own)"
+        "--threads",
+        type=int,
+        metavar="N",
+        help="intra-op threads for every backend with a thread option (default: the backend's own)",
     )
-    p.add_argument("--inter-threads", type=int, metavar="N", help="inter-op threads (onnxruntime, torch)")
     p.add_argument(
-        "--device", metavar="DEV", help="device for every backend: cpu, cuda (ORT/torch), GPU/NPU (OpenVINO)"
+        "--inter-threads",
+        type=int,
+        metavar="N",
+        help="inter-op threads for every backend with such an option",
+    )
+    p.add_argument(
+        "--device",
+        metavar="DEV",
+        help="device for every backend with a device option, checked against each one's choices "
+        "(e.g. cpu, cuda for ORT/torch; CPU, GPU, NPU for OpenVINO)",
     )
     p.add_argument(
         "-d",

@@ -15,7 +15,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="replay a recorded session in the TUI",
         description="Replay a session file in the same screen the live run showed: space play/pause, ←/→ seek "
         "±10 s, +/- speed (0.25×–32×), n/N next/previous event, click or drag the scrubber. At the "
-        "end the statistics are exactly those of `report`. Exit code 2 for bad input: a missing or "
+        "end the statistics are exactly those of `report`; a sweep session prints its sweep table and "
+        "recommendation when the replay closes, as the live sweep does. Exit code 2 for bad input: a missing or "
         "unreadable session, a directory or model file instead of a session.",
     )
     p.add_argument("session", help="session file (.infb) written by `run`")
@@ -39,4 +40,24 @@ def run(args: argparse.Namespace) -> int:
         pass
     from infbench.tui.launch import run_replay
 
-    return run_replay(args.session, speed=args.speed, start_s=args.start, paused=args.paused)
+    code = run_replay(args.session, speed=args.speed, start_s=args.start, paused=args.paused)
+    print_sweep_of(args.session)
+    return code
+
+
+def print_sweep_of(session: str, console: Any = None) -> None:
+    """For a sweep session, print its sweep table, Pareto set and recommendation, as the live sweep does when
+    its TUI closes (the grid is stored in the session's plan); nothing for any other session."""
+    from rich.console import Console
+
+    from infbench.analysis.summary import build_report
+    from infbench.analysis.sweep import sweep_result
+    from infbench.report.sweep import print_sweep
+    from infbench.sessions.reader import open_session
+
+    with open_session(session) as data:
+        if not (data.plan or {}).get("sweep"):
+            return
+        result = sweep_result(data, build_report(data, analysis=False).variants)
+    if result is not None:
+        print_sweep(console or Console(), result)

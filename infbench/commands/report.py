@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from infbench.analysis.report_model import Report
 
 FORMATS = ("table", "md", "json", "csv")
 MAX_EVENTS_SHOWN = 40
@@ -71,7 +73,9 @@ def session_header(reader: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     """Print or write the report; 0 on success."""
     from infbench.analysis.summary import build_report
+    from infbench.analysis.sweep import sweep_result
     from infbench.errors import ConfigError
+    from infbench.report.json_out import json_text
     from infbench.report.results import results_csv, results_markdown
 
     if args.bootstrap < 10:
@@ -80,19 +84,20 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_path(args.output, "-o")
     with open_checked(args.session) as reader:
-        report = build_report(reader, n_boot=args.bootstrap)
-        report["session"] = reader.metadata
+        report = build_report(reader, n_boot=args.bootstrap, session=reader.metadata)
         header = session_header(reader)
+        sweep = sweep_result(reader, report.variants)
     if args.format == "json":
-        text = json.dumps(report, indent=2, default=_json_default) + "\n"
+        text = json_text({**report.to_json_dict(), "sweep": sweep.to_dict()} if sweep else report)
     elif args.format == "csv":
         text = results_csv(report)
     elif args.format == "md":
         from infbench.report.analysis import analysis_markdown
+        from infbench.report.sweep import sweep_markdown
 
         text = (
             f"# infbench report\n\n{header}\n\n" + results_markdown(report) + "\n" + analysis_markdown(report)
-        )
+        ) + (f"\n{sweep_markdown(sweep)}" if sweep else "")
     else:
         text = None
     if text is not None:
@@ -100,27 +105,33 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     if args.output == "-":
-        _print_table(Console(), header, report, args.all_events)
+        _print_table(Console(), header, report, args.all_events, sweep)
         return 0
     try:
         with open(Path(args.output).expanduser(), "w", encoding="utf-8") as f:
-            _print_table(Console(file=f, width=200), header, report, args.all_events)
+            _print_table(Console(file=f, width=200), header, report, args.all_events, sweep)
     except OSError as exc:
         raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     return 0
 
 
-def _print_table(console: Any, header: str, report: dict[str, Any], all_events: bool) -> None:
+def _print_table(console: Any, header: str, report: Report, all_events: bool, sweep: Any = None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
     from infbench.report.analysis import print_analysis
     from infbench.report.results import print_results_table
+    from infbench.report.style import styled
+    from infbench.vocab import Tone
 
     console.print(escape(header))
     print_results_table(console, report)
     print_analysis(console, report)
-    events = report.get("events") or []
+    if sweep is not None:
+        from infbench.report.sweep import print_sweep
+
+        print_sweep(console, sweep)
+    events = report.events
     if not events:
         return
     shown = events if all_events else events[:MAX_EVENTS_SHOWN]
@@ -128,9 +139,9 @@ def _print_table(console: Any, header: str, report: dict[str, Any], all_events: 
     for col in ("t (s)", "kind", "backend", "message"):
         table.add_column(col, justify="right" if col == "t (s)" else "left")
     for e in shown:
-        table.add_row(
-            f"{e['t_s']:.3f}", escape(e["kind"]), escape(e.get("backend") or ""), escape(e["message"])
-        )
+        kind = e.event_kind
+        text, tone = (f"{kind.glyph} {e.kind}", kind.tone) if kind is not None else (e.kind, Tone.PLAIN)
+        table.add_row(f"{e.t_s:.3f}", styled(text, tone), escape(e.backend or ""), escape(e.message))
     console.print(table)
     if len(shown) < len(events):
         console.print(f"… {len(events) - len(shown)} more events (--all-events)")
@@ -147,9 +158,3 @@ def _emit(output: str, text: str) -> int:
     except OSError as exc:
         raise ConfigError(f"cannot write {output}: {exc.strerror or exc}") from None
     return 0
-
-
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    return str(obj)

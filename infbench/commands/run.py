@@ -66,14 +66,13 @@ def run(args: argparse.Namespace) -> int:
     check_output_paths(args)
     notes: list[str] = []
     plan = plan_from_args(args, notes=notes)
-    from infbench.engines.base import BACKENDS
+    from infbench.engines.registry import engine_info
 
-    if any(BACKENDS[s.backend].needs != "none" for s in plan.backends):
+    if any(engine_info(s.backend).needs != "none" for s in plan.backends):
         from infbench.engines.models import resolve_model
 
-        resolve_model(
-            plan.model
-        )  # a missing or unusable model: one line before anything is printed or started
+        # A missing or unusable model: one line before anything is printed or started
+        resolve_model(plan.model)
     for line in notes:
         sys.stderr.write(f"infbench-tui: {line}\n")
     if not args.headless:

@@ -1,35 +1,68 @@
-"""`infbench-tui sweep`: one backend's option grid in one interleaved run; table, Pareto set, advice."""
+"""`infbench-tui sweep`: engines' option grids in one interleaved run; table, Pareto set, advice.
+
+Which grid flags an engine takes, and whether each value is valid, come from the engine's declared option
+schema (`engines.options`): every flag and value is checked before anything starts. The whole sweep is stored
+in the plan (`plan.spec.SweepSpec`), so `report SESSION` redraws the same table and recommendation.
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
+import logging
+import re
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from infbench.commands.plan_args import add_plan_arguments
-from infbench.errors import ConfigError
+from infbench.errors import BackendUnavailable, ConfigError
 from infbench.plan.build import plan_from_args
+from infbench.plan.spec import RunPlan, SweepSpec
+
+log = logging.getLogger(__name__)
 
 MAX_CONFIGS = 64
-SHORT = {"onnxruntime": "ort", "openvino": "ov"}
-# grid flag → (option key, value type or choices)
-AXES: dict[str, tuple[str, Any]] = {
-    "--threads": ("threads", int),
-    "--inter-threads": ("inter_threads", int),
-    "--exec-mode": ("execution_mode", ("sequential", "parallel")),
-    "--graph-opt": ("graph_opt", ("disable", "basic", "extended", "all")),
-    "--streams": ("streams", int),
-    "--hint": ("hint", ("latency", "throughput", "none")),
-    "--batch": ("batch", int),
+BATCH = "batch"  # the workload axis: every engine takes it (each configuration runs its own batch size)
+# grid flag → (option name, help)
+AXES: dict[str, tuple[str, str]] = {
+    "--threads": ("threads", "intra-op threads (each engine's --threads option)"),
+    "--inter-threads": ("inter_threads", "inter-op threads (each engine's --inter-threads option)"),
+    "--exec-mode": ("execution_mode", "execution mode"),
+    "--graph-opt": ("graph_opt", "graph optimisation level"),
+    "--streams": ("streams", "inference streams"),
+    "--hint": ("hint", "performance hint"),
+    "--batch": (BATCH, "batch size of each configuration (every engine)"),
 }
-BACKEND_AXES = {
-    "onnxruntime": ("threads", "inter_threads", "execution_mode", "graph_opt", "batch"),
-    "openvino": ("threads", "streams", "hint", "batch"),
-    "torch": ("threads", "inter_threads", "batch"),
-}
-_ALIASES = {"seq": "sequential", "par": "parallel"}
+# Options named by a global flag: each engine declares which of its options receives it.
+_VIA = {"threads": "thread_option", "inter_threads": "inter_thread_option"}
+GRID_FLAG = "--grid"
+
+
+@dataclass(frozen=True)
+class EngineGrid:
+    """One swept engine: its fixed options, its axes and the option dict of every grid point.
+
+    Attributes:
+        backend: canonical engine name.
+        prefix: the label prefix (its shortest name: ``ort``).
+        arg: the ``--backend`` argument it came from.
+        fixed: typed options fixed for every grid point (``-b ort:graph_opt=basic``).
+        axes: option → typed values swept, in flag order.
+        points: one option dict per grid point (empty when the engine takes none of the grid flags).
+        defaults: option → the value the engine uses when it is not given (declared defaults, plus batch).
+    """
+
+    backend: str
+    prefix: str
+    arg: str
+    fixed: dict[str, Any]
+    axes: dict[str, list[Any]]
+    points: list[dict[str, Any]]
+    defaults: dict[str, Any]
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -40,17 +73,21 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         description="Run every combination of the given option values of a backend, plus its default "
         "configuration, in one interleaved run recorded as a session. Several backends (-b ort -b "
         "ov) are each swept over the grid flags they have, all in the same run; a flag none of "
-        "them has is an error. Ends with a table, the latency-vs-throughput Pareto set and a "
-        "recommended configuration with its margin over its backend's default (and, with several "
-        "backends, the best of each). Exit code: 0 all ok, 1 any failed or degraded, 2 bad "
-        "arguments or input (missing model, unwritable --json/--save), 130 interrupted.",
+        "them has is an error. Which options a backend has, and their valid values, are those "
+        "its engine declares (README, `infbench-tui models`); --grid OPTION=V1,V2 sweeps any of "
+        "them. Ends with a table, the latency-vs-throughput Pareto set and a recommended "
+        "configuration with its margin over its backend's default (and, with several backends, "
+        "the best of each); `report SESSION` prints them again. Exit code: 0 all ok, 1 any "
+        "failed or degraded, 2 bad arguments or input (missing model, unwritable --json/--save), "
+        "130 interrupted.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         conflict_handler="resolve",
         epilog="examples:\n"
         "  infbench-tui sweep bert-tiny --backend ort --threads 1,2,4 --exec-mode seq,par\n"
         "  infbench-tui sweep bert-tiny -b ort -b ov --threads 1,2      # both backends, one run\n"
         "  infbench-tui sweep bert-small -b ov --streams 1,2 --hint latency,throughput --batch 1,8 "
-        "--objective throughput --headless --json sweep.json\n",
+        "--objective throughput --headless --json sweep.json\n"
+        "  infbench-tui sweep bert-tiny -b null --grid keep=all,1000\n",
     )
     add_plan_arguments(p)
     p.add_argument(
@@ -58,14 +95,19 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "--backend",
         action="append",
         metavar="NAME[:k=v,…]",
-        help="a backend to sweep, repeatable (onnxruntime/ort, openvino/ov, torch, null); each is "
-        "swept over the grid flags it has; options after a colon apply to every grid point of "
-        "that backend",
+        help="a backend to sweep, repeatable; each is swept over the grid flags it has; options after a "
+        "colon apply to every grid point of that backend",
     )
-    for flag, (key, kind) in AXES.items():
-        values = "N,N,…" if kind is int else ",".join(kind)
-        has = "/".join(SHORT.get(b, b) for b, keys in BACKEND_AXES.items() if key in keys)
-        p.add_argument(flag, metavar=values, help=f"comma-separated {key} values to sweep ({has})")
+    for flag, (key, what) in AXES.items():
+        p.add_argument(
+            flag, metavar="V1,V2,…", help=f"comma-separated values of option {key} to sweep: {what}"
+        )
+    p.add_argument(
+        GRID_FLAG,
+        action="append",
+        metavar="OPTION=V1,V2,…",
+        help="sweep any option of the swept backends (repeatable), e.g. --grid graph_opt=basic,all",
+    )
     p.add_argument(
         "-d",
         "--duration",
@@ -102,89 +144,173 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     return p
 
 
-def parse_list(flag: str, text: str, kind: Any) -> list[Any]:
-    """``"1,2,4"`` → [1, 2, 4] (positive ints) or checked choices; duplicates dropped; ConfigError if bad."""
-    items = [t.strip().lower() for t in str(text).split(",") if t.strip()]
+def _show(text: str) -> str:
+    """`text` quoted for a one-line message (control characters escaped, long text cut)."""
+    shown = repr(text)
+    return shown if len(shown) <= 50 else shown[:47] + "…'"
+
+
+def parse_values(flag: str, text: str, parse: Callable[[str], Any]) -> list[Any]:
+    """``"1,2,4"`` → each item through `parse` (an option's, raising ConfigError), duplicates dropped.
+
+    Raises:
+        ConfigError: an empty list, or a value `parse` rejects (one line, prefixed with the flag).
+    """
+    items = [t.strip() for t in str(text).split(",") if t.strip()]
     if not items:
-        raise ConfigError(f"{flag} {text!r}: empty list; give values separated by commas")
+        raise ConfigError(f"{flag} {_show(text)}: empty list; give values separated by commas")
     out: list[Any] = []
     for item in items:
-        if kind is int:
-            if not item.isdigit() or int(item) < 1:
-                raise ConfigError(f"{flag} {text!r}: {item!r} is not a positive integer; e.g. {flag} 1,2,4")
-            value: Any = int(item)
-        else:
-            value = _ALIASES.get(item, item)
-            if value not in kind:
-                raise ConfigError(f"{flag} {text!r}: {item!r} is not one of {', '.join(kind)}")
+        value = parse(item)
         if value not in out:
             out.append(value)
     return out
 
 
-def build_grid(args: argparse.Namespace) -> list[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
-    """Per backend given, in order: (canonical backend, fixed options, grid option dicts); ConfigError when bad.
+def _batch(item: str, where: str) -> int:
+    if not item.isascii() or not item.isdigit() or int(item) < 1:
+        raise ConfigError(f"{where}: {BATCH} must be an integer ≥ 1, got {_show(item)}")
+    return int(item)
 
-    Every backend given is swept: over the grid flags it has (a flag only some of the backends have applies to
-    those, and a note names the others); a flag none of them has, a backend given twice or an empty grid is
-    an error.
+
+def engine_option(info: Any, key: str) -> str | None:
+    """The name of engine `info`'s option that grid option `key` sweeps (None when it has none): its own
+    option for a global flag (``--threads`` → its `thread_option`), else the option called `key`."""
+    if key == BATCH:
+        return BATCH
+    via = _VIA.get(key)
+    name = getattr(info, via) if via else key
+    return name if name and info.options.get(name) is not None else None
+
+
+def short_name(info: Any) -> str:
+    """An engine's label prefix: its first alias when shorter than its name (``ort``), else its name."""
+    return info.aliases[0] if info.aliases and len(info.aliases[0]) < len(info.name) else str(info.name)
+
+
+def _requested(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """(flag as typed, grid option key, values text) per grid flag given, --grid entries last."""
+    out = []
+    for flag, (key, _what) in AXES.items():
+        text = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        if text is not None:
+            out.append((flag, key, str(text)))
+    for entry in getattr(args, "grid", None) or []:
+        key, eq, values = str(entry).partition("=")
+        if not eq or not key.strip():
+            raise ConfigError(
+                f"{GRID_FLAG} {_show(str(entry))}: give OPTION=V1,V2,… e.g. {GRID_FLAG} threads=1,2"
+            )
+        name = key.strip().lower().replace("-", "_")
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name):
+            raise ConfigError(f"{GRID_FLAG} {_show(str(entry))}: {_show(key)} is not an option name")
+        out.append((f"{GRID_FLAG} {name}", name, values))
+    seen: dict[str, str] = {}
+    for flag, key, _text in out:
+        if key in seen:
+            raise ConfigError(f"{flag}: option {key} is already swept by {seen[key]}; give it once")
+        seen[key] = flag
+    return out
+
+
+def _fixed(info: Any, arg: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """The typed fixed options of ``-b NAME:k=v`` (`batch` is the workload's, every engine takes it)."""
+    rest = {k: v for k, v in raw.items() if k != BATCH}
+    fixed = info.options.validate(info.name, rest, where=f"--backend {_show(arg)}")
+    if BATCH in raw:
+        fixed[BATCH] = _batch(str(raw[BATCH]).strip(), f"--backend {_show(arg)}")
+    return dict(fixed)
+
+
+def build_grid(args: argparse.Namespace) -> list[EngineGrid]:
+    """Per backend given, in order, its grid; ConfigError (one line) when anything is bad.
+
+    Every backend given is swept: over the grid flags its engine has an option for (a flag only some of them
+    have applies to those, and a note names the others), each value parsed by that option. A flag none of
+    them has, a bad value, a backend given twice, an option both fixed and swept, an empty grid or one over
+    `MAX_CONFIGS` configurations is an error. Nothing is started or imported beyond the engines' declarations.
     """
-    from infbench.engines.base import canonical_backend
+    from infbench.engines.registry import canonical_backend, engine_info
     from infbench.plan.spec import parse_backend_arg
 
     if not 0 <= args.threshold < 1:
         raise ConfigError(f"--threshold must be a fraction in [0, 1), got {args.threshold}")
     if not args.backend:
-        raise ConfigError("sweep needs --backend NAME (onnxruntime/ort, openvino/ov or torch; repeatable)")
-    backends: list[tuple[str, dict[str, Any], str]] = []
+        raise ConfigError("sweep needs --backend NAME (repeatable), e.g. --backend ort --threads 1,2,4")
+    engines: list[tuple[Any, str, dict[str, Any]]] = []
     for arg in args.backend:
-        name, fixed = parse_backend_arg(arg)
-        backend = canonical_backend(name)
-        if any(b == backend for b, _f, _a in backends):
+        name, raw = parse_backend_arg(arg)
+        try:
+            info = engine_info(canonical_backend(name))
+        except BackendUnavailable as exc:
+            raise ConfigError(f"--backend {_show(arg)}: {exc}") from None
+        if any(i.name == info.name for i, _a, _f in engines):
             raise ConfigError(
-                f"--backend {arg}: {backend} is given twice; a sweep takes each backend once "
+                f"--backend {_show(arg)}: {info.name} is given twice; a sweep takes each backend once "
                 "(options after a colon apply to every grid point: sweep them with the grid flags)"
             )
-        backends.append((backend, fixed, arg))
-    values: dict[str, list[Any]] = {}
-    for flag, (key, kind) in AXES.items():
-        text = getattr(args, flag.lstrip("-").replace("-", "_"))
-        if text is None:
-            continue
-        takers = [b for b, _f, _a in backends if key in BACKEND_AXES.get(b, ("batch",))]
-        if not takers:
-            if len(backends) == 1:
-                allowed = BACKEND_AXES.get(backends[0][0], ("batch",))
-                have = ", ".join(f for f, (k, _) in AXES.items() if k in allowed)
-                raise ConfigError(f"{flag}: {backends[0][0]} has no such option (it sweeps {have})")
-            raise ConfigError(f"{flag}: none of {', '.join(b for b, _f, _a in backends)} has this option")
-        values[key] = parse_list(flag, text, kind)
-    if not values:
+        engines.append((info, arg, _fixed(info, arg, raw)))
+    requested = _requested(args)
+    if not requested:
         raise ConfigError("empty grid: give values to sweep, e.g. --threads 1,2,4 --batch 1,8")
+    axes: list[dict[str, list[Any]]] = [{} for _ in engines]
+    for flag, key, text in requested:
+        options = [engine_option(info, key) for info, _a, _f in engines]
+        takers = [(i, opt) for i, opt in enumerate(options) if opt is not None]
+        if not takers:
+            raise ConfigError(_no_taker(flag, key, [info for info, _a, _f in engines]))
+        for i, opt in takers:
+            info, arg, fixed = engines[i]
+            if opt in fixed:
+                raise ConfigError(f"{flag}: {opt} is also fixed in --backend {_show(arg)}; give it once")
+            parse = _option_parser(info, opt, flag, text)
+            axes[i][opt] = parse_values(flag, text, parse)
     from infbench.analysis.sweep import grid_configs
 
     out = []
-    for backend, fixed, arg in backends:
-        allowed = BACKEND_AXES.get(backend, ("batch",))
-        axes = {key: vals for key, vals in values.items() if key in allowed}
-        for key in axes:
-            if key in fixed:
-                flag = next(f for f, (k, _) in AXES.items() if k == key)
-                raise ConfigError(f"{flag}: {key} is also fixed in --backend {arg!r}; give it once")
-        out.append((backend, fixed, grid_configs(axes) if axes else []))
-    total = sum(len(grid) + 1 for _b, _f, grid in out)  # + each backend's default (at most)
+    for (info, arg, fixed), mine in zip(engines, axes):
+        defaults = {o.name: o.default for o in info.options if o.default is not None}
+        defaults[BATCH] = 1
+        points = grid_configs(mine) if mine else []
+        out.append(EngineGrid(info.name, short_name(info), arg, fixed, mine, points, defaults))
+    total = sum(len(g.points) + 1 for g in out)  # + each backend's default (at most)
     if total > MAX_CONFIGS:
         raise ConfigError(f"the grid has {total} configurations (over {MAX_CONFIGS}): give fewer values")
     return out
 
 
-def grid_notes(args: argparse.Namespace, backends: list[str]) -> list[str]:
-    """A line per grid flag that some of the swept `backends` do not have (they are swept without it)."""
+def _option_parser(info: Any, opt: str, flag: str, text: str) -> Callable[[str], Any]:
+    where = f"{flag} {_show(text)}"
+    if opt == BATCH:
+        return lambda item: _batch(item, where)
+    option = info.options.get(opt)
+    return lambda item: option.parse(item, where=where)
+
+
+def _no_taker(flag: str, key: str, infos: list[Any]) -> str:
+    if len(infos) > 1:
+        return f"{flag}: none of {', '.join(i.name for i in infos)} has this option"
+    info = infos[0]
+    flags = [f for f, (k, _w) in AXES.items() if engine_option(info, k) is not None]
+    close = (
+        difflib.get_close_matches(key, info.options.names, n=1, cutoff=0.6)
+        if flag.startswith(GRID_FLAG)
+        else []
+    )
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return (
+        f"{flag}: {info.name} has no option {key}{hint}; its grid flags: {', '.join(flags)}; "
+        f"its options (for {GRID_FLAG}): {', '.join(info.options.names) or 'none'}"
+    )
+
+
+def grid_notes(args: argparse.Namespace, grids: list[EngineGrid]) -> list[str]:
+    """A line per grid flag that some of the swept engines do not have (they are swept without it)."""
+    from infbench.engines.registry import engine_info
+
     lines = []
-    for flag, (key, _kind) in AXES.items():
-        if getattr(args, flag.lstrip("-").replace("-", "_")) is None:
-            continue
-        without = [b for b in backends if key not in BACKEND_AXES.get(b, ("batch",))]
+    for flag, key, _text in _requested(args):
+        without = [g.backend for g in grids if engine_option(engine_info(g.backend), key) is None]
         if without:
             lines.append(
                 f"{flag}: {', '.join(without)} {'has' if len(without) == 1 else 'have'} no such option, "
@@ -193,112 +319,108 @@ def grid_notes(args: argparse.Namespace, backends: list[str]) -> list[str]:
     return lines
 
 
-def sweep_plan(args: argparse.Namespace) -> tuple[Any, list[dict[str, Any]], dict[str, str]]:
-    """(RunPlan: per backend its default, then one BackendSpec per grid point; grid description; default
-    label per backend).
+def sweep_plan(args: argparse.Namespace, grids: list[EngineGrid] | None = None) -> RunPlan:
+    """The RunPlan of the sweep: per engine its default, then one BackendSpec per grid point; `plan.sweep`
+    describes the grid (stored in the session).
 
     Raises:
         ConfigError, ModelError, BackendUnavailable: bad grid, model (checked before anything starts) or backend.
     """
     from infbench.analysis.sweep import config_label, is_default_config
-    from infbench.engines.base import BACKENDS
+    from infbench.engines.registry import engine_info
     from infbench.plan.spec import BackendSpec
 
-    grids = build_grid(args)
-    unset = {"threads": None, "inter_threads": None, "batch": 1, "aa": False}  # the grid sets these per point
-    base = argparse.Namespace(**{**vars(args), **unset})
+    grids = build_grid(args) if grids is None else grids
+    unset = {"threads": None, "inter_threads": None, "batch": 1, "aa": False}
+    base = argparse.Namespace(**{**vars(args), **unset})  # the grid sets these per point
     # validates model, workload, durations, installed backends; applies --device
-    plan = plan_from_args(base, backends=[b for b, _f, _g in grids])
-    if any(BACKENDS[b].needs != "none" for b, _f, _g in grids):
+    plan = plan_from_args(base, backends=[g.backend for g in grids])
+    if any(engine_info(g.backend).needs != "none" for g in grids):
         from infbench.engines.models import resolve_model
 
-        resolve_model(
-            plan.model
-        )  # a missing or unusable model: one line before anything is printed or started
-    specs, described, defaults = [], [], {}
-    for (backend, fixed, grid), base_spec in zip(grids, plan.backends):
+        # A missing or unusable model: one line before anything is printed or started
+        resolve_model(plan.model)
+    specs: list[BackendSpec] = []
+    points: list[dict[str, Any]] = []
+    defaults: dict[str, str] = {}
+    for g, base_spec in zip(grids, plan.backends):
         common = dict(base_spec.options)
-        prefix = SHORT.get(backend, backend)
-        mine_specs, mine, default_label = [], [], None
-        for options in grid or ([{}] if fixed else []):  # no grid flag of its own: its fixed options, if any
-            label = config_label(prefix, options if options or not fixed else fixed)
-            is_default = not fixed and is_default_config(options)
+        mine: list[tuple[BackendSpec, dict[str, Any]]] = []
+        default_label = None
+        for options in g.points or ([{}] if g.fixed else []):  # no grid flag of its own: its fixed options
+            label = config_label(g.prefix, options if options or not g.fixed else g.fixed)
+            is_default = not g.fixed and is_default_config(options, g.defaults)
             if is_default and default_label is None:
                 default_label = label
-            mine_specs.append(BackendSpec(backend, label, {**common, **fixed, **options}))
-            mine.append(
-                {"label": label, "backend": backend, "options": {**fixed, **options}, "default": is_default}
-            )
+            spec = dataclasses.replace(base_spec, label=label, options={**common, **g.fixed, **options})
+            point = {
+                "label": label,
+                "backend": g.backend,
+                "options": {**g.fixed, **options},
+                "default": is_default,
+            }
+            mine.append((spec, point))
         if default_label is None:
-            default_label = f"{prefix} default"
-            mine_specs.insert(0, BackendSpec(backend, default_label, dict(common)))
-            mine.insert(0, {"label": default_label, "backend": backend, "options": {}, "default": True})
-        # the default first: the runner takes the first backend as the parity reference
-        order = sorted(range(len(mine_specs)), key=lambda i: mine_specs[i].label != default_label)
-        specs += [mine_specs[i] for i in order]
-        described += [mine[i] for i in order]
-        defaults[backend] = default_label
-    plan = dataclasses.replace(plan, backends=tuple(specs))
-    return plan, described, defaults
+            default_label = f"{g.prefix} default"
+            point = {"label": default_label, "backend": g.backend, "options": {}, "default": True}
+            mine.insert(0, (dataclasses.replace(base_spec, label=default_label, options=dict(common)), point))
+        # the default first: among equals the runner takes the first loaded variant as the parity reference
+        mine.sort(key=lambda item: item[0].label != default_label)
+        specs += [spec for spec, _p in mine]
+        points += [p for _s, p in mine]
+        defaults[g.backend] = default_label
+    sweep = SweepSpec(
+        objective=args.objective,
+        threshold=float(args.threshold),
+        axes={g.backend: {k: list(v) for k, v in g.axes.items()} for g in grids},
+        fixed={g.backend: dict(g.fixed) for g in grids},
+        defaults=defaults,
+        points=tuple(points),
+    )
+    return dataclasses.replace(plan, backends=tuple(specs), sweep=sweep)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the sweep (live TUI or headless); print table, Pareto set, recommendation; exit code as `run`."""
-    from infbench.run.headless import check_output_paths
+    from rich.console import Console
+
+    from infbench.report.sweep import print_sweep
+    from infbench.run.headless import check_output_paths, exit_code, write_json
 
     check_output_paths(args)
-    plan, grid, defaults = sweep_plan(args)
-    for line in grid_notes(args, list(defaults)):
+    grids = build_grid(args)
+    plan = sweep_plan(args, grids)
+    for line in grid_notes(args, grids):
         sys.stderr.write(f"infbench-tui: {line}\n")
-    if args.headless:
-        report, samples, code = _run_headless(plan, args)
-    else:
-        report, samples, code = _run_live(plan, args)
-        if report is None:  # nothing was recorded (quit before the run started)
-            return code
-    from infbench.analysis.sweep import sweep_summary
-
-    summary = sweep_summary(
-        report["backends"],
-        grid,
-        next(iter(defaults.values())),
-        args.objective,
-        samples,
-        args.threshold,
-        paired=plan.schedule == "interleaved",
-        defaults=defaults,
-    )
-    report["sweep"] = summary
-    print_sweep(report)
-    from infbench.run.headless import exit_code, write_json
-
+    report, result, code = _run_headless(plan, args) if args.headless else _run_live(plan, args)
+    if report is None:  # nothing was recorded (quit before the run started)
+        return code
+    if result is not None:
+        print_sweep(Console(), result)
     if args.json:
-        write_json(args.json, report)
+        data = report.to_json_dict()
+        data["sweep"] = result.to_dict() if result is not None else None
+        write_json(args.json, data)
     return exit_code(report, code == 130)
 
 
-def _samples(data: Any, labels: list[str]) -> dict[str, Any]:
-    """Measured calls of each configuration with their turns (the CIs resample turns / rounds)."""
-    from infbench.analysis.turns import calls_of
-
-    return {label: calls_of(data, label)[0] for label in labels}
-
-
-def _run_headless(plan: Any, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any], int]:
-    """Run with Rich progress on stderr as `run --headless`; (report, samples, 0, or 130 if interrupted)."""
+def _run_headless(plan: RunPlan, args: argparse.Namespace) -> tuple[Any, Any, int]:
+    """Run with Rich progress on stderr as `run --headless`; (report, sweep result, 0 or 130 if interrupted)."""
     from infbench.analysis.summary import build_report
+    from infbench.analysis.sweep import sweep_result
     from infbench.run.headless import announce_saved, record_headless
 
     rec = record_headless(plan, args, f"infbench sweep: {len(plan.backends)} configurations,")
-    report = build_report(rec.store)
-    report["session"] = str(rec.path)
+    report = build_report(rec.store, session=str(rec.path))
+    result = sweep_result(rec.store, report.variants)
     announce_saved(rec.path)
-    return report, _samples(rec.store, plan.labels), 130 if rec.outcome == "interrupted" else 0
+    return report, result, 130 if rec.outcome == "interrupted" else 0
 
 
-def _run_live(plan: Any, args: argparse.Namespace) -> tuple[dict[str, Any] | None, dict[str, Any], int]:
+def _run_live(plan: RunPlan, args: argparse.Namespace) -> tuple[Any, Any, int]:
     """Run in the live TUI (every configuration a panel), then read the session back (report None if none)."""
     from infbench.analysis.summary import build_report
+    from infbench.analysis.sweep import sweep_result
     from infbench.sessions.paths import default_session_path
     from infbench.sessions.reader import open_session
     from infbench.tui.launch import run_live
@@ -308,113 +430,11 @@ def _run_live(plan: Any, args: argparse.Namespace) -> tuple[dict[str, Any] | Non
     code = run_live(plan, args)
     path = Path(args.save).expanduser()
     if not path.exists() or path.stat().st_size == 0:
-        return None, {}, code
+        return None, None, code
     data = open_session(path)
     try:
-        report = build_report(data)
-        samples = _samples(data, plan.labels)
+        report = build_report(data, session=str(path))
+        result = sweep_result(data, report.variants)
     finally:
         data.close()
-    report["session"] = str(path)
-    return report, samples, 130 if code == 130 else 0
-
-
-def recommendation_line(rec: dict[str, Any] | None, several: bool = False, head: str = "recommended") -> str:
-    """``recommended: ort t2 i1 seq b1 — median 4.10 ms, 1.32× faster than the default [1.28–1.36]``.
-
-    With `several` backends swept the default is named (``than ort default``).
-    """
-    from infbench.report.results import fmt_ms
-
-    if rec is None:
-        return (
-            f"no {head}: no configuration finished ok"
-            if head == "recommended"
-            else f"{head}: no configuration finished ok"
-        )
-    the_default = rec["default_label"] if several else "the default"
-    if rec["metric"] == "median_ms":
-        what, better = f"median {fmt_ms(rec['value'])}", f"faster than {the_default}"
-    else:
-        what, better = f"{rec['value']:,.1f} samples/s", f"{the_default}'s throughput"
-    line = f"{head}: {rec['label']} — {what}"
-    if rec["margin"] is None:
-        return f"{line} ({rec['verdict']})"
-    if rec["label"] == rec["default_label"]:
-        return f"{line}: {'its' if several else 'the'} default configuration is already the best measured"
-    ci = rec.get("margin_ci95")
-    line += f", {rec['margin']:.2f}× {better}" + (f" [{ci[0]:.2f}–{ci[1]:.2f}]" if ci else "")
-    line += f" (95 % CI: {rec['ci_method']})" if ci and rec.get("ci_method") else ""
-    return line if rec["verdict"] == "gain" else f"{line}: {rec['verdict']}"
-
-
-def _options_text(options: dict[str, Any], default: bool) -> str:
-    text = ", ".join(f"{k}={v}" for k, v in options.items())
-    return f"{text} (default)".strip() if default else text
-
-
-def _methods_caption(results: dict[str, Any]) -> str:
-    """`` over 24 turns`` when every configuration's CI used the same method, else `` (method per row: JSON)``."""
-    from infbench.report.results import short_method
-
-    methods = {short_method((r.get("latency_ms") or {}).get("ci_method")) for r in results.values()} - {""}
-    if len(methods) == 1:
-        return f" over {methods.pop()}"
-    return " (method per configuration in the JSON)" if methods else ""
-
-
-def print_sweep(report: dict[str, Any]) -> None:
-    """The sweep table (options, median [CI], p99, samples/s, status, Pareto ★), Pareto set and advice."""
-    from rich import box
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.measure import Measurement
-    from rich.table import Table
-
-    from infbench.report.results import STATUS_COLOURS, WIN, _ci, fmt_ms
-
-    sweep, results = report["sweep"], report["backends"]
-    pareto, rec = set(sweep["pareto"]), sweep["recommendation"] or {}
-    wl = (report.get("plan") or {}).get("workload") or {}
-    model = (report.get("plan") or {}).get("model", "?")
-    table = Table(
-        title=escape(f"sweep {model}  seq {wl.get('seq', '?')}  objective {sweep['objective']}"),
-        box=box.SIMPLE_HEAD,
-        caption=f"{WIN} Pareto set (latency vs samples/s) · → recommended · [..] bootstrap 95 % CI"
-        + _methods_caption(results),
-    )
-    for col in ("configuration", "options", "median", "p99", "samples/s", "status", "pareto"):
-        table.add_column(
-            col,
-            justify="left" if col in ("configuration", "options", "status") else "right",
-            no_wrap=col != "options",
-        )
-    for item in sweep["grid"]:
-        r = results.get(item["label"]) or {}
-        lat, sps, status = r.get("latency_ms") or {}, r.get("samples_per_s"), str(r.get("status"))
-        colour = STATUS_COLOURS.get(status, "red")
-        table.add_row(
-            escape(("→ " if item["label"] == rec.get("label") else "  ") + item["label"]),
-            escape(_options_text(item["options"], item["default"])),
-            fmt_ms(lat.get("median")) + _ci(lat.get("median_ci95")),
-            fmt_ms(lat.get("p99")),
-            "–" if sps is None else f"{sps:,.1f}",
-            f"[{colour}]{escape(status)}[/{colour}]",
-            WIN if item["label"] in pareto else "",
-        )
-    out = Console()
-    need = Measurement.get(out, out.options.update_width(10_000), table).maximum
-    if need > out.width and not out.is_terminal:  # a file or pipe: one row per line, at the width it needs
-        out = Console(width=need)
-    out.print(table)
-    for label, r in results.items():
-        if r.get("status") != "ok":
-            why = r.get("error") or "; ".join(r.get("degraded_reasons") or [])
-            out.print(f"  [yellow]{escape(label)}[/yellow]: {escape(str(why))}")
-    out.print(f"Pareto set: {escape(', '.join(sweep['pareto']) or '(none)')}")
-    by_backend = sweep.get("by_backend") or {}
-    for backend, best in by_backend.items():
-        out.print(escape(recommendation_line(best, True, f"best {backend}")), soft_wrap=True)
-    out.print(
-        escape(recommendation_line(sweep["recommendation"], bool(by_backend))), style="bold", soft_wrap=True
-    )
+    return report, result, 130 if code == 130 else 0

@@ -253,7 +253,7 @@ def inspect_onnx(path: Path) -> dict[str, Any]:
             f"{path} is not a valid ONNX model: it holds no graph (empty, truncated or another format)"
         )
     size = path.stat().st_size
-    locations = set()
+    locations: set[str] = set()
     for init in graph.initializer:
         if init.data_location == onnx.TensorProto.EXTERNAL:
             locations.update(e.value for e in init.external_data if e.key == "location")

@@ -1,22 +1,19 @@
-"""Engine protocol, the model files an engine loads, and the backend registry.
+"""Engine protocol and the model files an engine loads.
 
-This module is imported by the app *and* by every worker child, so it imports nothing heavy: backend
-packages are only imported by `load_engine_class` inside the child.
+This module is imported by the app *and* by every worker child, so it imports nothing heavy. The registry of
+engines is `infbench.engines.registry`; each engine declares its `EngineInfo` (`infbench.engines.info`).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from infbench.errors import BackendUnavailable
+from infbench.engines.info import EngineInfo
 
 
 @dataclass(frozen=True)
@@ -86,6 +83,8 @@ class Engine(ABC):
     the inference (inputs are pre-converted by `prepare_inputs`).
     """
 
+    # What the engine is, takes and accepts: every concrete engine class declares it.
+    info: ClassVar[EngineInfo]
     # Set by the worker: called with a phase name from LOAD_PHASES when loading enters it.
     phase_hook: Callable[[str], None] | None = None
 
@@ -94,9 +93,18 @@ class Engine(ABC):
         if self.phase_hook is not None:
             self.phase_hook(name)
 
+    @classmethod
+    def import_backend(cls) -> None:
+        """Import the backend package (the worker's "import" load phase); engines import theirs lazily."""
+        return None
+
     @abstractmethod
     def load(self, model: ModelFiles, options: dict[str, Any]) -> LoadResult:
-        """Load/compile the model with `options`; raise `EngineLoadError` with a clear message on failure."""
+        """Load/compile the model with `options`; raise `EngineLoadError` with a clear message on failure.
+
+        `options` are already validated and typed against `info.options`, declared defaults filled in
+        (`OptionSchema.resolve`): an engine checks only what needs its backend (a device this machine lacks).
+        """
 
     def prepare_inputs(self, inputs: dict[str, np.ndarray]) -> Any:
         """Convert one input dict into whatever `run` takes (done once per input, outside the timed loop)."""
@@ -117,147 +125,3 @@ class Engine(ABC):
 
 class EngineLoadError(Exception):
     """Raised by an engine's `load` with a message naming the problem and what to do."""
-
-
-@dataclass(frozen=True)
-class BackendEntry:
-    """Registry entry: how to find and describe one backend.
-
-    Attributes:
-        name: canonical name.
-        aliases: other accepted names.
-        module: module holding the engine class.
-        class_name: the Engine subclass.
-        requires: import names that must be importable.
-        needs: ``onnx`` (needs an ONNX file), ``hf`` (needs a HF dir) or ``none``.
-        description: one line for --help and `doctor`.
-    """
-
-    name: str
-    aliases: tuple[str, ...]
-    module: str
-    class_name: str
-    requires: tuple[str, ...]
-    needs: str
-    description: str
-
-
-BACKENDS: dict[str, BackendEntry] = {
-    "onnxruntime": BackendEntry(
-        "onnxruntime",
-        ("ort",),
-        "infbench.engines.onnxruntime",
-        "OnnxRuntimeEngine",
-        ("onnxruntime",),
-        "onnx",
-        "ONNX Runtime InferenceSession (CPU; CUDA/TensorRT when the build offers them)",
-    ),
-    "openvino": BackendEntry(
-        "openvino",
-        ("ov",),
-        "infbench.engines.openvino",
-        "OpenVinoEngine",
-        ("openvino",),
-        "onnx",
-        "OpenVINO compiled model, synchronous infer request (CPU; GPU/NPU when present)",
-    ),
-    "torch": BackendEntry(
-        "torch",
-        ("transformers", "pytorch", "pt"),
-        "infbench.engines.torch",
-        "TorchEngine",
-        ("torch", "transformers"),
-        "hf",
-        "Hugging Face transformers on PyTorch eager, torch.inference_mode()",
-    ),
-    "null": BackendEntry(
-        "null",
-        ("noop",),
-        "infbench.engines.null",
-        "NullEngine",
-        (),
-        "none",
-        "no-op control engine: measures the harness itself",
-    ),
-}
-
-
-PLUGIN_ENV = "INFBENCH_ENGINE_PLUGINS"
-
-
-def register_plugins(spec: str | None = None) -> list[str]:
-    """Register extra engines from ``name=module:Class[:needs]`` entries, comma separated.
-
-    Read from $INFBENCH_ENGINE_PLUGINS at import, so worker children (which inherit the environment) see the
-    same registry. `needs` is ``onnx``, ``hf`` or ``none`` (default ``none``).
-    """
-    text = os.environ.get(PLUGIN_ENV, "") if spec is None else spec
-    added = []
-    for item in filter(None, (x.strip() for x in text.split(","))):
-        name, _, target = item.partition("=")
-        module, _, rest = target.partition(":")
-        class_name, _, needs = rest.partition(":")
-        if not (name and module and class_name):
-            raise BackendUnavailable(f"{PLUGIN_ENV}: {item!r} is not name=module:Class[:needs]")
-        BACKENDS[name] = BackendEntry(name, (), module, class_name, (), needs or "none", f"plugin {module}")
-        added.append(name)
-    return added
-
-
-def canonical_backend(name: str) -> str:
-    """Map a name or alias to the canonical backend name; raise BackendUnavailable for unknown names."""
-    key = name.strip().lower()
-    for entry in BACKENDS.values():
-        if key == entry.name or key in entry.aliases:
-            return entry.name
-    known = ", ".join(f"{e.name} ({'/'.join(e.aliases)})" for e in BACKENDS.values())
-    raise BackendUnavailable(f"unknown backend {name!r}: choose from {known}")
-
-
-def missing_packages(name: str) -> list[str]:
-    """Import names required by backend `name` that cannot be found (without importing them)."""
-    entry = BACKENDS[canonical_backend(name)]
-    missing = []
-    for mod in entry.requires:
-        try:
-            found = importlib.util.find_spec(mod) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            missing.append(mod)
-    return missing
-
-
-def installed_backends(include_null: bool = False) -> list[str]:
-    """Canonical names of the backends whose packages are installed, in registry order."""
-    return [n for n in BACKENDS if (include_null or n != "null") and not missing_packages(n)]
-
-
-def require_backend(name: str) -> str:
-    """Canonical name of `name`, raising BackendUnavailable with the pip command when it is not installed."""
-    canon = canonical_backend(name)
-    missing = missing_packages(canon)
-    if missing:
-        raise BackendUnavailable(
-            f"backend {canon!r} is not installed (cannot import {', '.join(missing)}): "
-            f"pip install {' '.join(_PIP_NAMES.get(m, m) for m in missing)}"
-        )
-    return canon
-
-
-_PIP_NAMES = {
-    "onnxruntime": "onnxruntime",
-    "openvino": "openvino",
-    "torch": "torch==2.13.0",
-    "transformers": "transformers",
-}
-
-
-def load_engine_class(name: str) -> type[Engine]:
-    """Import and return the Engine class of backend `name` (call inside the worker child only)."""
-    entry = BACKENDS[canonical_backend(name)]
-    module = importlib.import_module(entry.module)
-    return getattr(module, entry.class_name)
-
-
-register_plugins()

@@ -100,7 +100,6 @@ class EngineHost:
         self.rss_after_load_mb: float | None = None
         self.on_phase = on_phase
         self.phases: list[tuple[str, int]] = []  # (load phase, perf_counter_ns when it began), in order
-        self._halted = False
         self._killed = False
 
     @property
@@ -174,7 +173,6 @@ class EngineHost:
 
     def run_turn(self, phase: str, calls: int | None = None, seconds: float | None = None) -> TurnResult:
         """Run one turn (until every given target is met, or `halt()`); forward blocks as they arrive."""
-        self._halted = False
         self._send(("run", {"phase": phase, "calls": calls, "seconds": seconds}))
         while True:
             msg = self._recv(phase)
@@ -204,7 +202,6 @@ class EngineHost:
 
     def halt(self) -> None:
         """Ask the current turn to end at its next flush (≤ 50 ms). Safe from any thread."""
-        self._halted = True
         with contextlib.suppress(OSError, EngineFailure):
             self._send(("halt",))
 

@@ -99,6 +99,7 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
     )
 }
 SEED = 1234
+EXPORT_REQUIRES = ("torch", "transformers")  # building a built-in and exporting to ONNX import these
 _FORMAT = 1  # bump when the cache layout or the export changes
 
 
@@ -151,6 +152,14 @@ def resolve_model(spec: str) -> ModelSource:
         f"unknown model {spec!r}: {hint}built-ins are {names}; or pass a path to a .onnx file or "
         "a local Hugging Face model directory (nothing is ever downloaded)"
     )
+
+
+def model_kind(spec: str) -> str | None:
+    """``builtin``, ``onnx`` or ``hf`` for a usable model argument, None when `resolve_model` would refuse it."""
+    try:
+        return resolve_model(spec).kind
+    except ModelError:
+        return None
 
 
 def _builtin_key(model: BuiltinModel) -> str:
@@ -274,14 +283,14 @@ def backends_for_model(spec: str, candidates: list[str]) -> tuple[list[str], dic
     Raises:
         ModelError: `spec` is not a usable model argument (see `resolve_model`).
     """
-    from infbench.engines.base import BACKENDS, missing_packages
+    from infbench.engines.registry import engine_info, missing_imports
 
     src = resolve_model(spec)
-    export_missing = missing_packages("torch")
+    export_missing = missing_imports(EXPORT_REQUIRES)
     takes: list[str] = []
     left_out: dict[str, str] = {}
     for name in candidates:
-        needs = BACKENDS[name].needs
+        needs = engine_info(name).needs
         if src.kind == "onnx" and needs == "hf":
             left_out[name] = (
                 f"it needs a Hugging Face model directory, and {src.name} is an .onnx file "

@@ -5,6 +5,8 @@ costs memory, disk and analysis time out of all proportion to what a control tel
 recording keeps a uniform random sample of `DEFAULT_KEEP_PER_S` calls per measured second (see `thin_block`;
 applied by `infbench.run.recorded_run`): its percentiles are those of every call up to sampling noise, and the
 recorded turns keep the exact number of calls. Option ``keep=all`` records every call, ``keep=N`` N per second.
+The engine declares the ``control`` role: the recording thins the samples of controls that have ``keep``
+(`infbench.run.recorded_run`).
 """
 
 from __future__ import annotations
@@ -15,14 +17,27 @@ from typing import Any
 import numpy as np
 
 from infbench.engines.base import Engine, LoadResult, ModelFiles
+from infbench.engines.info import EngineInfo
+from infbench.engines.options import Option, OptionSchema
 from infbench.records import SampleBlock
+from infbench.vocab import Role
 
 DEFAULT_KEEP_PER_S = 10_000
+KEEP = Option(
+    "keep",
+    "choice",
+    "calls recorded per measured second (a uniform sample; the call count stays exact), or all",
+    choices=("all",),
+    default=str(DEFAULT_KEEP_PER_S),
+    pattern=r"[1-9][0-9]{0,11}",
+    pattern_help="N",
+    type_help="all | N (calls per second)",
+)
 
 
 def keep_rate(options: dict[str, Any]) -> float | None:
     """Calls to keep per measured second from null's options; None to keep every call (``keep=all``)."""
-    keep = options.get("keep", DEFAULT_KEEP_PER_S)
+    keep = KEEP.parse(options.get("keep", KEEP.default))
     if keep == "all":
         return None
     return float(keep)
@@ -47,6 +62,16 @@ def thin_block(block: SampleBlock, per_s: float, rng: np.random.Generator) -> Sa
 
 class NullEngine(Engine):
     """Does nothing per call; its latency distribution is the floor every other backend sits on."""
+
+    info = EngineInfo(
+        name="null",
+        description="no-op control engine: measures the harness itself",
+        aliases=("noop",),
+        needs="none",
+        options=OptionSchema((KEEP,)),
+        roles=(Role.CONTROL.value,),
+        parity_priority=-1,
+    )
 
     def load(self, model: ModelFiles, options: dict[str, Any]) -> LoadResult:
         """Nothing to load (``keep`` is read by the recording, not here)."""

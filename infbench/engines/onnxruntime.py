@@ -5,11 +5,34 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 
 from infbench.engines.base import Engine, EngineLoadError, LoadResult, ModelFiles
+from infbench.engines.info import EngineInfo
+from infbench.engines.options import Option, OptionSchema
 
-OPTIONS = ("threads", "inter_threads", "execution_mode", "graph_opt", "providers", "device")
+# Execution providers onnxruntime knows (`onnxruntime.get_all_providers()`), and short names for them.
+_PROVIDERS = (
+    "CPUExecutionProvider",
+    "CUDAExecutionProvider",
+    "TensorrtExecutionProvider",
+    "OpenVINOExecutionProvider",
+    "DmlExecutionProvider",
+    "CoreMLExecutionProvider",
+    "ROCMExecutionProvider",
+    "MIGraphXExecutionProvider",
+    "DnnlExecutionProvider",
+    "VitisAIExecutionProvider",
+    "QNNExecutionProvider",
+    "NnapiExecutionProvider",
+    "VSINPUExecutionProvider",
+    "JsExecutionProvider",
+    "RknpuExecutionProvider",
+    "WebNNExecutionProvider",
+    "WebGpuExecutionProvider",
+    "XnnpackExecutionProvider",
+    "CANNExecutionProvider",
+    "AzureExecutionProvider",
+)
 _SHORT = {
     "cpu": "CPUExecutionProvider",
     "cuda": "CUDAExecutionProvider",
@@ -21,76 +44,93 @@ _SHORT = {
     "rocm": "ROCMExecutionProvider",
     "migraphx": "MIGraphXExecutionProvider",
 }
-_GRAPH_OPT = {
-    "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
-    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
-}
-_MODES = {"sequential": ort.ExecutionMode.ORT_SEQUENTIAL, "parallel": ort.ExecutionMode.ORT_PARALLEL}
 _DEVICES = {"cpu": ["CPUExecutionProvider"], "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"]}
 
-
-def _positive_int(key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise EngineLoadError(f"onnxruntime option {key}={value!r}: must be a positive integer")
-    return value
-
-
-def _choice(key: str, value: Any, table: dict[str, Any]) -> Any:
-    if str(value).lower() not in table:
-        raise EngineLoadError(f"onnxruntime option {key}={value!r}: choose from {', '.join(table)}")
-    return table[str(value).lower()]
-
-
-def provider_names(value: Any) -> list[str]:
-    """Full EP names from a list or comma string of short (cpu, cuda, tensorrt, openvino) or full names."""
-    items = value.split(",") if isinstance(value, str) else list(value)
-    known = {p.lower(): p for p in ort.get_all_providers()}
-    out = []
-    for item in (str(x).strip() for x in items):
-        name = _SHORT.get(item.lower()) or known.get(item.lower())
-        if name is None:
-            raise EngineLoadError(
-                f"onnxruntime provider {item!r} unknown: use {', '.join(sorted(set(_SHORT)))} "
-                "or a full name like CUDAExecutionProvider"
-            )
-        out.append(name)
-    return out
+OPTIONS = OptionSchema(
+    (
+        Option("threads", "int", "intra-op threads (unset: ONNX Runtime's default, every core)", minimum=1),
+        Option("inter_threads", "int", "inter-op threads (used by execution_mode=parallel)", minimum=1),
+        Option(
+            "execution_mode",
+            "choice",
+            "operators one at a time or in parallel",
+            choices=("sequential", "parallel"),
+            aliases={"seq": "sequential", "par": "parallel"},
+            default="sequential",
+        ),
+        Option(
+            "graph_opt",
+            "choice",
+            "graph optimisation level",
+            choices=("disable", "basic", "extended", "all"),
+            default="all",
+        ),
+        Option(
+            "providers",
+            "list",
+            "execution providers in order of preference (overrides device); absent ones fall back: degraded",
+            choices=_PROVIDERS,
+            aliases=_SHORT,
+            type_help=f"list of {' | '.join(_SHORT)} or a full EP name, joined by +",
+        ),
+        Option(
+            "device", "choice", "shortcut for providers: cuda means CUDA then CPU", choices=tuple(_DEVICES)
+        ),
+    )
+)
 
 
 class OnnxRuntimeEngine(Engine):
-    """ONNX Runtime InferenceSession on the model's ONNX file.
+    """ONNX Runtime InferenceSession on the model's ONNX file; options in `OPTIONS`.
 
-    Options: ``threads`` (intra-op), ``inter_threads``, ``execution_mode`` (sequential|parallel), ``graph_opt``
-    (disable|basic|extended|all), ``providers`` (list or comma string; cpu|cuda|tensorrt|openvino or full EP
-    names), ``device`` (cpu|cuda, a shortcut for providers). Unset options keep ONNX Runtime's defaults.
+    Unset options keep ONNX Runtime's defaults.
     """
+
+    info = EngineInfo(
+        name="onnxruntime",
+        description="ONNX Runtime InferenceSession (CPU; CUDA/TensorRT when the build offers them)",
+        aliases=("ort",),
+        requires=("onnxruntime",),
+        needs="onnx",
+        devices=("cpu", "cuda"),
+        options=OPTIONS,
+        parity_priority=20,
+        thread_option="threads",
+        inter_thread_option="inter_threads",
+        device_option="device",
+    )
+
+    @classmethod
+    def import_backend(cls) -> None:
+        """Import onnxruntime."""
+        import onnxruntime  # noqa: F401
 
     def load(self, model: ModelFiles, options: dict[str, Any]) -> LoadResult:
         """Create the session; requested providers that this build lacks fall back and mark it degraded."""
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise EngineLoadError(
-                f"unknown onnxruntime option(s) {', '.join(unknown)}: valid are {', '.join(OPTIONS)}"
-            )
+        import onnxruntime as ort
+
         if not model.onnx_path:
             raise EngineLoadError(f"onnxruntime needs an ONNX file and model {model.name} has none")
+        graph_opt = {
+            "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+            "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        }
+        modes = {"sequential": ort.ExecutionMode.ORT_SEQUENTIAL, "parallel": ort.ExecutionMode.ORT_PARALLEL}
         so = ort.SessionOptions()
         if "threads" in options:
-            so.intra_op_num_threads = _positive_int("threads", options["threads"])
+            so.intra_op_num_threads = options["threads"]
         if "inter_threads" in options:
-            so.inter_op_num_threads = _positive_int("inter_threads", options["inter_threads"])
-        if "execution_mode" in options:
-            so.execution_mode = _choice("execution_mode", options["execution_mode"], _MODES)
-        if "graph_opt" in options:
-            so.graph_optimization_level = _choice("graph_opt", options["graph_opt"], _GRAPH_OPT)
+            so.inter_op_num_threads = options["inter_threads"]
+        so.execution_mode = modes[options.get("execution_mode", "sequential")]
+        so.graph_optimization_level = graph_opt[options.get("graph_opt", "all")]
         so.log_severity_level = 3  # errors only: fallback warnings are reported as `degraded` instead
         requested = ["CPUExecutionProvider"]
         if "device" in options:
-            requested = list(_choice("device", options["device"], _DEVICES))
+            requested = list(_DEVICES[options["device"]])
         if "providers" in options:
-            requested = provider_names(options["providers"])
+            requested = list(options["providers"])
         available = ort.get_available_providers()
         usable = [p for p in requested if p in available] or ["CPUExecutionProvider"]
         self.mark_phase("compile")  # reading the file, graph optimisation and kernel setup happen in here

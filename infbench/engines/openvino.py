@@ -6,54 +6,77 @@ import contextlib
 from typing import Any
 
 import numpy as np
-import openvino as ov
-import openvino.properties as props
-import openvino.properties.hint as hints
 
 from infbench.engines.base import Engine, EngineLoadError, LoadResult, ModelFiles
+from infbench.engines.info import EngineInfo
+from infbench.engines.options import Option, OptionSchema
 
-OPTIONS = ("device", "hint", "threads", "streams", "precision")
-# CPUs with AVX512-BF16/AMX default to bf16 inference; f32 keeps parity with the other backends unless asked.
-_PRECISIONS = {"f32": ov.Type.f32, "bf16": ov.Type.bf16, "f16": ov.Type.f16, "default": None}
-_HINTS = {
-    "latency": hints.PerformanceMode.LATENCY,
-    "throughput": hints.PerformanceMode.THROUGHPUT,
-    "none": None,
-}
-
-
-def _positive_int(key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise EngineLoadError(f"openvino option {key}={value!r}: must be a positive integer")
-    return value
+OPTIONS = OptionSchema(
+    (
+        Option(
+            "device",
+            "choice",
+            "OpenVINO device",
+            choices=("CPU", "GPU", "NPU", "AUTO"),
+            default="CPU",
+            normalise=str.upper,
+            pattern=r"(GPU|NPU)\.[0-9]+",
+            pattern_help="GPU.N",
+        ),
+        Option(
+            "hint",
+            "choice",
+            "PERFORMANCE_HINT; none leaves the plugin's default",
+            choices=("latency", "throughput", "none"),
+            default="none",
+        ),
+        Option("threads", "int", "INFERENCE_NUM_THREADS (unset: OpenVINO's default, every core)", minimum=1),
+        Option("streams", "int", "NUM_STREAMS", minimum=1),
+        Option(
+            "precision",
+            "choice",
+            "INFERENCE_PRECISION_HINT: f32 unless asked, as OpenVINO picks bf16 where supported (breaks parity)",
+            choices=("f32", "bf16", "f16", "default"),
+            default="f32",
+        ),
+    )
+)
 
 
 class OpenVinoEngine(Engine):
-    """OpenVINO compiled model with one InferRequest, run synchronously (``request.infer``).
+    """OpenVINO compiled model with one InferRequest, run synchronously (``request.infer``); options in `OPTIONS`."""
 
-    Options: ``device`` (CPU|GPU|NPU|AUTO, default CPU), ``hint`` (latency|throughput|none: the
-    PERFORMANCE_HINT; none or unset leaves the plugin's default), ``threads`` (INFERENCE_NUM_THREADS),
-    ``streams`` (NUM_STREAMS), ``precision`` (f32|bf16|f16|default: INFERENCE_PRECISION_HINT; f32 unless
-    given, because OpenVINO silently picks bf16 on CPUs that support it, which breaks output parity).
-    """
+    info = EngineInfo(
+        name="openvino",
+        description="OpenVINO compiled model, synchronous infer request (CPU; GPU/NPU when present)",
+        aliases=("ov",),
+        requires=("openvino",),
+        needs="onnx",
+        devices=("CPU", "GPU", "NPU", "AUTO"),
+        options=OPTIONS,
+        parity_priority=10,
+        thread_option="threads",
+        device_option="device",
+    )
+
+    @classmethod
+    def import_backend(cls) -> None:
+        """Import openvino."""
+        import openvino  # noqa: F401
 
     def load(self, model: ModelFiles, options: dict[str, Any]) -> LoadResult:
         """Read, compile and create the infer request; an absent device is an EngineLoadError."""
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise EngineLoadError(
-                f"unknown openvino option(s) {', '.join(unknown)}: valid are {', '.join(OPTIONS)}"
-            )
+        import openvino as ov
+        import openvino.properties as props
+        import openvino.properties.hint as hints
+
         if not model.onnx_path:
             raise EngineLoadError(f"openvino needs an ONNX file and model {model.name} has none")
         core = ov.Core()
         available = list(core.available_devices)
-        device = str(options.get("device", "CPU")).upper()
-        base = device.split(".")[0]
-        if base not in ("CPU", "GPU", "NPU", "AUTO"):
-            raise EngineLoadError(f"openvino option device={device!r}: choose from CPU, GPU, NPU, AUTO")
+        device = str(options.get("device", "CPU"))
         if (
-            base != "AUTO"
+            device != "AUTO"
             and device not in available
             and not any(d.split(".")[0] == device for d in available)
         ):
@@ -61,25 +84,19 @@ class OpenVinoEngine(Engine):
                 f"OpenVINO device {device} is not available here: available are "
                 f"{', '.join(available) or 'none'}"
             )
+        precisions = {"f32": ov.Type.f32, "bf16": ov.Type.bf16, "f16": ov.Type.f16, "default": None}
+        modes = {"latency": hints.PerformanceMode.LATENCY, "throughput": hints.PerformanceMode.THROUGHPUT}
         config: dict[str, Any] = {}
-        hint = str(options.get("hint", "none")).lower()
-        if hint not in _HINTS:
-            raise EngineLoadError(
-                f"openvino option hint={options['hint']!r}: choose from latency, throughput, none"
-            )
-        if _HINTS[hint] is not None:
-            config[hints.performance_mode()] = _HINTS[hint]
-        precision = str(options.get("precision", "f32")).lower()
-        if precision not in _PRECISIONS:
-            raise EngineLoadError(
-                f"openvino option precision={options['precision']!r}: choose from {', '.join(_PRECISIONS)}"
-            )
-        if _PRECISIONS[precision] is not None:
-            config[hints.inference_precision()] = _PRECISIONS[precision]
+        hint = str(options.get("hint", "none"))
+        if hint in modes:
+            config[hints.performance_mode()] = modes[hint]
+        precision = precisions[str(options.get("precision", "f32"))]
+        if precision is not None:
+            config[hints.inference_precision()] = precision
         if "threads" in options:
-            config[props.inference_num_threads()] = _positive_int("threads", options["threads"])
+            config[props.inference_num_threads()] = options["threads"]
         if "streams" in options:
-            config[props.num_streams()] = _positive_int("streams", options["streams"])
+            config[props.num_streams()] = options["streams"]
         try:
             self.mark_phase("read")  # ONNX → OpenVINO model
             read = core.read_model(model.onnx_path)
@@ -104,6 +121,8 @@ class OpenVinoEngine(Engine):
         return LoadResult(providers=used, versions={"openvino": ov.get_version()}, details=details)
 
     def _execution_devices(self, device: str) -> list[str]:
+        import openvino.properties as props
+
         try:
             return [str(d) for d in self.compiled.get_property(props.execution_devices())]
         except RuntimeError:

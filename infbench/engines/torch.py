@@ -6,22 +6,38 @@ the real PyTorch.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
-import torch
-import transformers
 
 from infbench.engines._modelcache import load_hf_model
 from infbench.engines.base import Engine, EngineLoadError, LoadResult, ModelFiles
+from infbench.engines.info import EngineInfo
+from infbench.engines.options import Option, OptionSchema
 
-OPTIONS = ("threads", "inter_threads", "device")
+log = logging.getLogger(__name__)
 
-
-def _positive_int(key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise EngineLoadError(f"torch option {key}={value!r}: must be a positive integer")
-    return value
+OPTIONS = OptionSchema(
+    (
+        Option("threads", "int", "torch.set_num_threads (unset: PyTorch's default, every core)", minimum=1),
+        Option(
+            "inter_threads",
+            "int",
+            "torch.set_num_interop_threads (only before any parallel work in the process)",
+            minimum=1,
+        ),
+        Option(
+            "device",
+            "choice",
+            "torch device",
+            choices=("cpu", "cuda"),
+            default="cpu",
+            pattern=r"cuda:[0-9]+",
+            pattern_help="cuda:N",
+        ),
+    )
+)
 
 
 def _import_model_code(hf_dir: str) -> None:
@@ -29,51 +45,67 @@ def _import_model_code(hf_dir: str) -> None:
 
     Only so the load phases tell import time from reading weights; any problem is left to `from_pretrained`.
     """
+    import transformers
+
     try:
         config = transformers.AutoConfig.from_pretrained(
             hf_dir, local_files_only=True, trust_remote_code=False
         )
         for arch in getattr(config, "architectures", None) or []:
             getattr(transformers, arch, None)
-    except Exception:
-        pass
+    except Exception as exc:  # any problem here resurfaces, with its message, in from_pretrained
+        log.debug("importing the model code of %s: %s", hf_dir, exc)
 
 
 class TorchEngine(Engine):
-    """transformers ``AutoModelFor<task>`` loaded from the model's local HF directory.
+    """transformers ``AutoModelFor<task>`` loaded from the model's local HF directory; options in `OPTIONS`."""
 
-    Options: ``threads`` (torch.set_num_threads), ``inter_threads`` (torch.set_num_interop_threads, only
-    possible before any parallel work in this process), ``device`` (cpu|cuda|cuda:N).
-    """
+    info = EngineInfo(
+        name="torch",
+        description="Hugging Face transformers on PyTorch eager, torch.inference_mode()",
+        aliases=("transformers", "pytorch", "pt"),
+        requires=("torch", "transformers"),
+        pip={"torch": "torch==2.13.0"},
+        needs="hf",
+        devices=("cpu", "cuda"),
+        options=OPTIONS,
+        parity_priority=100,  # the source framework: the others are compared with it
+        thread_option="threads",
+        inter_thread_option="inter_threads",
+        device_option="device",
+    )
+
+    @classmethod
+    def import_backend(cls) -> None:
+        """Import torch and transformers."""
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
 
     def load(self, model: ModelFiles, options: dict[str, Any]) -> LoadResult:
         """Set threads, load the model in eval mode onto the device."""
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise EngineLoadError(
-                f"unknown torch option(s) {', '.join(unknown)}: valid are {', '.join(OPTIONS)}"
-            )
+        import torch
+        import transformers
+
         if not model.hf_dir:
             raise EngineLoadError(
                 f"torch needs a Hugging Face model directory and model {model.name} has none"
             )
         degraded = []
         if "inter_threads" in options:
-            n = _positive_int("inter_threads", options["inter_threads"])
+            n = options["inter_threads"]
             try:
                 torch.set_num_interop_threads(n)
             except RuntimeError as exc:  # raised once inter-op work has started in this process
                 degraded.append(f"inter_threads={n} not applied: {exc}")
         if "threads" in options:
-            torch.set_num_threads(_positive_int("threads", options["threads"]))
-        device = str(options.get("device", "cpu")).lower()
-        if device != "cpu" and not device.startswith("cuda"):
-            raise EngineLoadError(f"torch option device={device!r}: choose from cpu, cuda, cuda:N")
+            torch.set_num_threads(options["threads"])
+        device = str(options.get("device", "cpu"))
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise EngineLoadError(
                 "torch device cuda requested but CUDA is not available to this torch build "
                 f"({torch.__version__}): use device=cpu or install a CUDA build of torch"
             )
+        self._torch = torch  # the hot path uses the module without an import statement per call
         self.device = torch.device(device)
         self.cuda = self.device.type == "cuda"
         _import_model_code(model.hf_dir)  # still the "import" phase: transformers imports model code lazily
@@ -101,6 +133,8 @@ class TorchEngine(Engine):
 
     def prepare_inputs(self, inputs: dict[str, np.ndarray]) -> dict[str, Any]:
         """numpy → tensors on the device (once, outside the timed loop)."""
+        import torch
+
         prepared: dict[str, Any] = {
             k: torch.from_numpy(np.ascontiguousarray(v)).to(self.device) for k, v in inputs.items()
         }
@@ -109,10 +143,10 @@ class TorchEngine(Engine):
 
     def run(self, prepared: dict[str, Any]) -> Any:
         """One forward pass; synchronised on CUDA so the timing covers the work."""
-        with torch.inference_mode():
+        with self._torch.inference_mode():
             out = self.model(**prepared)
         if self.cuda:
-            torch.cuda.synchronize(self.device)
+            self._torch.cuda.synchronize(self.device)
         return out
 
     def first_output(self, result: Any) -> np.ndarray:

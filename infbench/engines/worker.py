@@ -54,16 +54,23 @@ def worker_main(conn: Any, spec: dict[str, Any]) -> None:
     stage = "import"
     try:
         _send_phase(conn, "import")
-        from infbench.engines.base import EngineLoadError, load_engine_class
+        from infbench.engines.base import EngineLoadError
+        from infbench.engines.registry import engine_info, load_engine_class
+        from infbench.errors import InfbenchError
 
         engine_cls = load_engine_class(spec["backend"])
+        info = engine_info(spec["backend"])
+        engine_cls.import_backend()
         engine = engine_cls()
         engine.phase_hook = lambda name: _send_phase(conn, name)
         stage = "load"
         t = time.perf_counter_ns()
         try:
-            result = engine.load(spec["model"], dict(spec.get("options") or {}))
-        except EngineLoadError as exc:
+            # Validated in the parent already; resolving again types values given through the Python API and
+            # fills the declared defaults.
+            options = info.options.resolve(info.name, dict(spec.get("options") or {}))
+            result = engine.load(spec["model"], options)
+        except (EngineLoadError, InfbenchError) as exc:
             conn.send(("error", stage, str(exc)))
             return
         load_ns = time.perf_counter_ns() - t

@@ -53,7 +53,6 @@ from infbench.records import MonitorReading
 
 Values = dict[str, "float | str | None"]
 
-REASON_NO_DRIVER = "no driver"
 REASON_PERMISSION = "permission denied"
 
 

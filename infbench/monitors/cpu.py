@@ -17,7 +17,6 @@ from infbench.monitors.base import (
     Probe,
     Values,
     read_int,
-    read_text,
     under,
     why_unreadable,
 )
@@ -55,12 +54,6 @@ def parse_proc_stat(text: str) -> list[tuple[int, int, int, int]] | None:
             return None
         out.append((busy, busy + idle + iowait, steal, iowait))
     return out or None
-
-
-def read_proc_stat(path: str = "/proc/stat") -> list[tuple[int, int, int, int]] | None:
-    """`parse_proc_stat` of one read of `path` (only the per-CPU lines at its start), or None when unreadable."""
-    text = read_text(path, _STAT_BYTES)
-    return None if text is None else parse_proc_stat(text)
 
 
 class CpuMonitor(Monitor):
@@ -108,8 +101,8 @@ class CpuMonitor(Monitor):
         """Close /proc/stat."""
         self._file.close()
 
-    def _read(self) -> list[tuple[float, float, float, float]] | None:
-        """(busy, total, steal, iowait) per CPU: /proc/stat when readable, else psutil."""
+    def _read(self) -> list[tuple] | None:
+        """(busy, total, steal, iowait) per CPU: /proc/stat jiffies when readable, else psutil seconds."""
         if self._fast:
             text = self._file.read()
             return None if text is None else parse_proc_stat(text)

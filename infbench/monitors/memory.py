@@ -7,7 +7,7 @@ import threading
 
 import psutil
 
-from infbench.monitors.base import Counter, KeptFile, Monitor, MonitorReading, Probe, Values, read_text, under
+from infbench.monitors.base import Counter, KeptFile, Monitor, MonitorReading, Probe, Values, under
 from infbench.monitors.procstat import PAGE_SIZE, parse_involuntary_switches, parse_stat
 
 MB = 1024.0 * 1024.0
@@ -29,20 +29,6 @@ def parse_meminfo(text: str) -> dict[str, int]:
     return found
 
 
-def _meminfo(path: str) -> dict[str, int] | None:
-    """`parse_meminfo` of the file at `path`, or None when it cannot be read."""
-    text = read_text(path)
-    return None if text is None else parse_meminfo(text)
-
-
-def read_meminfo(path: str) -> tuple[int, int] | None:
-    """(MemTotal, MemAvailable) in bytes from one read of /proc/meminfo, or None when either is missing."""
-    found = _meminfo(path) or {}
-    if "MemTotal" not in found or "MemAvailable" not in found:
-        return None
-    return found["MemTotal"], found["MemAvailable"]
-
-
 def memory_values(info: dict[str, int] | None) -> Values:
     """``mem.used_mb``, ``mem.available_mb``, ``mem.percent`` — psutil 7's definitions (used = total − available),
     from parsed /proc/meminfo where it has MemAvailable (about 5x cheaper), else through psutil."""
@@ -56,11 +42,6 @@ def memory_values(info: dict[str, int] | None) -> Values:
         "mem.available_mb": round(avail / MB, 1),
         "mem.percent": round(100.0 * (total - avail) / total, 1) if total else None,
     }
-
-
-def system_memory(root: str = "/") -> Values:
-    """`memory_values` of `/proc/meminfo` under `root`."""
-    return memory_values(_meminfo(under(root, "/proc/meminfo")))
 
 
 def vmstat_value(text: str, key: str) -> int | None:

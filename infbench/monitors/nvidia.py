@@ -33,11 +33,14 @@ def nvml_reason(nv: Any, exc: BaseException) -> str:
     return f"NVML error: {exc}"
 
 
-def load_nvml(nv: ModuleType | None = None) -> tuple[ModuleType | None, str | None]:
+def load_nvml(nvml: ModuleType | None = None) -> tuple[ModuleType | None, str | None]:
     """(pynvml module, None) once NVML is initialised, or (module or None, reason). Cached per module."""
+    nv: Any = nvml
     if nv is None:
         try:
-            import pynvml as nv
+            import pynvml
+
+            nv = pynvml
         except ImportError:
             return None, "nvidia-ml-py (pynvml) not installed"
     with _INIT_LOCK:
@@ -222,25 +225,23 @@ def gpu_inventory(nvml: ModuleType | None = None) -> dict[str, Any]:
         except nv.NVMLError as exc:
             return {"error": nvml_reason(nv, exc)}
 
-    out["driver"] = get(lambda: _text(nv.nvmlSystemGetDriverVersion()))
-    for i in range(nv.nvmlDeviceGetCount()):
+    def device(i: int) -> dict[str, Any]:
         h = nv.nvmlDeviceGetHandleByIndex(i)
-        procs = get(lambda h=h: nv.nvmlDeviceGetComputeRunningProcesses(h))
-        out["devices"].append(
-            {
-                "index": i,
-                "name": get(lambda h=h: _text(nv.nvmlDeviceGetName(h))),
-                "memory_total_mb": get(lambda h=h: round(nv.nvmlDeviceGetMemoryInfo(h).total / MB, 1)),
-                "persistence_mode": get(lambda h=h: int(nv.nvmlDeviceGetPersistenceMode(h))),
-                "app_clock_sm_mhz": get(
-                    lambda h=h: int(nv.nvmlDeviceGetApplicationsClock(h, nv.NVML_CLOCK_SM))
-                ),
-                "default_app_clock_sm_mhz": get(
-                    lambda h=h: int(nv.nvmlDeviceGetDefaultApplicationsClock(h, nv.NVML_CLOCK_SM))
-                ),
-                "processes": procs
-                if isinstance(procs, dict)
-                else [{"pid": int(p.pid), "mem_mb": round((p.usedGpuMemory or 0) / MB, 1)} for p in procs],
-            }
-        )
+        procs = get(lambda: nv.nvmlDeviceGetComputeRunningProcesses(h))
+        return {
+            "index": i,
+            "name": get(lambda: _text(nv.nvmlDeviceGetName(h))),
+            "memory_total_mb": get(lambda: round(nv.nvmlDeviceGetMemoryInfo(h).total / MB, 1)),
+            "persistence_mode": get(lambda: int(nv.nvmlDeviceGetPersistenceMode(h))),
+            "app_clock_sm_mhz": get(lambda: int(nv.nvmlDeviceGetApplicationsClock(h, nv.NVML_CLOCK_SM))),
+            "default_app_clock_sm_mhz": get(
+                lambda: int(nv.nvmlDeviceGetDefaultApplicationsClock(h, nv.NVML_CLOCK_SM))
+            ),
+            "processes": procs
+            if isinstance(procs, dict)
+            else [{"pid": int(p.pid), "mem_mb": round((p.usedGpuMemory or 0) / MB, 1)} for p in procs],
+        }
+
+    out["driver"] = get(lambda: _text(nv.nvmlSystemGetDriverVersion()))
+    out["devices"] = [device(i) for i in range(nv.nvmlDeviceGetCount())]
     return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import threading
@@ -13,6 +12,7 @@ from typing import Any
 from infbench.monitors.base import Monitor, Probe
 from infbench.monitors.throttle import ThrottleTracker
 from infbench.records import MonitorReading, RunEvent
+from infbench.vocab import EventKind
 
 __all__ = ["Sampler", "default_monitors", "sensor_events", "tick_plan"]
 
@@ -49,7 +49,12 @@ def sensor_events(probes: list[Probe], t_ns: int) -> list[RunEvent]:
                 else (f"{p.monitor}: {sensor} unavailable: {reason}")
             )
             events.append(
-                RunEvent(t_ns, "sensor", msg, data={"monitor": p.monitor, "sensor": sensor, "reason": reason})
+                RunEvent(
+                    t_ns,
+                    EventKind.SENSOR,
+                    msg,
+                    data={"monitor": p.monitor, "sensor": sensor, "reason": reason},
+                )
             )
     return events
 
@@ -109,6 +114,7 @@ class Sampler:
         self._lock = threading.Lock()
         self._pids: dict[str, int] | None = None
         self._failed: set[str] = set()
+        self._listener_errors: set[str] = set()
         self._throttle = ThrottleTracker()
 
     def set_processes(self, pids: dict[str, int]) -> None:
@@ -117,15 +123,27 @@ class Sampler:
             self._pids = dict(pids)
 
     def _emit(self, event: RunEvent) -> None:
-        with contextlib.suppress(Exception):  # a listener bug must not stop sampling
+        try:
             self.listener.on_event(event)
+        except Exception as exc:  # a listener bug must not stop sampling
+            self._listener_failed("on_event", exc)
+
+    def _listener_failed(self, method: str, exc: Exception) -> None:
+        """Warn once per listener method (with the traceback at debug), then only at debug: it runs per tick."""
+        if method in self._listener_errors:
+            log.debug("monitor listener %s failed again: %s: %s", method, type(exc).__name__, exc)
+            return
+        self._listener_errors.add(method)
+        log.warning("monitor listener %s failed (sampling goes on): %s: %s", method, type(exc).__name__, exc)
+        log.debug("monitor listener %s traceback", method, exc_info=exc)
 
     def _probe_all(self) -> None:
         self.probes, self._active = [], []
         for m in self.monitors:
             try:
                 probe = m.probe()
-            except Exception as exc:
+            except Exception as exc:  # a monitor bug: that monitor is missing (a sensor event), the rest run
+                log.debug("monitor %s: probe failed", m.name, exc_info=True)
                 probe = Probe(m.name, [], {m.name: f"probe failed: {type(exc).__name__}: {exc}"})
             self.probes.append(probe)
             if probe.usable:
@@ -149,8 +167,10 @@ class Sampler:
         if thread is not None:
             thread.join(timeout)
         for m in self._active:
-            with contextlib.suppress(Exception):
+            try:
                 m.close()
+            except Exception:  # closing is best effort: the run is over
+                log.debug("monitor %s: close failed", m.name, exc_info=True)
 
     def _push_pids(self) -> None:
         if self._pids is None:  # the usual case, checked without the lock
@@ -169,10 +189,12 @@ class Sampler:
         if m.name in self._failed:
             return
         self._failed.add(m.name)
+        # the sensor event below tells the user; the traceback is for -vv
+        log.debug("monitor %s: sampling failed", m.name, exc_info=exc)
         self._emit(
             RunEvent(
                 self.clock(),
-                "sensor",
+                EventKind.SENSOR,
                 f"{m.name}: sampling failed: {type(exc).__name__}: {exc}",
                 data={"monitor": m.name, "error": f"{type(exc).__name__}: {exc}"},
             )
@@ -192,8 +214,8 @@ class Sampler:
         if readings:
             try:  # not contextlib.suppress: its objects cost more right after a sleep
                 self.listener.on_monitor(readings)
-            except Exception:  # a listener's failure must not stop the sampling
-                log.debug("monitor listener failed", exc_info=True)
+            except Exception as exc:  # a listener's failure must not stop the sampling
+                self._listener_failed("on_monitor", exc)
             for event in self._throttle.update(readings):
                 self._emit(event)
         return readings

@@ -238,10 +238,15 @@ class OtherProcessesMonitor(Monitor):
             values["other.cpu_percent"] = round(total, 2)
         ranked.sort(reverse=True)
         for k in range(self.top):
-            pct, pid, name = ranked[k] if k < len(ranked) else (None, None, None)
-            values[f"other.top.{k}.name"] = name
-            values[f"other.top.{k}.pid"] = None if pid is None else float(pid)
-            values[f"other.top.{k}.cpu_percent"] = None if pct is None else round(pct, 2)
+            if k < len(ranked):
+                pct, pid, name = ranked[k]
+                values[f"other.top.{k}.name"] = name
+                values[f"other.top.{k}.pid"] = float(pid)
+                values[f"other.top.{k}.cpu_percent"] = round(pct, 2)
+            else:
+                values[f"other.top.{k}.name"] = None
+                values[f"other.top.{k}.pid"] = None
+                values[f"other.top.{k}.cpu_percent"] = None
         return self.reading(t_ns, values)
 
     def close(self) -> None:

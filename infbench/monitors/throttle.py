@@ -7,16 +7,21 @@ from typing import Any
 
 from infbench.monitors.clock_events import describe_clock_events
 from infbench.records import MonitorReading, RunEvent
+from infbench.vocab import EventKind
 
 _GPU_ALARM = re.compile(r"^(gpu\d+)\.clock_event_alarm$")
 _WATCHED = frozenset({"thermal", "pressure", "gpu"})  # the monitors whose readings carry throttle signals
 
 
+def _num(v: Any) -> float | None:
+    """A reading's number, or None when unknown (None, or a name)."""
+    return None if v is None or isinstance(v, str) else float(v)
+
+
 def _pos(v: Any) -> bool | None:
     """True when a delta is > 0, False when 0, None when unknown."""
-    if v is None or isinstance(v, str):
-        return None
-    return v > 0
+    n = _num(v)
+    return None if n is None else n > 0
 
 
 class ThrottleTracker:
@@ -41,7 +46,7 @@ class ThrottleTracker:
                 states = [s for s in (_pos(core), _pos(pkg)) if s is not None]
                 if states:
                     parts = [
-                        f"{name} throttle count +{int(d)}"
+                        f"{name} throttle count +{int(_num(d) or 0)}"
                         for name, d in (("core", core), ("package", pkg))
                         if _pos(d)
                     ]
@@ -61,8 +66,8 @@ class ThrottleTracker:
                 states = [s for s in (_pos(nr), _pos(us)) if s is not None]
                 if states:
                     msg = (
-                        f"cgroup CPU-quota throttling: {int(nr or 0)} periods, "
-                        f"{(us or 0) / 1000:.1f} ms throttled"
+                        f"cgroup CPU-quota throttling: {int(_num(nr) or 0)} periods, "
+                        f"{(_num(us) or 0) / 1000:.1f} ms throttled"
                     )
                     events += self._set(
                         r.t_ns,
@@ -103,10 +108,15 @@ class ThrottleTracker:
         was = signal in self.active
         if on and not was:
             self.active[signal] = data
-            return [RunEvent(t_ns, "throttle_on", message, data={"signal": signal, **data})]
+            return [RunEvent(t_ns, EventKind.THROTTLE_ON, message, data={"signal": signal, **data})]
         if not on and was:
             self.active.pop(signal)
             return [
-                RunEvent(t_ns, "throttle_off", f"{signal} throttling ended", data={"signal": signal, **data})
+                RunEvent(
+                    t_ns,
+                    EventKind.THROTTLE_OFF,
+                    f"{signal} throttling ended",
+                    data={"signal": signal, **data},
+                )
             ]
         return []

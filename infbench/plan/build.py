@@ -6,18 +6,16 @@ import argparse
 import os
 from typing import Any
 
-from infbench.errors import ConfigError
+from infbench.errors import BackendUnavailable, ConfigError
 from infbench.plan.spec import (
+    AA_SUFFIX,
     BackendSpec,
     RunPlan,
     WorkloadSpec,
     parse_backend_arg,
     variant_labels,
 )
-
-AA_SUFFIX = "#aa"  # label of the A/A twin; analysis.session_analysis pairs it with its original
-THREAD_KEYS = {"onnxruntime": "threads", "openvino": "threads", "torch": "threads"}
-INTER_KEYS = {"onnxruntime": "inter_threads", "torch": "inter_threads"}
+from infbench.vocab import Role
 
 
 def parse_warmup(text: str) -> tuple[int, float]:
@@ -32,16 +30,23 @@ def parse_warmup(text: str) -> tuple[int, float]:
 
 
 def default_backends(model: str, notes: list[str] | None = None) -> list[str]:
-    """Every installed backend (not null) that can take `model`; a line per left-out backend goes to `notes`.
+    """Every installed engine that is not a control and can take `model`; a line per left-out engine goes to
+    `notes`.
 
     Raises:
         ConfigError: no installed backend can take the model (the reasons are in the message).
         ModelError: `model` is not a usable model argument.
     """
-    from infbench.engines.base import BACKENDS, missing_packages
     from infbench.engines.models import backends_for_model
+    from infbench.engines.registry import engine_info, engine_names, missing_packages
 
-    candidates = [n for n in BACKENDS if n != "null"]
+    candidates = []
+    for name in engine_names():
+        try:
+            if not engine_info(name).is_control:
+                candidates.append(name)
+        except BackendUnavailable:
+            continue  # a broken plugin: the registry logged why
     installed = [n for n in candidates if not missing_packages(n)]
     takes, left_out = backends_for_model(model, installed)
     lines = [f"{name} left out: {reason}" for name, reason in left_out.items()]
@@ -61,55 +66,131 @@ def default_backends(model: str, notes: list[str] | None = None) -> list[str]:
     return takes
 
 
-def _check_keep(name: str, options: dict[str, Any]) -> None:
-    keep = options.get("keep")
-    if keep is None:
-        return
-    if name != "null":
-        raise ConfigError(
-            f"--backend {name}:keep=…: only the null control thins its samples (every other "
-            "backend records every call)"
-        )
-    if keep != "all" and not (isinstance(keep, int) and keep > 0):
-        raise ConfigError(
-            f"--backend null:keep={keep}: give all (record every call) or calls per second, e.g. keep=20000"
-        )
+_FLAGS = (  # global flag → (argparse attribute, the EngineInfo field naming the option it sets)
+    ("--threads", "threads", "thread_option"),
+    ("--inter-threads", "inter_threads", "inter_thread_option"),
+    ("--device", "device", "device_option"),
+)
+
+
+def variant_option_values(
+    backend: str, arg: str, raw: dict[str, Any], args: argparse.Namespace
+) -> dict[str, Any]:
+    """The typed options of one ``-b`` variant of engine `backend`: the global flags mapped through the
+    engine's `thread_option` / `inter_thread_option` / `device_option` (an engine without one skips the
+    flag), then its own ``key=value`` options, which win.
+
+    Raises:
+        ConfigError: one line naming the flag or ``--backend`` item and the valid choices.
+    """
+    from infbench.engines.registry import engine_info
+
+    info = engine_info(backend)
+    merged: dict[str, Any] = {}
+    for flag, attr, field in _FLAGS:
+        value = getattr(args, attr, None)
+        name = getattr(info, field)
+        if value is None or name is None:
+            continue
+        option = info.options.get(name)
+        assert option is not None  # EngineInfo checks its flag options exist
+        merged[name] = option.parse(value, where=f"{flag} {_show(str(value))} ({info.name})")
+    where = f"--backend {_show(arg)}"
+    for key in raw:
+        if info.options.get(key) is None:
+            raise ConfigError(f"{where}: {info.options.unknown_text(info.name, key)}{_owners(key)}")
+    merged.update(info.options.validate(info.name, raw, where=where))
+    return merged
+
+
+def _owners(key: str) -> str:
+    """``; keep: only the null control has it`` when other engines have option `key`, else nothing."""
+    from infbench.engines.options import option_key
+    from infbench.engines.registry import engine_info, engine_names
+
+    owners = []
+    for name in engine_names():
+        try:
+            info = engine_info(name)
+        except BackendUnavailable:
+            continue
+        if info.options.get(key) is not None:
+            owners.append(f"the {info.name} control" if info.is_control else info.name)
+    if not owners:
+        return ""
+    k = _show(option_key(key))
+    return f"; {k}: only {owners[0]} has it" if len(owners) == 1 else f"; {k}: {', '.join(owners)} have it"
+
+
+def _show(text: str) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= 60 else flat[:57] + "…"
+
+
+def _check_model_format(model: str, backend: str) -> None:
+    """ConfigError when engine `backend` cannot take the kind of model argument `model` is (e.g. torch and an
+    .onnx file). Reads only the path's kind; a bad model argument is left to model resolution."""
+    from infbench.engines.models import model_kind
+    from infbench.engines.registry import engine_info
+
+    info = engine_info(backend)
+    kind = model_kind(model)
+    if kind is not None and kind not in info.formats:
+        takes = " or ".join(_FORMAT_TEXT[k] for k in info.formats)
+        raise ConfigError(f"--backend {info.name} cannot run {_show(model)}: it takes {takes}")
+
+
+_FORMAT_TEXT = {
+    "builtin": "a built-in model",
+    "onnx": "an .onnx file",
+    "hf": "a local Hugging Face directory",
+}
 
 
 def backend_specs(
     args: argparse.Namespace, backends: list[str] | None = None, notes: list[str] | None = None
 ) -> tuple[BackendSpec, ...]:
-    """BackendSpecs from --backend (or every installed backend that can take the model, see
-    `default_backends`), with the global thread/device flags applied and labels that tell variants apart.
+    """BackendSpecs from --backend (or every installed engine that can take the model, see `default_backends`),
+    each validated against its engine's option schema with the global flags applied, labelled so variants
+    tell apart, with the engine's roles; ``--aa`` adds an A/A twin of the first variant that is not a control.
 
-    Lines about backends left out of the default set are appended to `notes`.
+    Nothing is started or imported beyond the engines' declarations. Lines about engines left out of the
+    default set are appended to `notes`.
+
+    Raises:
+        ConfigError / BackendUnavailable: one line (exit 2) naming what is wrong and the valid choices.
     """
-    from infbench.engines.base import require_backend
+    from infbench.engines.registry import engine_info, require_backend
 
     raw = backends if backends is not None else (args.backend or [])
-    parsed: list[tuple[str, dict[str, Any]]] = [parse_backend_arg(x) for x in raw]
+    parsed: list[tuple[str, str, dict[str, Any]]] = []
+    for arg in raw:
+        name, options = parse_backend_arg(arg)
+        parsed.append((require_backend(name), arg, options))
     if not parsed:
-        parsed = [(n, {}) for n in default_backends(args.model, notes)]
-    canon = [(require_backend(name), opts) for name, opts in parsed]
-    merged_all: list[tuple[str, dict[str, Any]]] = []
-    for name, opts in canon:
-        _check_keep(name, opts)
-        merged: dict[str, Any] = {}
-        if getattr(args, "threads", None) is not None and name in THREAD_KEYS:
-            merged[THREAD_KEYS[name]] = args.threads
-        if getattr(args, "inter_threads", None) is not None and name in INTER_KEYS:
-            merged[INTER_KEYS[name]] = args.inter_threads
-        if getattr(args, "device", None) and name != "null":
-            merged["device"] = args.device.upper() if name == "openvino" else args.device.lower()
-        merged.update(opts)
-        merged_all.append((name, merged))
-    labels = variant_labels(merged_all)
-    specs = [BackendSpec(name, label, merged) for (name, merged), label in zip(merged_all, labels)]
+        parsed = [(n, n, {}) for n in default_backends(args.model, notes)]
+    else:
+        for name in dict.fromkeys(n for n, _a, _o in parsed):
+            _check_model_format(args.model, name)
+    typed = [(name, variant_option_values(name, arg, opts, args)) for name, arg, opts in parsed]
+    labels = variant_labels(typed)
+    specs = [
+        BackendSpec(name, label, options, roles=tuple(engine_info(name).roles))
+        for (name, options), label in zip(typed, labels)
+    ]
     if getattr(args, "aa", False):
-        first = next((s for s in specs if s.backend != "null"), None)
+        first = next((s for s in specs if not s.is_control), None)
         if first is None:
-            raise ConfigError("--aa needs a real backend to run twice (not only null)")
-        specs.append(BackendSpec(first.backend, first.label + AA_SUFFIX, dict(first.options)))
+            raise ConfigError("--aa needs a variant to run twice that is not a control (not only null)")
+        specs.append(
+            BackendSpec(
+                first.backend,
+                first.label + AA_SUFFIX,
+                dict(first.options),
+                roles=(*first.roles, Role.AA_TWIN.value),
+                twin_of=first.label,
+            )
+        )
     return tuple(specs)
 
 
@@ -120,7 +201,7 @@ def check_seq_dist_file(seq_dist: str | None, model: str, specs: tuple[BackendSp
         ConfigError: the file is missing or not a file, or the model has no tokenizer (built-in, .onnx, or an
             HF directory without tokenizer files).
     """
-    from infbench.engines.base import BACKENDS
+    from infbench.engines.registry import engine_info
 
     if not seq_dist or not seq_dist.startswith("file:"):
         return
@@ -132,7 +213,7 @@ def check_seq_dist_file(seq_dist: str | None, model: str, specs: tuple[BackendSp
         raise ConfigError(
             f"--seq-dist file:{text}: {path} is not a file (give a text file, one text per line)"
         )
-    if all(BACKENDS[s.backend].needs == "none" for s in specs):
+    if all(engine_info(s.backend).needs == "none" for s in specs):
         return  # no backend takes the model: nothing is tokenized
     from infbench.engines import _modelcache as mc
     from infbench.engines.models import resolve_model
@@ -169,6 +250,8 @@ def plan_from_args(
         raise ConfigError(f"--threads must be a positive integer, got {args.threads}")
     if args.inter_threads is not None and args.inter_threads < 1:
         raise ConfigError(f"--inter-threads must be a positive integer, got {args.inter_threads}")
+    if getattr(args, "device", None) is not None and not str(args.device).strip():
+        raise ConfigError("--device: give a device, e.g. cpu or cuda")
     warm_n, warm_s = parse_warmup(args.warmup)
     model = args.model
     if os.path.sep in model or model.endswith(".onnx") or os.path.exists(model):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infbench.errors import ConfigError
+from infbench.vocab import Role
 
 SCHEDULES = ("interleaved", "sequential", "concurrent")
 DEFAULT_MODEL = "bert-small"
@@ -21,7 +22,9 @@ class BackendSpec:
         backend: canonical backend name (``onnxruntime``, ``openvino``, ``torch``, ``null``).
         label: unique name within the run: ``onnxruntime``; a backend given several times is labelled by the
             options that differ (``onnxruntime`` and ``onnxruntime[threads=1]``), ``onnxruntime#2`` when identical.
-        options: backend options (threads, providers, device, hint, …); see each engine's docstring.
+        options: engine options, validated and typed against the engine's `OptionSchema` by `plan.build`.
+        roles: `vocab.Role` values: the engine's declared roles (``control``), ``aa-twin`` for an A/A twin.
+        twin_of: the label of the variant an A/A twin repeats, else None.
     """
 
     backend: str
@@ -30,15 +33,38 @@ class BackendSpec:
     roles: tuple[str, ...] = ()
     twin_of: str | None = None
 
+    def __post_init__(self) -> None:
+        # The engine's declared roles belong to every variant of it, however the spec was built.
+        declared = engine_roles(self.backend)
+        missing = tuple(r for r in declared if r not in self.roles)
+        if missing or not isinstance(self.roles, tuple):
+            object.__setattr__(self, "roles", (*missing, *(str(r) for r in self.roles)))
+
     @property
     def is_control(self) -> bool:
         """A harness control (the engine declares the `control` role): never a winner, no parity."""
-        return "control" in self.roles
+        return Role.CONTROL in self.roles
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict."""
-        return {"backend": self.backend, "label": self.label, "options": dict(self.options),
-                "roles": list(self.roles), "twin_of": self.twin_of}
+        return {
+            "backend": self.backend,
+            "label": self.label,
+            "options": dict(self.options),
+            "roles": list(self.roles),
+            "twin_of": self.twin_of,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BackendSpec:
+        """Inverse of `to_dict`; a dict of a legacy plan (no roles) should go through `migrate_plan_dict`."""
+        return cls(
+            str(d["backend"]),
+            str(d["label"]),
+            dict(d.get("options") or {}),
+            tuple(str(r) for r in d.get("roles") or ()),
+            d.get("twin_of"),
+        )
 
 
 @dataclass(frozen=True)
@@ -66,6 +92,50 @@ class WorkloadSpec:
 
 
 @dataclass(frozen=True)
+class SweepSpec:
+    """A parameter sweep, stored in the plan so a report of the session redraws its table and advice.
+
+    Attributes:
+        objective: ``latency`` (lowest median per call) or ``throughput`` (highest samples/s).
+        threshold: noise band: a gain over the default must exceed this fraction.
+        axes: per swept engine (canonical name, in order): option → the values swept (typed, as validated).
+        fixed: per swept engine: the options fixed for every grid point (``-b NAME:k=v``).
+        defaults: per swept engine: the label of its default configuration.
+        points: per configuration, in plan order: ``{"label", "backend", "options", "default"}``.
+    """
+
+    objective: str = "latency"
+    threshold: float = 0.05
+    axes: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    fixed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)
+    points: tuple[dict[str, Any], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        return {
+            "objective": self.objective,
+            "threshold": self.threshold,
+            "axes": {b: {k: list(v) for k, v in a.items()} for b, a in self.axes.items()},
+            "fixed": {b: dict(f) for b, f in self.fixed.items()},
+            "defaults": dict(self.defaults),
+            "points": [dict(p) for p in self.points],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SweepSpec:
+        """Inverse of `to_dict`; unknown keys are ignored."""
+        return cls(
+            objective=str(d.get("objective", "latency")),
+            threshold=float(d.get("threshold", 0.05)),
+            axes={b: {k: list(v) for k, v in a.items()} for b, a in (d.get("axes") or {}).items()},
+            fixed={b: dict(f) for b, f in (d.get("fixed") or {}).items()},
+            defaults=dict(d.get("defaults") or {}),
+            points=tuple(dict(p) for p in d.get("points") or ()),
+        )
+
+
+@dataclass(frozen=True)
 class RunPlan:
     """Everything that defines a run. Serialised into every session file.
 
@@ -82,6 +152,7 @@ class RunPlan:
         seed: seed for the schedule's shuffling.
         timeout_s: watchdog: an engine silent for this long is killed and reported as hung.
         parity_tolerance: max abs difference of outputs vs the reference backend before it is *degraded*.
+        sweep: the parameter sweep this run is (``infbench-tui sweep``), or None.
     """
 
     model: str = DEFAULT_MODEL
@@ -96,6 +167,7 @@ class RunPlan:
     seed: int = 0
     timeout_s: float = 120.0
     parity_tolerance: float = 1e-3
+    sweep: SweepSpec | None = None
 
     def __post_init__(self) -> None:
         validate_plan(self)
@@ -105,19 +177,21 @@ class RunPlan:
         d = dataclasses.asdict(self)
         d["backends"] = [b.to_dict() for b in self.backends]
         d["workload"] = self.workload.to_dict()
+        d["sweep"] = self.sweep.to_dict() if self.sweep is not None else None
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunPlan:
-        """Inverse of `to_dict`; unknown keys are ignored."""
+        """Inverse of `to_dict`; unknown keys are ignored; roles of a legacy plan are derived."""
+        d = migrate_plan_dict(d)
         known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        known["backends"] = tuple(
-            BackendSpec(b["backend"], b["label"], dict(b.get("options", {}))) for b in d.get("backends", [])
-        )
+        known["backends"] = tuple(BackendSpec.from_dict(b) for b in d.get("backends", []))
         wl = d.get("workload", {})
         known["workload"] = WorkloadSpec(
             **{k: v for k, v in wl.items() if k in WorkloadSpec.__dataclass_fields__}
         )
+        sweep = d.get("sweep")
+        known["sweep"] = SweepSpec.from_dict(sweep) if isinstance(sweep, dict) else None
         return cls(**known)
 
     @property
@@ -132,7 +206,9 @@ _SEQ_DIST = re.compile(r"^(uniform:\d+-\d+|normal:\d+(\.\d+)?,\d+(\.\d+)?|file:.
 def validate_plan(plan: RunPlan) -> None:
     """Raise ConfigError naming the first bad field of `plan`."""
     if not plan.backends:
-        raise ConfigError("no backend to run: pass --backend NAME (onnxruntime, openvino, torch, null)")
+        from infbench.engines.registry import engine_names
+
+        raise ConfigError(f"no backend to run: pass --backend NAME ({', '.join(engine_names())})")
     labels = [b.label for b in plan.backends]
     if len(set(labels)) != len(labels):
         raise ConfigError(f"backend labels must be unique, got {labels}")
@@ -161,29 +237,93 @@ def validate_plan(plan: RunPlan) -> None:
         raise ConfigError(f"--timeout must be positive seconds, got {plan.timeout_s}")
 
 
-def parse_backend_arg(arg: str) -> tuple[str, dict[str, Any]]:
-    """Parse ``NAME[:key=value,key=value]`` into (name, options). Values are int/float when they look so."""
-    name, _, rest = arg.partition(":")
+def parse_backend_arg(arg: str) -> tuple[str, dict[str, str]]:
+    """Split ``NAME[:key=value,key=value]`` into (name, raw options); values stay text (the engine's
+    `OptionSchema` types them). Keys are matched as `engines.options.option_key` does (``Inter-Threads``).
+
+    Raises:
+        ConfigError: an empty name, an item that is not key=value, or a key given twice.
+    """
+    from infbench.engines.options import option_key
+
+    shown = _show(arg)
+    name, _, rest = str(arg).partition(":")
     name = name.strip()
     if not name:
-        raise ConfigError(f"--backend {arg!r}: empty backend name")
-    options: dict[str, Any] = {}
+        raise ConfigError(f"--backend {shown}: empty backend name (give NAME[:key=value,…])")
+    options: dict[str, str] = {}
     if rest:
         for item in rest.split(","):
             key, eq, value = item.partition("=")
             if not eq or not key.strip():
-                raise ConfigError(f"--backend {arg!r}: options are key=value separated by commas")
-            options[key.strip()] = _coerce(value.strip())
+                raise ConfigError(f"--backend {shown}: options are key=value separated by commas")
+            k = option_key(key)
+            if k in options:
+                raise ConfigError(f"--backend {shown}: option {_show(k)} is given twice")
+            options[k] = value.strip()
     return name, options
 
 
-def _coerce(value: str) -> Any:
-    for cast in (int, float):
-        try:
-            return cast(value)
-        except ValueError:
-            pass
-    return value
+def _show(text: Any) -> str:
+    """`text` on one line, cut to 60 characters (user input quoted back in an error message)."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= 60 else flat[:57] + "…"
+
+
+AA_SUFFIX = "#aa"  # how sessions written before roles named the A/A twin (read only; see `migrate_plan_dict`)
+
+
+def migrate_plan_dict(plan: dict[str, Any]) -> dict[str, Any]:
+    """A plan dict with `roles` and `twin_of` on every backend: stored ones are kept; a legacy plan (written
+    before roles) gets its engine's declared roles and, for a ``LABEL#aa`` twin of a label in the plan,
+    ``aa-twin`` and `twin_of`. Returns a new dict; an unknown engine (a plugin not registered now) gets none.
+    """
+    backends = plan.get("backends")
+    if not isinstance(backends, list):
+        return dict(plan)
+    labels = {b.get("label") for b in backends if isinstance(b, dict)}
+    out = []
+    for b in backends:
+        if not isinstance(b, dict) or "roles" in b:
+            out.append(b)
+            continue
+        out.append({**b, **legacy_roles(str(b.get("backend", "")), str(b.get("label", "")), labels)})
+    return {**plan, "backends": out}
+
+
+def engine_roles(backend: str) -> tuple[str, ...]:
+    """The roles engine `backend` declares; none for an engine not registered here (a plugin of another
+    environment, in a stored session)."""
+    from infbench.engines.registry import engine_info
+    from infbench.errors import BackendUnavailable
+
+    try:
+        return tuple(engine_info(backend).roles)
+    except BackendUnavailable:
+        return ()
+
+
+def legacy_roles(backend: str, label: str, labels: set[Any]) -> dict[str, Any]:
+    """``{"roles": [...], "twin_of": ...}`` of a variant recorded before roles were stored."""
+    roles = list(engine_roles(backend))
+    twin_of = None
+    if label.endswith(AA_SUFFIX) and label[: -len(AA_SUFFIX)] in labels:
+        twin_of = label[: -len(AA_SUFFIX)]
+        roles.append(Role.AA_TWIN.value)
+    return {"roles": roles, "twin_of": twin_of}
+
+
+def plan_roles(plan: dict[str, Any]) -> dict[str, tuple[list[str], str | None]]:
+    """Label → (roles, twin_of) of every variant of a plan dict, legacy plans derived (`migrate_plan_dict`)."""
+    out: dict[str, tuple[list[str], str | None]] = {}
+    for b in migrate_plan_dict(plan).get("backends") or []:
+        if isinstance(b, dict) and b.get("label") is not None:
+            twin = b.get("twin_of")
+            out[str(b["label"])] = (
+                [str(r) for r in b.get("roles") or []],
+                None if twin is None else str(twin),
+            )
+    return out
 
 
 def unique_labels(names: list[str]) -> list[str]:

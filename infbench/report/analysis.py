@@ -1,4 +1,4 @@
-"""Rendering of the analysis part of a report: fair comparison, findings per backend, stability warnings."""
+"""Rendering of the analysis part of a typed `Report`: fair comparison, findings per variant, warnings."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
+from infbench.analysis.compare import Comparison
 from infbench.analysis.findings import cause_text
+from infbench.analysis.report_model import FairComparison, Report
 
 VERDICT_WORDS = {
     "baseline": "fastest",
@@ -17,20 +19,24 @@ VERDICT_WORDS = {
 }
 
 
-def _band(comp: dict[str, Any]) -> str:
-    src = "measured by A/A" if comp.get("threshold_source") == "aa" else "default"
-    return f"noise band ±{100 * comp.get('threshold', 0):.1f} % ({src})"
+def _band(comp: FairComparison) -> str:
+    src = "measured by A/A" if comp.threshold_source == "aa" else "default"
+    return f"noise band ±{100 * comp.threshold:.1f} % ({src})"
 
 
-def _aa_line(comp: dict[str, Any]) -> str | None:
-    aa = comp.get("aa") or {}
-    if "median_ratio_ci95" not in aa:
+def _aa_line(comp: FairComparison) -> str | None:
+    if comp.aa is None:
         return None
-    lo, hi = aa["median_ratio_ci95"]
+    c = comp.aa.comparison
+    lo, hi = c.median_ratio_ci95
     return (
-        f"A/A: {aa['b']} / {aa['a']} median ratio {aa['median_ratio']:.3f} [{lo:.3f}–{hi:.3f}] "
-        f"({aa.get('ci_method', '')}) → noise band ±{100 * aa['noise_band']:.1f} %"
+        f"A/A: {comp.aa.b} / {comp.aa.a} median ratio {c.median_ratio:.3f} [{lo:.3f}–{hi:.3f}] "
+        f"({c.ci_method}) → noise band ±{100 * comp.aa.noise_band:.1f} %"
     )
+
+
+def _comparison(report: Report) -> FairComparison | None:
+    return report.analysis.comparison if report.analysis is not None else None
 
 
 COMPARISON_COLUMNS = ("backend", "median ratio [95% CI]", "p99 ratio [95% CI]", "p", "verdict", "CI method")
@@ -43,106 +49,85 @@ TABLE_HEADERS = {
 AA_VERDICT = "A/A twin: sets the noise band"
 
 
-def comparison_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+def _ratio(ratio: float, ci: tuple[float, float]) -> str:
+    return f"{ratio:.3f} [{ci[0]:.3f}–{ci[1]:.3f}]"
+
+
+def _row(label: str, c: Comparison, verdict: str) -> tuple[str, str, str, str, str, str]:
+    return (
+        label,
+        _ratio(c.median_ratio, c.median_ratio_ci95),
+        _ratio(c.p99_ratio, c.p99_ratio_ci95),
+        f"{c.p_value:.2g}",
+        verdict,
+        c.ci_method,
+    )
+
+
+def comparison_rows(report: Report) -> list[tuple[str, str, str, str, str, str]]:
     """(backend, median ratio [CI], p99 ratio [CI], p, verdict, CI method) rows of the fair comparison.
 
     With an A/A pair (`run --aa`) a last row shows the twin against its original (not against the fastest):
     its spread sets the noise band.
     """
-    comp = ((report.get("analysis") or {}).get("comparison")) or {}
-    rows = []
-    for label, r in (comp.get("rows") or {}).items():
-        lo, hi = r["median_ratio_ci95"]
-        plo, phi = r["p99_ratio_ci95"]
-        rows.append(
-            (
-                label,
-                f"{r['median_ratio']:.3f} [{lo:.3f}–{hi:.3f}]",
-                f"{r['p99_ratio']:.3f} [{plo:.3f}–{phi:.3f}]",
-                f"{r['p_value']:.2g}",
-                VERDICT_WORDS.get(r["verdict"], r["verdict"]),
-                str(r.get("ci_method") or ""),
-            )
-        )
-    aa = comp.get("aa") or {}
-    if "median_ratio_ci95" in aa:
-        lo, hi = aa["median_ratio_ci95"]
-        p99 = (
-            f"{aa['p99_ratio']:.3f} [{aa['p99_ratio_ci95'][0]:.3f}–{aa['p99_ratio_ci95'][1]:.3f}]"
-            if aa.get("p99_ratio_ci95")
-            else "–"
-        )
-        p = f"{aa['p_value']:.2g}" if aa.get("p_value") is not None else "–"
-        rows.append(
-            (
-                aa["b"],
-                f"{aa['median_ratio']:.3f} [{lo:.3f}–{hi:.3f}]",
-                p99,
-                p,
-                f"{AA_VERDICT} (vs {aa['a']})",
-                str(aa.get("ci_method") or ""),
-            )
-        )
+    comp = _comparison(report)
+    if comp is None:
+        return []
+    rows = [_row(label, c, VERDICT_WORDS.get(c.verdict, c.verdict)) for label, c in comp.rows.items()]
+    if comp.aa is not None:
+        rows.append(_row(comp.aa.b, comp.aa.comparison, f"{AA_VERDICT} (vs {comp.aa.a})"))
     return rows
 
 
-def _show_comparison(report: dict[str, Any], rows: list[Any]) -> bool:
+def _show_comparison(report: Report, rows: list[Any]) -> bool:
     """Two backends to compare, or an A/A pair (whose band is worth showing with a single backend)."""
-    comp = ((report.get("analysis") or {}).get("comparison")) or {}
-    return len(rows) >= 2 or bool((comp.get("aa") or {}).get("median_ratio_ci95"))
+    comp = _comparison(report)
+    return len(rows) >= 2 or (comp is not None and comp.aa is not None)
 
 
 MAX_FINDING_LINES = 5  # the slowdowns that lost the most time; the rest are in the JSON
 
 
-def finding_lines(report: dict[str, Any]) -> list[str]:
+def finding_lines(report: Report) -> list[str]:
     """One line per notable finding (warm-up, slowdown episodes ranked by time lost, burst vs sustained,
     detection that could not run, warnings), plain text."""
     lines: list[str] = []
-    per = ((report.get("analysis") or {}).get("backends")) or {}
+    per = report.analysis.findings if report.analysis is not None else {}
     for label, a in per.items():
-        if a.get("warmup_end_s") is not None:
+        if a.warmup_end_s is not None:
             lines.append(
-                f"{label}: latency settled at {a['warmup_end_s']:.1f} s (warm-up end found from the data)"
+                f"{label}: latency settled at {a.warmup_end_s:.1f} s (warm-up end found from the data)"
             )
-        bvs = a.get("burst_vs_sustained") or {}
-        if bvs.get("sustained_slowdown"):
+        bvs = a.burst_vs_sustained
+        if bvs is not None and bvs.sustained_slowdown:
             lines.append(
-                f"{label}: sustained latency {bvs['ratio']:.2f}× the first {bvs['burst_s']:g} s, slowdown "
-                f"from {bvs.get('slowdown_start_s', 0):.1f} s"
+                f"{label}: sustained latency {bvs.ratio or 0:.2f}× the first {bvs.burst_s:g} s, slowdown "
+                f"from {bvs.slowdown_start_s or 0:.1f} s"
             )
-        detection = a.get("detection") or {}
-        if detection and not detection.get("active"):
-            lines.append(f"{label}: ⚠ {detection.get('message')}")
-        episodes = sorted(
-            (a.get("spikes") or []) + (a.get("shifts") or []), key=lambda e: -(e.get("lost_ms") or 0)
-        )
-        for item in episodes[:MAX_FINDING_LINES]:
-            what = item.get("headline") or f"{item.get('kind', 'slowdown')} ×{item['ratio']:.2f}"
-            span = (
-                f"{item['t_s']:.1f}–{item['t_end_s']:.1f} s"
-                if item.get("t_end_s") is not None
-                else f"{item['t_s']:.1f} s"
-            )
-            lines.append(f"{label}: {what} at {span} — {cause_text(item.get('attribution'))}")
+        if a.detection is not None and not a.detection.active:
+            lines.append(f"{label}: ⚠ {a.detection.message()}")
+        episodes = a.episodes_by_cost()
+        for ep in episodes[:MAX_FINDING_LINES]:
+            start = f"{ep.t_s:.1f}" if ep.t_s is not None else "?"
+            span = f"{start}–{ep.t_end_s:.1f} s" if ep.t_end_s is not None else f"{start} s"
+            lines.append(f"{label}: {ep.headline} at {span} — {cause_text(ep.attribution)}")
         if len(episodes) > MAX_FINDING_LINES:
             lines.append(f"{label}: … {len(episodes) - MAX_FINDING_LINES} more slowdowns (see --format json)")
-        for warning in a.get("warnings") or []:
+        for warning in a.warnings:
             lines.append(f"{label}: ⚠ {warning}")
     return lines
 
 
-def print_analysis(console: Any, report: dict[str, Any]) -> None:
+def print_analysis(console: Any, report: Report) -> None:
     """Print the fair comparison table and the findings."""
-    comp = ((report.get("analysis") or {}).get("comparison")) or {}
+    comp = _comparison(report)
     rows = comparison_rows(report)
-    if _show_comparison(report, rows):
+    if comp is not None and _show_comparison(report, rows):
         from rich import box
 
         methods = {r[-1] for r in rows if r[-1]}
-        shared = (
-            len(methods) <= 1
-        )  # one method for every row: say it once under the table, keep the CIs whole
+        # One method for every row: say it once under the table, keep the CIs whole
+        shared = len(methods) <= 1
         table = Table(
             title=f"fair comparison vs the fastest — {_band(comp)}",
             title_justify="left",
@@ -172,12 +157,12 @@ def print_analysis(console: Any, report: dict[str, Any]) -> None:
         console.print(escape(line))
 
 
-def analysis_markdown(report: dict[str, Any]) -> str:
+def analysis_markdown(report: Report) -> str:
     """The same as `print_analysis`, as Markdown."""
-    comp = ((report.get("analysis") or {}).get("comparison")) or {}
+    comp = _comparison(report)
     rows = comparison_rows(report)
     out: list[str] = []
-    if _show_comparison(report, rows):
+    if comp is not None and _show_comparison(report, rows):
         out += [
             f"### Fair comparison vs the fastest ({_band(comp)})",
             "",

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infbench.errors import ConfigError
+
+if TYPE_CHECKING:
+    from infbench.analysis.report_model import Report
 
 
 def check_output_paths(args: argparse.Namespace) -> None:
@@ -36,8 +39,7 @@ def run_headless(plan: Any, args: argparse.Namespace) -> int:
     from infbench.report.results import print_results_table
 
     rec = record_headless(plan, args, "infbench")
-    report = build_report(rec.store)
-    report["session"] = str(rec.path)
+    report = build_report(rec.store, session=str(rec.path))
     out = Console()
     print_results_table(out, report)
     print_analysis(out, report)
@@ -49,34 +51,32 @@ def run_headless(plan: Any, args: argparse.Namespace) -> int:
     return exit_code(report, interrupted)
 
 
-def interrupted_note(report: dict[str, Any]) -> str:
+def interrupted_note(report: Report) -> str:
     """The line under the table of an interrupted run: partial results, and how far each backend got."""
-    plan = report.get("plan") or {}
-    got = ", ".join(
-        f"{label} {r.get('iterations', 0):,} calls" for label, r in (report.get("backends") or {}).items()
-    )
+    got = ", ".join(f"{label} {r.iterations:,} calls" for label, r in report.variants.items())
     return (
-        f"INTERRUPTED: partial results ({got}; planned -d {plan.get('duration_s', '?')} s and -n "
-        f"{plan.get('iterations', '?')} calls per backend); everything measured is in the session, marked "
+        f"INTERRUPTED: partial results ({got}; planned -d {report.plan.get('duration_s', '?')} s and -n "
+        f"{report.plan.get('iterations', '?')} calls per backend); everything measured is in the session, marked "
         "interrupted; exit code 130"
     )
 
 
-def exit_code(report: dict[str, Any], interrupted: bool) -> int:
+def exit_code(report: Report, interrupted: bool) -> int:
     """130 when interrupted, else 0 when every backend is ok, 1 when any failed or is degraded."""
     if interrupted:
         return 130
-    statuses = [b["status"] for b in report["backends"].values()]
-    return 0 if statuses and all(s == "ok" for s in statuses) else 1
+    return 0 if report.all_ok else 1
 
 
-def write_json(target: str, report: dict[str, Any]) -> None:
-    """Write `report` as JSON to `target` ('-' for stdout)."""
-    text = json.dumps(report, indent=2, default=json_default)
+def write_json(target: str, report: Report | Mapping[str, Any]) -> None:
+    """Write `report` (a typed Report, or its JSON dict with additions) as JSON to `target` ('-' for stdout)."""
+    from infbench.report.json_out import json_text
+
+    text = json_text(report)
     if target == "-":
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(text)
     else:
-        Path(target).expanduser().write_text(text + "\n")
+        Path(target).expanduser().write_text(text)
 
 
 def record_headless(plan: Any, args: argparse.Namespace, title: str) -> Any:
@@ -90,8 +90,11 @@ def record_headless(plan: Any, args: argparse.Namespace, title: str) -> Any:
     """
     from rich.console import Console
 
+    from infbench.analysis.contention import every_core_warning
+    from infbench.report.style import styled
     from infbench.run.progress import HeadlessProgress, PrepareProgress, plan_summary
     from infbench.run.recorded_run import RecordedRun
+    from infbench.vocab import Tone
 
     err = Console(stderr=True)
     progress = HeadlessProgress(err, plan.labels, plan.duration_s, plan.iterations, plan.schedule)
@@ -103,6 +106,8 @@ def record_headless(plan: Any, args: argparse.Namespace, title: str) -> Any:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         err.print(plan_summary(plan), highlight=False, soft_wrap=True)
+        for warning in every_core_warning(plan.to_dict(), None):  # before any engine loads
+            err.print(styled(f"⚠ {warning}", Tone.WARN), highlight=False, soft_wrap=True)
         rec.prepare()
         err.print(f"[bold]{title}[/bold] recording to {rec.path}")
         stopper = _Stopper(rec, progress, err)
@@ -149,7 +154,7 @@ def announce_saved(path: Any) -> None:
     )
 
 
-def _write_outputs(args: argparse.Namespace, report: dict[str, Any]) -> None:
+def _write_outputs(args: argparse.Namespace, report: Report) -> None:
     if args.json:
         write_json(args.json, report)
     if args.csv:
@@ -160,12 +165,3 @@ def _write_outputs(args: argparse.Namespace, report: dict[str, Any]) -> None:
             sys.stdout.write(text)
         else:
             Path(args.csv).expanduser().write_text(text)
-
-
-def json_default(obj: Any) -> Any:
-    """`json.dumps` default for numpy values and dataclasses with to_dict()."""
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    return str(obj)

@@ -17,12 +17,12 @@ from infbench.analysis.attribution import attribute
 from infbench.analysis.detection import Episode, Finding, SlowdownTracker
 from infbench.analysis.findings import cause_text, turn_ends
 from infbench.records import PHASE_MEASURE, RunEvent
+from infbench.vocab import EventKind, Role
 
 # Readings are stamped at the end of the interval they cover; the slowest (other processes) every 2 s.
 ATTRIBUTION_DELAY_NS = 3_000_000_000
 SUSTAINED_NS = 10_000_000_000  # a slowdown still going on after this long is reported while it lasts
 SPARSE_AFTER_NS = 10_000_000_000  # say that detection is not running yet after this long without enough calls
-CONTROL_BACKENDS = {"null"}
 
 
 class _Track:
@@ -55,8 +55,8 @@ class LiveAnalyzer:
     def on_start(self, plan: dict, system: dict, t0_ns: int, t0_wall: float) -> None:
         """Start the analysis thread."""
         self.t0_ns = t0_ns
-        self._labels = [
-            b["label"] for b in plan.get("backends", []) if b.get("backend") not in CONTROL_BACKENDS
+        self._labels = [  # a harness control's slowdowns are the harness's: not analysed
+            b["label"] for b in plan.get("backends", []) if Role.CONTROL not in (b.get("roles") or ())
         ]
         self._thread = threading.Thread(target=self._loop, name="infbench-live-analysis", daemon=True)
         self._thread.start()
@@ -109,7 +109,7 @@ class LiveAnalyzer:
         for ep in track.tracker.episodes(alarms):
             if ep.t_start_ns in track.emitted:
                 continue
-            ongoing = ep.kind != "spike"  # still slow at the end of the data so far
+            ongoing = ep.kind != EventKind.SPIKE  # still slow at the end of the data so far
             ready = (
                 final
                 or (ongoing and now - ep.t_start_ns >= SUSTAINED_NS)
@@ -128,7 +128,7 @@ class LiveAnalyzer:
             return []
         track.told_sparse = True
         t = self.data.end_ns() if final else now
-        return [RunEvent(t, "detection", f"{label}: {status.message()}", label, status.to_dict())]
+        return [RunEvent(t, EventKind.DETECTION, f"{label}: {status.message()}", label, status.to_dict())]
 
     def _event(self, ep: Episode) -> RunEvent:
         attr = attribute(ep.t_start_ns, ep.t_end_ns, self.data, backend=ep.backend).to_dict()

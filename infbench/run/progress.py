@@ -19,23 +19,23 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from infbench.metrics import fmt_ms, fmt_seconds
 from infbench.records import PHASE_MEASURE, PHASE_WARMUP, BackendInfo, RunEvent, SampleBlock, TurnRecord
+from infbench.report.style import styled
+from infbench.vocab import EventKind, Status, Tone
 
 BINS_PER_OCTAVE = 1024
 MAX_OCTAVE = 44  # 2**44 ns ≈ 4.9 hours: longer calls land in the last bin
 PLAIN_STEP = 0.1  # without a terminal, a line per backend at every 10 % of progress
-FINAL_STATES = ("done", "failed", "stopped", "interrupted")
-
-
-def fmt_seconds(s: float) -> str:
-    """``0.8 s``, ``42 s``, ``3 min 20 s``, ``1 h 05 min``."""
-    if s < 10:
-        return f"{s:.1f} s"
-    if s < 90:
-        return f"{s:.0f} s"
-    if s < 3600:
-        return f"{int(s // 60)} min {int(s % 60):02d} s"
-    return f"{int(s // 3600)} h {int(s % 3600 // 60):02d} min"
+INTERRUPTED = "interrupted"  # shown for a backend still going when a signal stopped the run
+FINAL_STATES = (Status.DONE, Status.FAILED, Status.STOPPED, INTERRUPTED)
+WARN_EVENTS = (
+    EventKind.THROTTLE_ON,
+    EventKind.THROTTLE_OFF,
+    EventKind.SPIKE,
+    EventKind.STEP,
+    EventKind.DRIFT,
+)
 
 
 class MedianHistogram:
@@ -120,7 +120,7 @@ class HeadlessProgress:
         self._calls: dict[str, int] = {lab: 0 for lab in labels}
         self._hist = {lab: MedianHistogram() for lab in labels}
         self._per_call_s: dict[str, float] = {}
-        self._status: dict[str, str] = {lab: "pending" for lab in labels}
+        self._status: dict[str, str] = {lab: Status.PENDING for lab in labels}
         self._plain_step: dict[str, int] = {lab: -1 for lab in labels}
         self._median_at: dict[str, float] = {lab: 0.0 for lab in labels}
         self._binding: dict[str, str] = {lab: "time" for lab in labels}
@@ -130,7 +130,7 @@ class HeadlessProgress:
                 "",
                 total=1.0,
                 label=escape(lab.ljust(width)),
-                status="pending",
+                status=Status.PENDING.value,
                 calls=0,
                 median="—",
                 until=self._until_text(lab),
@@ -147,7 +147,7 @@ class HeadlessProgress:
         self.progress.stop()
         if self.plain:
             for label in self.labels:
-                if self._status[label] == "interrupted":
+                if self._status[label] == INTERRUPTED:
                     self._plain_line(label)
 
     # ---- figures -----------------------------------------------------------------------------------------
@@ -185,7 +185,7 @@ class HeadlessProgress:
 
     def expected_s(self) -> dict[str, float] | None:
         """Expected measuring seconds per backend once each live one has a time per call, else None."""
-        live = [lab for lab in self.labels if self._status[lab] not in ("failed", "stopped")]
+        live = [lab for lab in self.labels if self._status[lab] not in (Status.FAILED, Status.STOPPED)]
         if not live or any(lab not in self._per_call_s for lab in live):
             return None
         return {lab: max(self.duration_s, self.iterations * self._per_call_s[lab]) for lab in live}
@@ -251,31 +251,33 @@ class HeadlessProgress:
         if info.label not in self._tasks:
             return
         previous = self._status[info.label]
-        if previous == "interrupted":
+        if previous == INTERRUPTED:
             return
-        self._status[info.label] = info.status
-        fields: dict[str, Any] = {"status": info.status}
-        if info.status in FINAL_STATES:
-            fields["completed"] = 1.0 if info.status == "done" else self.fraction(info.label)
+        status = Status.parse(info.status)
+        self._status[info.label] = status
+        fields: dict[str, Any] = {"status": status.value}
+        if status in FINAL_STATES:
+            fields["completed"] = 1.0 if status is Status.DONE else self.fraction(info.label)
         self.progress.update(self._tasks[info.label], **fields)
-        if info.status in ("waiting", "running"):
+        if status in (Status.WAITING, Status.RUNNING):
             self._maybe_estimate()
-        if self.plain and info.status in FINAL_STATES and previous not in FINAL_STATES:
+        if self.plain and status in FINAL_STATES and previous not in FINAL_STATES:
             self._plain_line(info.label)
 
     def on_event(self, event: RunEvent) -> None:
         """Print errors and sensor notices above the bars."""
-        if event.kind == "engine_error":
-            self.console.print(f"[red]✗ {escape(event.message)}[/red]")
-        elif event.kind in ("throttle_on", "throttle_off", "spike", "step", "drift"):
-            self.console.print(f"[yellow]⚠ {escape(event.message)}[/yellow]")
+        kind = EventKind.parse(event.kind)
+        if kind is EventKind.ENGINE_ERROR:
+            self.console.print(styled(f"{kind.glyph} {event.message}", kind.tone))
+        elif kind in WARN_EVENTS:
+            self.console.print(styled(f"⚠ {event.message}", Tone.WARN))
 
     def mark_interrupted(self) -> None:
         """Show every backend that has not finished as interrupted (the run was stopped by a signal)."""
         for label in self.labels:
             if self._status[label] not in FINAL_STATES:
-                self._status[label] = "interrupted"
-                self.progress.update(self._tasks[label], status="interrupted")
+                self._status[label] = INTERRUPTED
+                self.progress.update(self._tasks[label], status=INTERRUPTED)
 
     # ---- drawing -----------------------------------------------------------------------------------------
     def _show(self, label: str, force: bool = False) -> None:
@@ -287,7 +289,7 @@ class HeadlessProgress:
         }
         if force or now - self._median_at[label] >= 0.25:
             self._median_at[label] = now
-            fields["median"] = _fmt_ms(self.median_ms(label))
+            fields["median"] = fmt_ms(self.median_ms(label))
         self.progress.update(self._tasks[label], **fields)
         if self.plain:
             step = int(self.fraction(label) / PLAIN_STEP)
@@ -299,7 +301,7 @@ class HeadlessProgress:
         calls, _ = self.measured(label)
         self.console.print(
             f"progress {escape(label)}: {self.fraction(label) * 100:3.0f}%  {self._status[label]}  {calls:,} calls  "
-            f"median {_fmt_ms(self.median_ms(label))}  until {self._until_text(label)}",
+            f"median {fmt_ms(self.median_ms(label))}  until {self._until_text(label)}",
             highlight=False,
             soft_wrap=True,
         )
@@ -313,14 +315,8 @@ class HeadlessProgress:
             self.console.print(escape(line), highlight=False, soft_wrap=True)
 
 
-def _fmt_ms(ms: float | None) -> str:
-    from infbench.report.results import fmt_ms
-
-    return fmt_ms(ms)
-
-
 def _fmt_call(seconds: float) -> str:
-    return _fmt_ms(seconds * 1e3) if math.isfinite(seconds) else "?"
+    return fmt_ms(seconds * 1e3) if math.isfinite(seconds) else "?"
 
 
 class PrepareProgress:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from infbench import logs
 from infbench.errors import InfbenchError
 from infbench.plan.spec import RunPlan
 from infbench.records import PHASE_MEASURE, Fanout, RunEvent, SampleBlock
@@ -76,12 +77,14 @@ class SampleGate:
 
 
 def thinned_backends(plan: RunPlan) -> dict[str, float]:
-    """Label → calls kept per measured second, for the backends whose samples are thinned (null, unless keep=all)."""
+    """Label → calls kept per measured second, for the variants whose samples are thinned: controls whose
+    engine has the ``keep`` option (null), unless ``keep=all``."""
     from infbench.engines.null import keep_rate
+    from infbench.engines.registry import engine_info
 
     out: dict[str, float] = {}
     for spec in plan.backends:
-        if spec.backend == "null":
+        if spec.is_control and engine_info(spec.backend).options.get("keep") is not None:
             rate = keep_rate(spec.options)
             if rate is not None:
                 out[spec.label] = rate
@@ -106,9 +109,8 @@ class RecordedRun:
         self.plan = plan
         self.path = Path(save) if save else default_session_path(Path(plan.model).name)
         self.store = LiveStore()
-        self.recorder: Any = (
-            None  # opened by start(), after the model is ready: a failed prepare leaves no file
-        )
+        # Opened by start(), after the model is ready: a failed prepare leaves no file.
+        self.recorder: Any = None
         self.fanout = Fanout(self.store, *listeners)
         # Spike/step detection reads the store and emits events back through the fan-out (so they are recorded).
         self.analyzer = LiveAnalyzer(self.store, self.fanout.on_event)
@@ -140,7 +142,9 @@ class RecordedRun:
 
     def _main(self) -> None:
         try:
-            self.outcome = self.runner.run()
+            # Warnings infbench logs during the run are recorded in the session as `log` events.
+            with logs.recording_warnings(self.fanout, time.perf_counter_ns):
+                self.outcome = self.runner.run()
         except BaseException as exc:
             self.error = exc
             self.outcome = "failed"

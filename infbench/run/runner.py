@@ -27,24 +27,30 @@ from typing import Any
 
 import numpy as np
 
-from infbench.engines.base import BACKENDS, ModelFiles
+from infbench.engines.base import ModelFiles
 from infbench.engines.host import EngineHost, TurnResult
+from infbench.engines.registry import engine_info
 from infbench.errors import EngineFailure, InfbenchError
 from infbench.plan.spec import BackendSpec, RunPlan
 from infbench.records import PHASE_MEASURE, PHASE_WARMUP, BackendInfo, RunEvent, TurnRecord
 
-NO_MODEL_BACKENDS = {"null"}
 _WAIT_S = 0.1  # the scheduler, waiting for a backend to load, checks stop / health this often
 
 
+def has_outputs(spec: BackendSpec) -> bool:
+    """Whether a variant produces real outputs to compare: it runs a model and is not a control."""
+    return not spec.is_control and engine_info(spec.backend).needs != "none"
+
+
 def reference_label(plan: RunPlan, loaded: list[str]) -> str | None:
-    """The backend whose outputs the others are compared with: torch (the source framework) if loaded,
-    else the first loaded backend that has real outputs."""
-    candidates = [b for b in plan.backends if b.label in loaded and b.backend not in NO_MODEL_BACKENDS]
-    for b in candidates:
-        if b.backend == "torch":
-            return b.label
-    return candidates[0].label if candidates else None
+    """The variant whose outputs the others are compared with: among the loaded ones with real outputs, the
+    one whose engine declares the highest `parity_priority` (the source framework), the first in plan order
+    on a tie."""
+    candidates = [b for b in plan.backends if b.label in loaded and has_outputs(b)]
+    if not candidates:
+        return None
+    best = max(engine_info(b.backend).parity_priority for b in candidates)
+    return next(b.label for b in candidates if engine_info(b.backend).parity_priority == best)
 
 
 def parity(out: np.ndarray, ref: np.ndarray) -> tuple[float, float] | None:
@@ -96,7 +102,11 @@ class Runner:
         self.inputs: list[dict[str, np.ndarray]] = []
         self.tokens: np.ndarray | None = None
         self._inputs_by_batch: dict[int, list[dict[str, np.ndarray]]] = {}
-        self.infos = {b.label: BackendInfo(b.label, b.backend, dict(b.options)) for b in plan.backends}
+        self.infos = {
+            b.label: BackendInfo(b.label, b.backend, dict(b.options), roles=list(b.roles), twin_of=b.twin_of)
+            for b in plan.backends
+        }
+        self._specs = {b.label: b for b in plan.backends}
         self.hosts: dict[str, EngineHost] = {}
         self.sampler: Any = None
         self.t0_ns = 0
@@ -132,7 +142,7 @@ class Runner:
         from infbench.engines.models import check_shapes, prepare_model
         from infbench.engines.workloads import build_inputs
 
-        needs = {BACKENDS[b.backend].needs for b in self.plan.backends}
+        needs = {engine_info(b.backend).needs for b in self.plan.backends}
         if needs <= {"none"}:
             self.model = ModelFiles(self.plan.model, "none", None, None, ())
             self.inputs = [{} for _ in range(self.plan.workload.cycle)]
@@ -239,7 +249,12 @@ class Runner:
         for key, value in changes.items():
             setattr(info, key, value)
         self.listener.on_backend(
-            replace(info, options=dict(info.options), degraded_reasons=list(info.degraded_reasons))
+            replace(
+                info,
+                options=dict(info.options),
+                degraded_reasons=list(info.degraded_reasons),
+                roles=list(info.roles),
+            )
         )
 
     def _fail(self, label: str, exc: Exception) -> None:
@@ -358,6 +373,7 @@ class Runner:
             first_inference_ms=host.first.get("first_inference_ms"),
             providers=host.loaded.get("providers", []),
             versions=host.loaded.get("versions", {}),
+            details=dict(host.loaded.get("details", {})),
             degraded_reasons=list(host.loaded.get("degraded", [])),
             rss_after_load_mb=host.rss_after_load_mb,
         )
@@ -377,7 +393,7 @@ class Runner:
             self._update(label, load_phase=name, load_phase_t_ns=t_ns)
 
     def _model_size(self, spec: BackendSpec) -> float | None:
-        if spec.backend in NO_MODEL_BACKENDS or self.model is None:
+        if engine_info(spec.backend).needs == "none" or self.model is None:
             return None
         return self.model.size_mb
 
@@ -403,7 +419,7 @@ class Runner:
 
     def _compare_with(self, label: str, ref: str, ref_out: np.ndarray) -> None:
         out = self._outputs[label]
-        if self.infos[label].backend in NO_MODEL_BACKENDS:
+        if not has_outputs(self._specs[label]):
             return
         result = parity(out, ref_out)
         reasons = list(self.infos[label].degraded_reasons)

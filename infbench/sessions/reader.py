@@ -162,7 +162,7 @@ class SessionReader:
                 str(lb): int(sum(r[5] for r in rows if r[1] == lb)) for lb in dict.fromkeys(self._labels)
             },
         }
-        self._end = None
+        self._end: int | None = None
         self._turns: dict[tuple[str, str | None], TurnArrays] = {}
 
     def _has_crc(self, table: str) -> bool:
@@ -198,11 +198,12 @@ class SessionReader:
             args,
         ).fetchall()
         latest = {str(label): validate.clean_info(schema.loads(info), str(label)) for label, info in rows}
-        order = [b.get("label") for b in self.plan.get("backends", []) if isinstance(b, dict)]
-        order = [str(x) for x in order if x is not None]
+        stored = [b.get("label") for b in self.plan.get("backends", []) if isinstance(b, dict)]
+        order = [str(x) for x in stored if x is not None]
         order += [x for x in latest if x not in order]
         order += [str(x) for x in dict.fromkeys(self._labels) if x not in order]
-        return {lb: latest.get(lb) or BackendInfo(lb, lb, {}) for lb in order}
+        infos = {lb: latest.get(lb) or BackendInfo(lb, lb, {}) for lb in order}
+        return validate.attach_roles(infos, self.plan)
 
     @guarded
     def end_ns(self) -> int:
@@ -365,7 +366,9 @@ class SessionReader:
         hit = self._series.get(metric)
         if hit is None:
             mid = self._metric_ids.get(metric)
-            ts, vals, raw = [], [], []
+            ts: list[np.ndarray] = []
+            vals: list[np.ndarray] = []
+            raw: list[Any] = []
             crc_col = "crc" if self._checked else "NULL"
             rows = (
                 []
@@ -431,12 +434,6 @@ class SessionReader:
     def outcome(self) -> str | None:
         """``complete`` | ``interrupted`` | ``failed``, or None when the recording was cut off."""
         return self.metadata["outcome"]
-
-    def seek(self, t_ns: int) -> Any:
-        """A `RunData` view of this session as it was at `t_ns` (what the live view showed then)."""
-        from infbench.sessions.view import SessionView
-
-        return SessionView(self, int(t_ns))
 
 
 def _num(x: Any) -> float:

@@ -304,9 +304,11 @@ class Recorder:
         ]
         self.samples_written += sum(p[0].size for p in parts)
         key = (label, phase)
-        rowid, *prev = self._open_rows.pop(key, (None, None, None, None))
-        if rowid is not None:
-            parts.insert(0, tuple(prev))
+        rowid: int | None = None
+        open_row = self._open_rows.pop(key, None)
+        if open_row is not None:
+            rowid, prev_start, prev_dur, prev_idx = open_row
+            parts.insert(0, (prev_start, prev_dur, prev_idx))
         start, dur, idx = (np.concatenate([p[k] for p in parts]) for k in range(3))
         step = schema.MAX_BLOCK_SAMPLES
         for i in range(0, start.size, step):
@@ -319,11 +321,13 @@ class Recorder:
                     (*values, rowid),
                 )
             else:
-                rowid = conn.execute(
+                new_id = conn.execute(
                     "INSERT INTO sample_blocks (label, phase, t_first_ns, t_last_ns, n, blob, crc) "
                     "VALUES (?,?,?,?,?,?,?)",
                     (label, phase, *values),
                 ).lastrowid
+                assert new_id is not None, "a successful INSERT sets lastrowid"
+                rowid = new_id
             if s.size < step:
                 self._open_rows[key] = (rowid, s, d, x)
             rowid = None
@@ -331,8 +335,9 @@ class Recorder:
     def _metric_id(self, conn: sqlite3.Connection, name: str) -> int:
         mid = self._metric_ids.get(name)
         if mid is None:
-            mid = conn.execute("INSERT INTO metrics (name) VALUES (?)", (name,)).lastrowid
-            self._metric_ids[name] = mid
+            new_id = conn.execute("INSERT INTO metrics (name) VALUES (?)", (name,)).lastrowid
+            assert new_id is not None, "a successful INSERT sets lastrowid"
+            mid = self._metric_ids[name] = new_id
         return mid
 
     @staticmethod

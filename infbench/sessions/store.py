@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from infbench.plan.spec import plan_roles
 from infbench.records import (
     PHASE_MEASURE,
     PHASE_WARMUP,
@@ -25,6 +26,7 @@ from infbench.records import (
     TurnRecord,
 )
 from infbench.sessions.turns import TurnArrays, turn_arrays
+from infbench.sessions.validate import attach_roles
 
 PHASE_CODES = {PHASE_WARMUP: 0, PHASE_MEASURE: 1}
 _MERGE_SAMPLES = 1 << 16  # pending blocks are merged into one chunk at this many samples …
@@ -140,11 +142,17 @@ class LiveStore:
         with self._lock:
             self.plan, self.system, self.t0_ns, self.t0_wall = dict(plan), dict(system), int(t0_ns), t0_wall
             self._end_ns = max(self._end_ns, self.t0_ns)
+            roles = plan_roles(plan)
             for b in plan.get("backends", []) or []:
                 label = b.get("label") if isinstance(b, dict) else None
                 if label and label not in self._infos:
+                    mine, twin_of = roles.get(label, ([], None))
                     self._infos[label] = BackendInfo(
-                        label, b.get("backend", label), dict(b.get("options", {}))
+                        label,
+                        b.get("backend", label),
+                        dict(b.get("options", {})),
+                        roles=list(mine),
+                        twin_of=twin_of,
                     )
 
     def on_backend(self, info: BackendInfo) -> None:
@@ -227,9 +235,12 @@ class LiveStore:
             for label in labels:
                 info = self._infos.get(label) or BackendInfo(label, label, {})
                 out[label] = replace(
-                    info, options=dict(info.options), degraded_reasons=list(info.degraded_reasons)
+                    info,
+                    options=dict(info.options),
+                    degraded_reasons=list(info.degraded_reasons),
+                    roles=list(info.roles),
                 )
-            return out
+            return attach_roles(out, self.plan)
 
     def end_ns(self) -> int:
         """Latest timestamp recorded (sample end, monitor or event time)."""

@@ -45,7 +45,7 @@ def clean_info(d: Any, label: str) -> BackendInfo:
     d = as_dict(d)
     err = d.get("error")
     pid = d.get("pid")
-    return BackendInfo(
+    info = BackendInfo(
         label=label,
         backend=str(d.get("backend") or label),
         options=as_dict(d.get("options")),
@@ -56,8 +56,30 @@ def clean_info(d: Any, label: str) -> BackendInfo:
         versions={k: str(v) for k, v in as_dict(d.get("versions")).items()},
         pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
         parity=clean_parity(d.get("parity")),
-        **{k: _opt_float(d.get(k)) for k in _FLOATS},
+        roles=_str_list(d.get("roles")),
+        twin_of=None if d.get("twin_of") is None else str(d.get("twin_of")),
     )
+    for key in _FLOATS:
+        setattr(info, key, _opt_float(d.get(key)))
+    return info
+
+
+def attach_roles(infos: dict[str, BackendInfo], plan: dict[str, Any]) -> dict[str, BackendInfo]:
+    """Give every info the roles and `twin_of` its variant has in `plan` (derived for a legacy plan, see
+    `plan.spec.migrate_plan_dict`); a label only seen in the data gets its engine's roles. In place; returns
+    `infos`."""
+    from infbench.plan.spec import legacy_roles, plan_roles
+
+    by_label = plan_roles(plan)
+    for label, info in infos.items():
+        if label in by_label:
+            roles, twin_of = by_label[label]
+        else:
+            derived = legacy_roles(info.backend, label, set(infos))
+            roles, twin_of = derived["roles"], derived["twin_of"]
+        info.roles = [*roles, *(r for r in info.roles if r not in roles)]
+        info.twin_of = info.twin_of or twin_of
+    return infos
 
 
 def clean_parity(p: Any) -> dict[str, Any] | None:

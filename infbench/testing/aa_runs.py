@@ -69,9 +69,8 @@ def aa_run(spec: AARunSpec, rng: np.random.Generator) -> tuple[Calls, Calls]:
     i, t_now = 0, 0.0
     for _ in range(spec.rounds):
         for who in rng.permutation(2):
-            j = (
-                int(np.searchsorted(end, t_now + spec.turn_s, side="left")) + 1
-            )  # the call that crosses the end
+            # The call that crosses the end
+            j = int(np.searchsorted(end, t_now + spec.turn_s, side="left")) + 1
             j = min(max(j, i + 1), n)
             owner_turns[who].append(dur[i:j])
             t_now, i = float(end[j - 1]), j

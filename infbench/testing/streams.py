@@ -250,7 +250,8 @@ def _monitors(spec: StreamSpec, listener: Any, t0: int, end: int) -> None:
         first = True
         t_prev = t0 + phase % period
         for t in range(t_prev, end + period, period):
-            a, v = t - period, {}
+            a = t - period
+            v: dict[str, float | str | None] = {}
             busy_others = _overlap(spans, a, t, "contention")
             quota = _overlap(spans, a, t, "cgroup")
             hot = _overlap(spans, a, t, "thermal")

@@ -1,8 +1,9 @@
-"""Small formatters and the style vocabulary shared by the widgets.
+"""The TUI's style vocabulary (`vocab.Tone` → Textual theme variables, once) and small layout helpers.
 
 Every colour is a Textual theme variable (``$text-success``, ``$foreground-muted``…), resolved when a widget
 renders, so each built-in theme, light or dark, restyles the whole dashboard. Widgets build Textual `Content`
-(not Rich `Text`, whose styles cannot name theme variables).
+(not Rich `Text`, whose styles cannot name theme variables). Numbers are formatted by `infbench.metrics`
+(`fmt_ms`, `fmt_rate`, `fmt_count`…), the formatters every output shares.
 """
 
 from __future__ import annotations
@@ -13,65 +14,57 @@ from collections.abc import Sequence
 import numpy as np
 from textual.content import Content
 
-# The style vocabulary: semantic names → Textual style strings with theme variables.
-MUTED = "$foreground-muted"
-GOOD = "$text-success"
-WARN = "$text-warning"
-BAD = "$text-error"
-INFO = "$text-primary"
-NOTE = "$text-secondary"
-STRONG = "bold"
+from infbench.vocab import EventKind, Status, Tone
+
+TONE_STYLE: dict[Tone, str] = {
+    Tone.GOOD: "$text-success",
+    Tone.WARN: "$text-warning",
+    Tone.BAD: "$text-error",
+    Tone.INFO: "$text-primary",
+    Tone.NOTE: "$text-secondary",
+    Tone.MUTED: "$foreground-muted",
+    Tone.STRONG: "bold",
+    Tone.PLAIN: "",
+}
+"""How each semantic tone looks in the TUI: the one place tones meet theme variables."""
+
+
+def tone_style(tone: Tone | str, *, bold: bool = False) -> str:
+    """The Textual style string of `tone` (``bold`` added when asked)."""
+    style = TONE_STYLE[Tone(tone)]
+    if bold and "bold" not in style.split():
+        style = f"bold {style}".strip()
+    return style
+
+
+MUTED = TONE_STYLE[Tone.MUTED]
+GOOD = TONE_STYLE[Tone.GOOD]
+WARN = TONE_STYLE[Tone.WARN]
+BAD = TONE_STYLE[Tone.BAD]
+INFO = TONE_STYLE[Tone.INFO]
+NOTE = TONE_STYLE[Tone.NOTE]
+STRONG = TONE_STYLE[Tone.STRONG]
 P50_STYLE, P95_STYLE, P99_STYLE = "$success", "$warning", "$error"  # the percentile markers (fills)
 
 KIND_STYLE: dict[str, tuple[str, str]] = {
-    "warmup_end": ("◆", INFO),
-    "spike": ("▲", f"bold {BAD}"),
-    "drift": ("↗", WARN),
-    "step": ("↗", WARN),
-    "throttle_on": ("!", f"bold {BAD}"),
-    "throttle_off": ("✓", GOOD),
-    "engine_error": ("✗", f"bold {BAD}"),
-    "mark": ("⚑", f"bold {NOTE}"),
-    "pause": ("⏸", WARN),
-    "resume": ("▶", GOOD),
-    "sensor": ("·", MUTED),
-    "run_start": ("●", GOOD),
-    "run_end": ("■", GOOD),
-    "status": ("·", ""),
-    "gc": ("♻", MUTED),
-    "detection": ("?", WARN),
+    kind.value: (kind.glyph, tone_style(kind.tone, bold=kind.bold)) for kind in EventKind
 }
+"""Event kind → (glyph, style), derived from `vocab.EventKind`."""
+UNKNOWN_KIND = ("·", "")
+"""Glyph and style of an event kind this version does not know (a newer writer)."""
 
 
-def fmt_ms(ms: float | None) -> str:
-    """A latency in ms with a unit that keeps 3–4 significant digits (µs below 1 ms, s above 10 s)."""
-    if ms is None or not math.isfinite(ms):
-        return "—"
-    if ms < 1.0:
-        return f"{ms * 1000:.1f} µs" if ms < 0.1 else f"{ms * 1000:.0f} µs"
-    if ms >= 10_000:
-        return f"{ms / 1000:.1f} s"
-    return f"{ms:.2f} ms" if ms < 100 else f"{ms:.0f} ms"
+def kind_style(kind: str) -> tuple[str, str]:
+    """(glyph, style) of an event kind, stored as a string or given as an `EventKind`."""
+    return KIND_STYLE.get(str(kind), UNKNOWN_KIND)
 
 
-def fmt_rate(x: float | None) -> str:
-    """Calls per second: 812/s, 12.3k/s, 1.20M/s."""
-    if x is None or not math.isfinite(x):
-        return "—"
-    if x >= 1e6:
-        return f"{x / 1e6:.2f}M/s"
-    if x >= 1e4:
-        return f"{x / 1e3:.1f}k/s"
-    return f"{x:.0f}/s" if x >= 100 else f"{x:.1f}/s"
-
-
-def fmt_count(n: int) -> str:
-    """A call count in at most 6 characters: 94, 12,345, 123k, 1.23M."""
-    if n < 100_000:
-        return f"{n:,}"
-    if n < 1_000_000:
-        return f"{n / 1e3:.0f}k"
-    return f"{n / 1e6:.2f}M" if n < 100_000_000 else f"{n / 1e6:.0f}M"
+def status_style(status: str) -> str:
+    """The style of a backend status (`vocab.Status.tone`); an unknown status is plain."""
+    try:
+        return tone_style(Status(str(status)).tone)
+    except ValueError:
+        return ""
 
 
 def fmt_clock(s: float) -> str:

@@ -3,7 +3,8 @@
 The TUI renders only `Snapshot` objects, so live and replay share one code path. No Textual here.
 Live statistics come from log-spaced histogram counts (~1 % wide buckets, updated with `np.add.at`), so a
 10–20 Hz tick stays cheap at 100k+ calls/s; when the instant reaches the end of a finished run, the exact
-statistics of `report` replace them.
+statistics of `report` replace them. Each backend's status is the one the runner recorded: live the latest,
+in a replay the row the session stored at or before the instant shown.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ import inspect
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from infbench.analysis.contention import every_core_warning
 from infbench.records import PHASE_MEASURE, PHASE_WARMUP, RunEvent
 from infbench.sessions.data import RunData
+from infbench.vocab import EventKind, Role, Status
 
 LOG_BASE = 1.01
 MIN_NS = 10.0
@@ -26,20 +29,14 @@ N_BUCKETS = math.ceil(math.log(1e11 / MIN_NS) / math.log(LOG_BASE)) + 1
 BLOCK_S = 0.5
 _EMPTY = np.empty(0, np.int64)
 RECENT_EVENTS = 200
-STATUS_TEXT = {
-    "pending": "waiting to load",
-    "loading": "loading…",
-    "loaded": "loaded",
-    "warmup": "warm-up",
-    "waiting": "waiting its turn",
-    "running": "running",
-    "done": "done",
-    "ok": "done",
-    "degraded": "done (degraded)",
-    "stopped": "stopped by the user",
-}
-MEASURING = ("warmup", "running", "waiting")
-"""Recorded statuses a replay refines from the calls themselves (whose turn it is at the instant)."""
+
+
+def status_text(status: str) -> str:
+    """The words for a backend status (`vocab.Status.text`); a status this version does not know, as stored."""
+    try:
+        return Status(status).text
+    except ValueError:
+        return status
 
 
 def load_phase(info: Any) -> tuple[str | None, int | None]:
@@ -124,6 +121,27 @@ class BackendSnap:
     """While loading: seconds since the backend began loading (None when unknown)."""
     load_phase: str | None = None
     """While loading: the phase the runner reports (import, export, compile…), if it reports one."""
+    roles: tuple[str, ...] = ()
+    """The variant's `vocab.Role` values (``control``, ``aa-twin``), as recorded with it."""
+    twin_of: str | None = None
+    """For an A/A twin: the label of the variant it repeats."""
+    rel_to_original: float | None = None
+    """For an A/A twin: its p50 / its original's p50 (the machine's own noise band), when both have calls."""
+
+    @property
+    def is_control(self) -> bool:
+        """A harness control (the null engine): shown, never fastest, no comparison."""
+        return Role.CONTROL in self.roles
+
+    @property
+    def is_twin(self) -> bool:
+        """An A/A twin: a second run of `twin_of`, never a competitor for fastest."""
+        return self.twin_of is not None or Role.AA_TWIN in self.roles
+
+    @property
+    def competes(self) -> bool:
+        """Whether it may be called fastest (the report's rule): not a control, not a twin, not failed."""
+        return not (self.is_control or self.is_twin) and self.status != Status.FAILED
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,6 +163,9 @@ class Snapshot:
     t0_wall: float = 0.0
     t0_ns: int = 0
     marks: tuple[float, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())
+    """Warnings about the run as a whole (a variant that uses every core): shown in the header, and as the
+    first entries of `events` (kind ``log`` at t0), so live and replay show them alike."""
 
 
 class _Acc:
@@ -161,8 +182,6 @@ class _Acc:
         self.sum = 0.0
         self.sumsq = 0.0
         self.busy_ns = 0
-        self.last_start = -1
-        self.last_phase = ""
         self.blocks: dict[int, tuple[float, float]] = {}  # block index → (median ms, max ms)
         self.open_idx = -1
         self.open_hist = np.zeros(N_BUCKETS, dtype=np.int64)
@@ -171,11 +190,9 @@ class _Acc:
         self.version = 0  # bumped by every add() with measured calls
         self.view: tuple | None = None  # (version, quantiles, hist copy, timeline arrays) shared by snapshots
 
-    def add(self, start: np.ndarray, dur: np.ndarray, n_warm: int, last: tuple[int, str], t0_ns: int) -> None:
+    def add(self, start: np.ndarray, dur: np.ndarray, n_warm: int, t0_ns: int) -> None:
         """Fold new measured calls (sorted by start) and a count of new warm-up calls into the accumulator."""
         self.warm += n_warm
-        if last[0] > self.last_start:
-            self.last_start, self.last_phase = last
         if start.size == 0:
             return
         self.version += 1
@@ -224,6 +241,7 @@ class SnapshotBuilder:
         except (TypeError, ValueError):
             self._infos_at = False
         self._live = False  # whether the build in progress is a live one (`build(None)`)
+        self._notes: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # (loaded labels, notes)
         self._reset()
 
     def _reset(self) -> None:
@@ -232,7 +250,6 @@ class SnapshotBuilder:
         self._events: list[RunEvent] = []
         self._derived_n = -1  # number of events the cached event-derived fields below were computed from
         self._derived: tuple = ()
-        self._failed: set[str] = set()  # labels with an engine_error event
 
     def _samples(
         self, label: str, acc: _Acc, lo: int | None, upto: int | None, phase: str, count: Any
@@ -243,9 +260,8 @@ class SnapshotBuilder:
             n = int(count(label, phase))
             if n == acc.seen[phase]:
                 return _EMPTY, _EMPTY
-            acc.seen[phase] = (
-                n  # read before the query: calls landing in between are fetched now or next time
-            )
+            # Counted before the query: calls landing in between are fetched now or next time.
+            acc.seen[phase] = n
         return self.data.samples(label, lo, upto, phase)
 
     def build(self, t_ns: int | None = None) -> Snapshot:
@@ -266,13 +282,10 @@ class SnapshotBuilder:
             lo = acc.cursor
             m_start, m_dur = self._samples(label, acc, lo, upto, PHASE_MEASURE, count)
             w_start, _ = self._samples(label, acc, lo, upto, PHASE_WARMUP, count)
-            last = max(
-                (int(m_start[-1]), PHASE_MEASURE) if m_start.size else (-1, ""),
-                (int(w_start[-1]), PHASE_WARMUP) if w_start.size else (-1, ""),
-            )
-            acc.add(np.asarray(m_start, np.int64), np.asarray(m_dur, np.int64), int(w_start.size), last, t0)
-            if last[0] >= 0:
-                acc.cursor = last[0] + 1
+            last = max(int(m_start[-1]) if m_start.size else -1, int(w_start[-1]) if w_start.size else -1)
+            acc.add(np.asarray(m_start, np.int64), np.asarray(m_dur, np.int64), int(w_start.size), t0)
+            if last >= 0:
+                acc.cursor = last + 1
         if t_ns is None:  # live: events from several threads may land slightly out of order; re-read
             self._events = list(data.events(None, None))
         else:
@@ -284,9 +297,12 @@ class SnapshotBuilder:
         if at_end:
             final = self._final if self._final is not None or not self.inline_final else self.prepare_final()
         spikes, spans, active, unavailable, marks, recent = self._from_events(t0)
+        notes = self._run_notes(infos)
+        if notes:
+            recent = tuple(RunEvent(t0, EventKind.LOG, note) for note in notes) + recent
         now = self.clock() if t_ns is None else t
         snaps = [
-            self._backend(label, info, t, now, at_end, final, spikes.get(label, ()), recorded is not None)
+            self._backend(label, info, t, now, final, spikes.get(label, ()), recorded is not None)
             for label, info in infos.items()
         ]
         snaps = _with_relative(snaps)
@@ -307,6 +323,7 @@ class SnapshotBuilder:
             t0_wall=float(getattr(data, "t0_wall", 0.0) or 0.0),
             t0_ns=t0,
             marks=marks,
+            notes=notes,
         )
 
     def _from_events(self, t0: int) -> tuple:
@@ -315,29 +332,39 @@ class SnapshotBuilder:
         if len(self._events) != self._derived_n:
             ev = self._events
             spikes: dict[str, list[float]] = {}
-            failed: set[str] = set()
             for e in ev:
-                if e.kind == "spike" and e.backend:
+                if e.kind == EventKind.SPIKE and e.backend:
                     spikes.setdefault(e.backend, []).append((e.t_ns - t0) / 1e9)
-                elif e.kind == "engine_error" and e.backend:
-                    failed.add(e.backend)
-            self._failed = failed
             spans, active = self._throttle(t0)
             self._derived = (
                 {k: tuple(v) for k, v in spikes.items()},
                 spans,
                 active,
                 self._unavailable(),
-                tuple((e.t_ns - t0) / 1e9 for e in ev if e.kind == "mark"),
+                tuple((e.t_ns - t0) / 1e9 for e in ev if e.kind == EventKind.MARK),
                 tuple(ev[-RECENT_EVENTS:]),
             )
             self._derived_n = len(ev)
         spikes_, spans_, active_, unavailable_, marks_, recent_ = self._derived
         return spikes_, spans_, active_, dict(unavailable_), marks_, recent_
 
+    def _run_notes(self, infos: dict[str, Any]) -> tuple[str, ...]:
+        """The every-core warning of `analysis.contention` for the plan and the infos (what engines reported
+        after loading refines it), recomputed only when the set of loaded backends changes."""
+        loaded = tuple(
+            label
+            for label, info in infos.items()
+            if Status.parse(info.status) not in (Status.PENDING, Status.LOADING)
+        )
+        if self._notes is None or self._notes[0] != loaded:
+            system = getattr(self.data, "system", None)
+            self._notes = (loaded, tuple(every_core_warning(self.data.plan or {}, system, infos)))
+        return self._notes[1]
+
     def _recorded_infos(self, t: int, live_edge: bool) -> dict[str, Any] | None:
-        """The backend infos as recorded at `t` (replay of a session file, which stamps every info update);
-        None at the live edge or when the data keeps only the latest infos."""
+        """The backend infos as recorded at `t`: for each backend the latest row stored at or before `t` (a
+        session file stamps every info update, so a replay shows the status the runner set then); None at the
+        live edge or when the data keeps only the latest infos (which are then shown as they are)."""
         if live_edge or not self._infos_at:
             return None
         return self.data.backend_infos(at_ns=t)  # type: ignore[call-arg]
@@ -359,7 +386,7 @@ class SnapshotBuilder:
 
         def started(x: int) -> bool:
             info = self.data.backend_infos(at_ns=x).get(label)  # type: ignore[call-arg]
-            return info is not None and info.status != "pending"
+            return info is not None and info.status != Status.PENDING
 
         lo, hi = self.data.t0_ns - 1, t  # started(lo) is False (nothing before t0), started(hi) is True
         while hi - lo > 1_000_000:  # to the millisecond
@@ -377,7 +404,6 @@ class SnapshotBuilder:
         info: Any,
         t: int,
         now: int,
-        at_end: bool,
         final: dict | None,
         spikes: tuple[float, ...],
         recorded: bool = False,
@@ -412,12 +438,12 @@ class SnapshotBuilder:
                 f["throughput"],
                 int(f["count"]),
             )
-        status = self._status(label, info, acc, t, at_end, recorded)
-        text = STATUS_TEXT.get(status, status)
+        status = str(info.status)  # as recorded at `t`: replay reads the session's status rows, never infers
+        text = status_text(status)
         elapsed = phase = None
-        if status == "failed":
+        if status == Status.FAILED:
             text = f"crashed: {info.error or 'unknown error'}"
-        elif status == "loading":
+        elif status == Status.LOADING:
             began = self._loading_began(label, t, now, recorded)
             elapsed = max(now - began, 0) / 1e9 if began is not None else None
             phase, since = load_phase(info)
@@ -449,23 +475,9 @@ class SnapshotBuilder:
             first_inference_ms=info.first_inference_ms,
             load_elapsed_s=elapsed,
             load_phase=phase,
+            roles=tuple(str(r) for r in getattr(info, "roles", None) or ()),
+            twin_of=getattr(info, "twin_of", None),
         )
-
-    def _status(self, label: str, info: Any, acc: _Acc, t: int, at_end: bool, recorded: bool) -> str:
-        """The backend's status at `t`: the latest one at the live edge; in a replay the one recorded at `t`
-        (`recorded`), refined from the calls while measuring (whose turn it is); inferred from the calls
-        alone when the data keeps no recorded history."""
-        if at_end or t >= self.data.end_ns():
-            return info.status
-        if label in self._failed:
-            return "failed"
-        if recorded and info.status not in MEASURING:
-            return info.status
-        if acc.last_start >= 0 and t - acc.last_start < 150_000_000:
-            return "running" if acc.last_phase == PHASE_MEASURE else "warmup"
-        if acc.last_start < 0:
-            return info.status if recorded else "loading"
-        return "waiting"
 
     def _throttle(self, t0: int) -> tuple[tuple[tuple[float, float | None], ...], bool]:
         """Throttle spans (start s, end s or None while on), one per signal episode, and whether any is on.
@@ -477,9 +489,9 @@ class SnapshotBuilder:
         on: dict[str, float] = {}
         for e in self._events:
             key = str((e.data or {}).get("signal") or e.backend or "")
-            if e.kind == "throttle_on" and key not in on:
+            if e.kind == EventKind.THROTTLE_ON and key not in on:
                 on[key] = (e.t_ns - t0) / 1e9
-            elif e.kind == "throttle_off" and key in on:
+            elif e.kind == EventKind.THROTTLE_OFF and key in on:
                 spans.append([on.pop(key), (e.t_ns - t0) / 1e9])
         spans.extend([v, None] for v in on.values())
         return tuple((a, b) for a, b in sorted(spans, key=lambda s: s[0])), bool(on)
@@ -487,7 +499,8 @@ class SnapshotBuilder:
     def _unavailable(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for e in self._events:
-            if e.kind == "sensor" and "unavailable" in e.message:  # "group: [metric] unavailable: reason"
+            # "group: [metric] unavailable: reason"
+            if e.kind == EventKind.SENSOR and "unavailable" in e.message:
                 head, _, reason = e.message.partition("unavailable")
                 key = " ".join(head.replace(":", " ").split())
                 out.setdefault(key, reason.lstrip(": ").strip() or "unavailable")
@@ -510,28 +523,39 @@ def final_stats(data: RunData) -> dict[str, dict[str, float]]:
     from infbench.analysis.summary import backend_results
 
     out: dict[str, dict[str, float]] = {}
-    for label, b in backend_results(data).items():
-        lat = b.get("latency_ms")
-        if lat:
+    for label, r in backend_results(data).items():
+        lat = r.latency
+        if lat is not None:
             out[label] = {
-                "median": lat["median"],
-                "p95": lat["p95"],
-                "p99": lat["p99"],
-                "mean": lat["mean"],
-                "cv": lat["cv"],
-                "throughput": b["throughput_per_s"],
-                "count": b["iterations"],
+                "median": lat.median,
+                "p95": lat.p95,
+                "p99": lat.p99,
+                "mean": lat.mean,
+                "cv": lat.cv,
+                "throughput": lat.throughput_per_s,
+                "count": r.iterations,
             }
     return out
 
 
 def _with_relative(snaps: list[BackendSnap]) -> list[BackendSnap]:
-    """Fill `rel_to_fastest`: p50 / the fastest real backend's p50 (the `null` control is not a competitor)."""
-    ok = [s for s in snaps if s.count and not math.isnan(s.p50_ms) and s.p50_ms > 0 and s.status != "failed"]
-    real = [s for s in ok if s.backend != "null"] or ok  # the null control is a floor, not a competitor
-    if not real:
-        return snaps
-    best = min(s.p50_ms for s in real)
-    from dataclasses import replace
-
-    return [replace(s, rel_to_fastest=s.p50_ms / best) if s.count and s.p50_ms > 0 else s for s in snaps]
+    """Fill `rel_to_fastest` as the report does (`analysis.summary`): p50 / the fastest competitor's p50,
+    where a control, an A/A twin or a failed backend never competes; a control gets no ratio. An A/A twin also
+    gets `rel_to_original`: its p50 / its original's (the noise band the report states)."""
+    measured = {s.label: s for s in snaps if s.count and math.isfinite(s.p50_ms) and s.p50_ms > 0}
+    real = [s for s in measured.values() if s.competes]
+    best = min((s.p50_ms for s in real), default=None)
+    out = []
+    for s in snaps:
+        if s.label not in measured or s.is_control:
+            out.append(s)
+            continue
+        original = measured.get(s.twin_of) if s.twin_of else None
+        out.append(
+            replace(
+                s,
+                rel_to_fastest=s.p50_ms / best if best else None,
+                rel_to_original=s.p50_ms / original.p50_ms if original is not None else None,
+            )
+        )
+    return out

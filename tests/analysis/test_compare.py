@@ -12,9 +12,9 @@ from infbench.analysis.compare import (
     compare_latencies,
     mann_whitney_p,
     noise_band_from_aa,
-    relative_table,
-    simulate_schedule_bias,
+    relative_comparisons,
 )
+from infbench.analysis.intervals import Calls
 from infbench.analysis.stats import ci95
 
 
@@ -109,11 +109,50 @@ def test_noise_band_from_aa_is_small_and_positive():
 
 def test_relative_table_uses_fastest_as_baseline():
     rng = np.random.default_rng(6)
-    t = relative_table({"ort": _lat(rng, 2000, 1.3), "ov": _lat(rng, 2000), "empty": np.array([])})
-    assert t["baseline"] == "ov" and set(t["rows"]) == {"ort", "ov"}
-    assert t["rows"]["ov"]["verdict"] == "baseline"
-    assert t["rows"]["ort"]["verdict"] == "slower" and t["rows"]["ort"]["median_ratio"] > 1.2
-    assert relative_table({})["baseline"] is None
+    base, rows = relative_comparisons(
+        {"ort": _lat(rng, 2000, 1.3), "ov": _lat(rng, 2000), "empty": np.array([])}
+    )
+    assert base == "ov" and set(rows) == {"ort", "ov"}
+    assert rows["ov"].verdict == "baseline"
+    assert rows["ort"].verdict == "slower" and rows["ort"].median_ratio > 1.2
+    assert relative_comparisons({}) == (None, {})
+
+
+def simulate_schedule_bias(
+    schedule: str,
+    n_per_backend: int = 20_000,
+    drift: float = 0.10,
+    block_len: int = 50,
+    sigma: float = 0.1,
+    seed: int = 0,
+):
+    """Two identical backends on a machine slowing by `drift` linearly over the run, compared B vs A.
+
+    `schedule` is ``blocked`` (all of A, then all of B) or ``interleaved`` (rounds of `block_len` calls per
+    backend, order shuffled each round; compared with the paired round bootstrap). Blocked order shows a
+    confident false difference; interleaved does not.
+    """
+    rng = np.random.default_rng(seed)
+    n = 2 * n_per_backend
+    if schedule == "blocked":
+        owner = np.repeat([0, 1], n_per_backend)
+    elif schedule == "interleaved":
+        rounds = -(-n_per_backend // block_len)
+        first = rng.integers(0, 2, rounds)
+        pair = np.stack([first, 1 - first], axis=1)
+        owner = np.repeat(pair.ravel(), block_len)[: 2 * rounds * block_len]
+        keep = np.concatenate([np.flatnonzero(owner == k)[:n_per_backend] for k in (0, 1)])
+        owner = owner[np.sort(keep)]
+    else:
+        raise ValueError(f"unknown schedule {schedule!r}: use 'blocked' or 'interleaved'")
+    slow = 1.0 + drift * np.arange(n) / (n - 1)
+    dur = 10e6 * slow * rng.lognormal(0.0, sigma, n)
+    if schedule == "blocked":
+        return compare_latencies(dur[owner == 0], dur[owner == 1], seed=seed)
+    turn = np.arange(n_per_backend) // block_len  # the k-th turn of each backend is in round k
+    return compare_latencies(
+        Calls(dur[owner == 0], turn), Calls(dur[owner == 1], turn), seed=seed, paired=True
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1])

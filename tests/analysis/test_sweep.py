@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,22 +12,22 @@ from infbench.analysis.sweep import (
     GAIN,
     NO_DEFAULT,
     NO_GAIN,
+    ConfigResult,
     config_label,
     grid_configs,
     is_default_config,
     pareto_front,
     recommend,
+    summarize_sweep,
     sweep_points,
-    sweep_summary,
 )
+from infbench.vocab import Verdict
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "sessions"
 
 
-def result(median: float | None, sps: float | None, status: str = "ok") -> dict:
-    return {
-        "status": status,
-        "latency_ms": None if median is None else {"median": median},
-        "samples_per_s": sps,
-    }
+def result(median: float | None, sps: float | None, status: str = "ok") -> ConfigResult:
+    return ConfigResult("", verdict=Verdict(status), median_ms=median, samples_per_s=sps)
 
 
 def lognormal(median_ms: float, n: int = 2000, seed: int = 0) -> np.ndarray:
@@ -49,10 +52,16 @@ def test_labels_are_short_and_ordered():
 
 
 def test_default_config_detection():
-    assert is_default_config({"execution_mode": "sequential", "batch": 1})
-    assert is_default_config({})
-    assert not is_default_config({"threads": 1})
-    assert not is_default_config({"batch": 8})
+    declared = {
+        "execution_mode": "sequential",
+        "graph_opt": "all",
+        "batch": 1,
+    }  # threads: no declared default
+    assert is_default_config({"execution_mode": "sequential", "batch": 1}, declared)
+    assert is_default_config({}, declared)
+    assert not is_default_config({"threads": 1}, declared)
+    assert not is_default_config({"batch": 8}, declared)
+    assert not is_default_config({"execution_mode": "parallel"}, declared)
 
 
 def test_pareto_front_basic_and_ties():
@@ -131,11 +140,69 @@ def test_failed_default_and_nothing_ok():
 
 
 def test_sweep_summary_shape():
-    backends = {"d": result(2.0, 500), "x": result(1.0, 1000)}
+    d = ConfigResult("d", "onnxruntime", {}, True, Verdict.OK, 2.0, None, None, 500.0)
+    x = ConfigResult("x", "onnxruntime", {"threads": 1}, False, Verdict.OK, 1.0, None, None, 1000.0)
     grid = [
-        {"label": "d", "options": {}, "default": True},
-        {"label": "x", "options": {"threads": 1}, "default": False},
+        {"label": "d", "backend": "onnxruntime", "options": {}, "default": True},
+        {"label": "x", "backend": "onnxruntime", "options": {"threads": 1}, "default": False},
     ]
-    s = sweep_summary(backends, grid, "d", "latency")
+    s = summarize_sweep([d, x], {"onnxruntime": "d"}, "latency").to_dict()
     assert s["grid"] == grid and s["pareto"] == ["x"] and s["default"] == "d"
     assert s["recommendation"]["label"] == "x" and s["objective"] == "latency"
+    assert "by_backend" not in s and "defaults" not in s  # one engine: the single-backend shape
+
+
+def test_several_engines_each_get_their_best_and_the_overall_is_one_of_them():
+    rows = [
+        ConfigResult("ort default", "onnxruntime", {}, True, Verdict.OK, 2.0, None, None, 500.0),
+        ConfigResult("ort t1", "onnxruntime", {"threads": 1}, False, Verdict.OK, 1.0, None, None, 1000.0),
+        ConfigResult("ov default", "openvino", {}, True, Verdict.OK, 3.0, None, None, 300.0),
+        ConfigResult("ov t1", "openvino", {"threads": 1}, False, Verdict.FAILED, None, why="boom"),
+    ]
+    r = summarize_sweep(rows, {"onnxruntime": "ort default", "openvino": "ov default"}, "latency")
+    assert r.several and r.by_backend["onnxruntime"].label == "ort t1"
+    assert r.by_backend["openvino"].label == "ov default"  # the failed point does not compete
+    assert r.recommendation == r.by_backend["onnxruntime"] and r.default == "ort default"
+    d = r.to_dict()
+    assert d["defaults"] == {"onnxruntime": "ort default", "openvino": "ov default"}
+    assert d["by_backend"]["openvino"]["verdict"] == NO_GAIN
+
+
+def test_a_control_is_shown_but_never_on_the_pareto_set_nor_recommended():
+    rows = [
+        ConfigResult("null default", "null", {}, True, Verdict.OK, 5e-5, None, None, 1e7, roles=("control",)),
+        ConfigResult("ort default", "onnxruntime", {}, True, Verdict.OK, 2.0, None, None, 500.0),
+        ConfigResult("ort t1", "onnxruntime", {"threads": 1}, False, Verdict.OK, 1.0, None, None, 1000.0),
+    ]
+    r = summarize_sweep(rows, {"null": "null default", "onnxruntime": "ort default"}, "latency")
+    assert r.pareto == ("ort t1",) and r.recommendation.label == "ort t1"
+    assert not r.several and r.by_backend == {} and r.default == "ort default"
+    assert [c.label for c in r.configs] == ["null default", "ort default", "ort t1"]
+
+
+def test_the_sweep_is_stored_in_the_plan_and_read_back():
+    from infbench.plan.spec import BackendSpec, RunPlan, SweepSpec
+
+    sweep = SweepSpec(
+        objective="throughput",
+        threshold=0.1,
+        axes={"onnxruntime": {"threads": [1, 2]}},
+        fixed={"onnxruntime": {"graph_opt": "basic"}},
+        defaults={"onnxruntime": "ort default"},
+        points=({"label": "ort default", "backend": "onnxruntime", "options": {}, "default": True},),
+    )
+    plan = RunPlan(backends=(BackendSpec("onnxruntime", "ort default"),), sweep=sweep)
+    d = json.loads(json.dumps(plan.to_dict()))
+    assert RunPlan.from_dict(d).sweep == sweep
+    assert RunPlan.from_dict({**d, "sweep": None}).sweep is None
+    legacy = {k: v for k, v in d.items() if k != "sweep"}  # sessions written before plans carried sweeps
+    assert RunPlan.from_dict(legacy).sweep is None
+
+
+def test_a_session_that_is_not_a_sweep_has_no_sweep_result():
+    from infbench.analysis.sweep import sweep_result
+    from infbench.sessions.reader import open_session
+
+    with open_session(FIXTURES / "small.infb") as data:
+        assert "sweep" not in data.plan or not data.plan["sweep"]
+        assert sweep_result(data) is None

@@ -69,6 +69,36 @@ def test_layer_rules(path: Path) -> None:
     assert not bad, f"{path.relative_to(ROOT)} ({package}/) breaks the import rules: {bad}"
 
 
+# The shared vocabulary at the package root, which every layer may import: it imports no layer itself.
+FOUNDATION = ("errors", "records", "vocab", "metrics", "logs")
+LAYERS = (
+    "engines",
+    "monitors",
+    "sessions",
+    "analysis",
+    "plan",
+    "report",
+    "run",
+    "tui",
+    "commands",
+    "testing",
+)
+
+
+@pytest.mark.parametrize("name", FOUNDATION)
+def test_foundation_modules_import_no_layer(name: str) -> None:
+    """errors, records, vocab, metrics and logs are leaves: importing any layer (or the CLI) would tie them up."""
+    path = ROOT / f"{name}.py"
+    assert path.exists(), f"infbench/{name}.py is gone: update FOUNDATION"
+    bad = [
+        f"line {line}: {imported}"
+        for imported, line in _imports(path)
+        for layer in (*LAYERS, "cli")
+        if imported == f"infbench.{layer}" or imported.startswith(f"infbench.{layer}.")
+    ]
+    assert not bad, f"infbench/{name}.py imports a layer: {bad}"
+
+
 def test_no_module_import_cycles() -> None:
     """No two infbench modules import each other, directly or through others (function-level imports count)."""
     modules = {_module_name(p): p for p in _sources()}

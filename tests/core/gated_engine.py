@@ -4,17 +4,19 @@ test needs, without guessing durations. Loaded into real worker children as a pl
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from infbench.engines.base import BACKENDS, PLUGIN_ENV, BackendEntry, Engine, LoadResult, ModelFiles
+from infbench.engines.base import Engine, LoadResult, ModelFiles
+from infbench.engines.info import EngineInfo
+from infbench.engines.options import Option, OptionSchema
+from infbench.engines.registry import PLUGIN_ENV, register_engine, unregister_engine
 
-ENTRY = BackendEntry(
-    "gate", (), "tests.core.gated_engine", "GateEngine", (), "none", "test: load waits for a FIFO"
-)
+TARGET = "tests.core.gated_engine:GateEngine"
 
 
 class GateEngine(Engine):
@@ -22,6 +24,12 @@ class GateEngine(Engine):
 
     A FIFO's reader blocks in open() until a writer comes, so `release` is the only way on.
     """
+
+    info = EngineInfo(
+        name="gate",
+        description="test: load waits for a FIFO",
+        options=OptionSchema((Option("fifo", "str", "path of the FIFO the load waits on"),)),
+    )
 
     def load(self, model: ModelFiles, options: dict[str, Any]) -> LoadResult:
         self.mark_phase("read")
@@ -60,8 +68,9 @@ def release_if_waiting(fifo: str) -> None:
 
 
 @pytest.fixture
-def gate_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
+def gate_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Register the gate engine here and for the worker children (which read $INFBENCH_ENGINE_PLUGINS)."""
-    monkeypatch.setitem(BACKENDS, "gate", ENTRY)
-    spec = f"gate={ENTRY.module}:{ENTRY.class_name}"
-    monkeypatch.setenv(PLUGIN_ENV, ",".join(filter(None, [os.environ.get(PLUGIN_ENV, ""), spec])))
+    register_engine("gate", TARGET)
+    monkeypatch.setenv(PLUGIN_ENV, ",".join(filter(None, [os.environ.get(PLUGIN_ENV, ""), f"gate={TARGET}"])))
+    yield
+    unregister_engine("gate")

@@ -22,6 +22,8 @@ class Backend:
     median_ms: float | None = 1.0
     status: str = "done"
     error: str | None = None
+    roles: tuple[str, ...] = ()  # `vocab.Role` values, e.g. ("aa-twin",) with `twin_of` for an A/A twin
+    twin_of: str | None = None
 
 
 def make_session(
@@ -43,7 +45,10 @@ def make_session(
 
     plan = RunPlan(
         model=model,
-        backends=tuple(BackendSpec(b.engine, label, dict(b.options)) for label, b in backends.items()),
+        backends=tuple(
+            BackendSpec(b.engine, label, dict(b.options), roles=b.roles, twin_of=b.twin_of)
+            for label, b in backends.items()
+        ),
         workload=WorkloadSpec(batch=batch, seq=seq, seq_dist=seq_dist),
         duration_s=1.0,
         iterations=10,
@@ -52,7 +57,17 @@ def make_session(
     rec = Recorder(path)
     rec.on_start(plan, {"cpu": "test"}, T0, 1_700_000_000.0)
     for label, b in backends.items():
-        rec.on_backend(BackendInfo(label, b.engine, dict(b.options), status="running", load_ms=10.0))
+        rec.on_backend(
+            BackendInfo(
+                label,
+                b.engine,
+                dict(b.options),
+                status="running",
+                load_ms=10.0,
+                roles=list(b.roles),
+                twin_of=b.twin_of,
+            )
+        )
     t = T0 + 1_000_000
     for _ in range(turns):
         for label, b in backends.items():
@@ -68,7 +83,16 @@ def make_session(
         rec.on_event(event)
     for label, b in backends.items():
         rec.on_backend(
-            BackendInfo(label, b.engine, dict(b.options), status=b.status, error=b.error, load_ms=10.0)
+            BackendInfo(
+                label,
+                b.engine,
+                dict(b.options),
+                status=b.status,
+                error=b.error,
+                load_ms=10.0,
+                roles=list(b.roles),
+                twin_of=b.twin_of,
+            )
         )
     rec.close(outcome)
     return path

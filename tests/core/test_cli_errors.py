@@ -38,9 +38,8 @@ def bad(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     files["junk"].write_text("not a session\n" * 20)
     shutil.copy(FIXTURE, files["corrupt"])
     con = sqlite3.connect(files["corrupt"])
-    con.execute(
-        "UPDATE sample_blocks SET blob = substr(blob, 1, 60)"
-    )  # opens fine; reading the samples fails
+    # Opens fine; reading the samples fails
+    con.execute("UPDATE sample_blocks SET blob = substr(blob, 1, 60)")
     con.commit()
     con.close()
     return files

@@ -273,8 +273,8 @@ def test_sigint_exits_130_marks_the_table_and_keeps_the_recording(tmp_path, igno
 def test_default_backends_are_those_that_can_take_an_onnx_file(tmp_path):
     import shutil
 
-    from infbench.engines.base import missing_packages
     from infbench.engines.models import prepare_model
+    from infbench.engines.registry import missing_packages
 
     if missing_packages("torch"):
         pytest.skip("needs torch installed to show it being left out")
@@ -338,10 +338,19 @@ def test_variants_of_one_backend_are_labelled_by_their_options(tmp_path):
         str(out),
     )
     assert proc.returncode == 0, proc.stderr
-    backends = json.loads(out.read_text())["backends"]
+    data = json.loads(out.read_text())
+    backends = data["backends"]
     assert set(backends) == {"onnxruntime", "onnxruntime[threads=1]"}
     assert backends["onnxruntime[threads=1]"]["options"] == {"threads": 1}
     assert "onnxruntime[threads=1]" in proc.stdout  # shown literally, not eaten as markup
+    # the default-threads variant uses every core: said before loading, under the table and in the JSON
+    err = proc.stderr.splitlines()
+    warned = [i for i, x in enumerate(err) if x.startswith("⚠ every core in use: onnxruntime (threads unset")]
+    assert warned and warned[0] < next(i for i, x in enumerate(err) if "recording to" in x)
+    assert "threads=1" not in err[warned[0]]
+    assert len(data["warnings"]) == 1 and data["warnings"][0].startswith("every core in use: onnxruntime (")
+    assert "[threads=1]" not in data["warnings"][0]
+    assert "every core in use" in proc.stdout
 
 
 def test_expected_duration_up_front_then_estimated_and_the_binding_limit_in_progress(tmp_path):

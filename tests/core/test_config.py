@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from infbench.engines.registry import engine_info
 from infbench.errors import ConfigError
 from infbench.plan.spec import (
     BackendSpec,
@@ -27,6 +28,24 @@ def test_plan_round_trips_through_dict():
     again = RunPlan.from_dict(plan.to_dict())
     assert again == plan
     assert again.labels == ["onnxruntime", "null"]
+    assert again.backends[1].roles == ("control",) and again.backends[1].is_control
+
+
+def test_roles_and_twins_round_trip_and_legacy_plans_get_them():
+    twin = BackendSpec("onnxruntime", "ort#aa", {}, roles=("aa-twin",), twin_of="ort")
+    plan = RunPlan(backends=(BackendSpec("onnxruntime", "ort"), twin, *ONE))
+    again = RunPlan.from_dict(plan.to_dict())
+    assert again.backends[1].twin_of == "ort" and again.backends[1].roles == ("aa-twin",)
+    legacy = plan.to_dict()
+    for b in legacy["backends"]:
+        del b["roles"], b["twin_of"]
+    legacy["backends"][1]["label"] = "ort#aa"
+    old = RunPlan.from_dict(legacy)
+    assert [(b.roles, b.twin_of) for b in old.backends] == [
+        ((), None),
+        (("aa-twin",), "ort"),
+        (("control",), None),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -52,14 +71,25 @@ def test_bad_plans_name_the_flag(changes, word):
 
 def test_backend_arg_parsing():
     assert parse_backend_arg("ort") == ("ort", {})
+    # the split keeps values as text; the engine's schema types them (and refuses what it does not know)
     assert parse_backend_arg("ov:hint=throughput,streams=2,x=0.5") == (
         "ov",
-        {"hint": "throughput", "streams": 2, "x": 0.5},
+        {"hint": "throughput", "streams": "2", "x": "0.5"},
     )
+    schema = engine_info("ov").options
+    assert schema.validate("openvino", {"hint": "throughput", "streams": "2"}) == {
+        "hint": "throughput",
+        "streams": 2,
+    }
+    with pytest.raises(ConfigError, match="unknown option 'x' for openvino: valid are device, hint"):
+        schema.validate("openvino", {"x": "0.5"})
+    assert parse_backend_arg("ort:Inter-Threads=2") == ("ort", {"inter_threads": "2"})
     with pytest.raises(ConfigError):
         parse_backend_arg("ort:threads")
     with pytest.raises(ConfigError):
         parse_backend_arg(":a=1")
+    with pytest.raises(ConfigError, match="option threads is given twice"):
+        parse_backend_arg("ort:threads=1,threads=2")
     assert unique_labels(["ort", "ov", "ort", "ort"]) == ["ort", "ov", "ort#2", "ort#3"]
 
 

@@ -100,8 +100,8 @@ def test_live_events_match_the_report():
     report = backend_analysis(store, "ort", None)
     live = [(e.kind, e.t_ns, e.data["t_end_ns"], round(e.data["ratio"], 6)) for e in found]
     offline = [
-        (d["kind"], d["t_start_ns"], d["t_end_ns"], round(d["ratio"], 6))
-        for d in report["spikes"] + report["shifts"]
+        (d.kind, d.fields["t_start_ns"], d.fields["t_end_ns"], round(d.ratio, 6))
+        for d in report.spikes + report.shifts
     ]
     assert len(live) == 2 and sorted(live) == sorted(offline)
 
@@ -139,11 +139,16 @@ def _slowdowns(rec) -> list[tuple[int, int, str, dict]]:
         for e in rec.store.events()
         if e.kind in ("spike", "step", "drift")
     ]
-    per = analyze_session(rec.store, backend_results(rec.store, n_boot=100))["backends"]
+    per = analyze_session(rec.store, backend_results(rec.store, n_boot=100)).findings
     for label, a in per.items():
         found += [
-            (f["t_start_ns"], f["t_end_ns"], f"report {label}: {f['headline']}", f.get("attribution") or {})
-            for f in a["spikes"] + a["shifts"]
+            (
+                f.fields["t_start_ns"],
+                f.fields["t_end_ns"],
+                f"report {label}: {f.headline}",
+                dict(f.attribution or {}),
+            )
+            for f in a.spikes + a.shifts
         ]
     return found
 
@@ -199,9 +204,8 @@ HOG_CASES = [
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("yes") is None, reason="needs the `yes` program as a CPU burner")
-@pytest.mark.flaky(
-    reruns=1
-)  # real engines vs real CPU load on a shared 2-core VM: one retry, same assertions
+# Real engines vs real CPU load on a shared 2-core VM: one retry, same assertions
+@pytest.mark.flaky(reruns=1)
 @pytest.mark.parametrize(("batch", "duration", "at_s", "hold_s"), HOG_CASES)
 def test_real_run_slowdown_under_a_cpu_hog_is_found_inside_its_window_only(
     tmp_path, batch, duration, at_s, hold_s

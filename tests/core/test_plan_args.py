@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infbench import cli
-from infbench.engines import base
+from infbench.engines import registry
 from infbench.errors import ConfigError
 from infbench.plan.build import default_backends, plan_from_args
 
@@ -19,7 +19,7 @@ CORE = ("onnxruntime", "openvino", "torch", "null")
 @pytest.fixture
 def core_only(monkeypatch):
     """The registry without the test plugins, and a switch to make packages look uninstalled."""
-    monkeypatch.setattr(base, "BACKENDS", {k: v for k, v in base.BACKENDS.items() if k in CORE})
+    monkeypatch.setattr(registry, "_targets", {k: v for k, v in registry._targets.items() if k in CORE})
     real = importlib.util.find_spec
     missing: set[str] = set()
     monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n in missing else real(n, *a))

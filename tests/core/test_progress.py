@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from infbench.metrics import fmt_ms, fmt_seconds
 from infbench.plan.spec import BackendSpec, RunPlan
 from infbench.records import PHASE_MEASURE, PHASE_WARMUP, BackendInfo, SampleBlock, TurnRecord
-from infbench.report.results import fmt_ms
-from infbench.run.progress import HeadlessProgress, MedianHistogram, fmt_seconds, plan_summary
+from infbench.run.progress import HeadlessProgress, MedianHistogram, plan_summary
 
 
 def block(label: str, dur_ns: np.ndarray, t0: int = 0, phase: str = PHASE_MEASURE) -> SampleBlock:

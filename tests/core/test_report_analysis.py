@@ -40,12 +40,13 @@ def test_planted_step_is_reported_with_its_time():
         store.on_samples(SampleBlock("a", "measure", starts, dur, np.zeros(dur.size, np.int32)))
         t = int(starts[-1] + dur[-1])
     results = backend_results(store, n_boot=100)
-    found = analyze_session(store, results)["backends"]["a"]
-    steps = [s for s in found["shifts"] if s["ratio"] > 1.3]
+    found = analyze_session(store, results).findings["a"]
+    steps = [s for s in found.shifts if s.ratio > 1.3]
     assert len(steps) == 1
     # 25 s of 1 s blocks at 2 ms per call → the step is at 25 s of calls ≈ 25 s after t=0
-    assert abs(steps[0]["t_s"] - 25.0) < 0.5
-    assert steps[0]["attribution"]["verdict"] == "unexplained"  # no monitor saw anything
+    assert steps[0].t_s is not None and abs(steps[0].t_s - 25.0) < 0.5
+    assert steps[0].attribution is not None
+    assert steps[0].attribution["verdict"] == "unexplained"  # no monitor saw anything
 
 
 def test_cause_text_does_not_repeat_the_verdict():
@@ -104,7 +105,8 @@ def test_an_interrupted_runs_unmeasured_backend_is_not_started(tmp_path, capsys)
 def test_aa_with_a_single_backend_shows_the_noise_band(tmp_path, capsys, monkeypatch):
     from tests.core.session_maker import Backend, make_session
 
-    path = make_session(tmp_path / "aa.infb", {"onnxruntime": Backend(), "onnxruntime#aa": Backend()})
+    twin = Backend(roles=("aa-twin",), twin_of="onnxruntime")  # what `run --aa` gives its twin
+    path = make_session(tmp_path / "aa.infb", {"onnxruntime": Backend(), "onnxruntime#aa": twin})
     assert cli.main(["report", str(path), "--format", "json", "--bootstrap", "50"]) == 0
     comp = json.loads(capsys.readouterr().out)["analysis"]["comparison"]
     aa = comp["aa"]

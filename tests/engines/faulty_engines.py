@@ -10,9 +10,20 @@ from typing import Any
 import numpy as np
 
 from infbench.engines.base import Engine, EngineLoadError, LoadResult, ModelFiles
+from infbench.engines.info import EngineInfo
+from infbench.engines.onnxruntime import OnnxRuntimeEngine
+from infbench.engines.options import Option, OptionSchema
 
 
 class _Counting(Engine):
+    info = EngineInfo(
+        name="faulty",  # registered under each plugin's own name
+        description="test: an engine that misbehaves on purpose",
+        options=OptionSchema(
+            (Option("after", "int", "calls before it misbehaves (ms per call: slow)", minimum=0),)
+        ),
+    )
+
     def load(self, model: ModelFiles, options: dict[str, Any]) -> LoadResult:
         self.calls = 0
         self.after = int(options.get("after", 50))
@@ -80,14 +91,12 @@ class SlowEngine(_Counting):
         return None
 
 
-class SkewedOrtEngine:
-    """ONNX Runtime with its outputs shifted by 0.5: a backend whose results disagree with the reference."""
+class SkewedOrtEngine(OnnxRuntimeEngine):
+    """ONNX Runtime with its outputs shifted by 0.5: a backend whose results disagree with the reference.
 
-    def __new__(cls):  # built lazily so importing this module does not import onnxruntime
-        from infbench.engines.onnxruntime import OnnxRuntimeEngine
+    Inherits ONNX Runtime's `info` (its options, ``needs=onnx``); importing this module stays cheap, as
+    onnxruntime is only imported when the engine loads.
+    """
 
-        class _Skewed(OnnxRuntimeEngine):
-            def first_output(self, result: Any) -> np.ndarray:
-                return super().first_output(result) + 0.5
-
-        return _Skewed()
+    def first_output(self, result: Any) -> np.ndarray:
+        return super().first_output(result) + 0.5

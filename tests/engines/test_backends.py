@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from infbench.engines.base import EngineLoadError, ModelFiles, load_engine_class
+from infbench.engines.base import Engine, EngineLoadError, LoadResult, ModelFiles
+from infbench.engines.registry import engine_info, load_engine_class
 from infbench.engines.workloads import build_inputs
+from infbench.errors import ConfigError
 from infbench.plan.spec import WorkloadSpec
 
 ort = pytest.importorskip("onnxruntime")
@@ -18,6 +20,12 @@ BASE_OPTIONS = {
     "openvino": {"threads": 1, "hint": "latency"},
     "torch": {"threads": 1},
 }
+
+
+def _load(engine: Engine, name: str, model: ModelFiles, options: dict) -> LoadResult:
+    """Load as the worker does: options validated, typed and defaulted by the engine's schema first."""
+    info = engine_info(name)
+    return engine.load(model, info.options.resolve(info.name, options))
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +41,7 @@ def outputs(tiny: ModelFiles, inputs: list[dict[str, np.ndarray]]) -> dict[str, 
     out = {}
     for name, options in BASE_OPTIONS.items():
         engine = load_engine_class(name)()
-        result = engine.load(tiny, dict(options))
+        result = _load(engine, name, tiny, dict(options))
         assert result.degraded == [] and result.providers and result.versions
         prepared = [engine.prepare_inputs(x) for x in inputs]
         runs = [engine.first_output(engine.run(p)) for p in prepared]
@@ -53,25 +61,29 @@ def test_every_backend_runs_and_outputs_agree(outputs, inputs):
         assert diff < 1e-3, f"{name} vs torch: max abs {diff}"
 
 
-def test_torch_module_name_does_not_shadow_torch():
+def test_torch_module_name_does_not_shadow_torch(tiny):
     import infbench.engines.torch as engine_module
 
-    assert engine_module.torch is torch and engine_module.torch.__file__ != engine_module.__file__
+    engine = load_engine_class("torch")()
+    _load(engine, "torch", tiny, {"threads": 1})
+    assert engine._torch is torch and engine._torch.__file__ != engine_module.__file__
 
 
 def test_ort_cuda_request_falls_back_and_is_degraded(tiny):
     if "CUDAExecutionProvider" in ort.get_available_providers():
         pytest.skip("this onnxruntime build has CUDA")
     engine = load_engine_class("ort")()
-    for options in ({"device": "cuda"}, {"providers": "cuda,cpu"}):
-        result = engine.load(tiny, options)
+    for options in ({"device": "cuda"}, {"providers": "cuda,cpu"}, {"providers": "cuda+cpu"}):
+        result = _load(engine, "ort", tiny, options)
         assert result.providers == ["CPUExecutionProvider"]
         assert result.degraded == ["requested CUDAExecutionProvider, running on CPUExecutionProvider"]
 
 
 def test_ort_options_are_applied(tiny):
     engine = load_engine_class("onnxruntime")()
-    result = engine.load(
+    result = _load(
+        engine,
+        "onnxruntime",
         tiny,
         {
             "threads": 1,
@@ -87,24 +99,41 @@ def test_ort_options_are_applied(tiny):
 @pytest.mark.parametrize(
     "backend, options, match",
     [
-        ("onnxruntime", {"bogus": 1}, "unknown onnxruntime option.*valid are threads, inter_threads"),
-        ("onnxruntime", {"threads": 0}, "threads=0: must be a positive integer"),
-        ("onnxruntime", {"graph_opt": "max"}, "choose from disable, basic, extended, all"),
-        ("onnxruntime", {"execution_mode": "async"}, "choose from sequential, parallel"),
-        ("onnxruntime", {"providers": "quantum"}, "provider 'quantum' unknown"),
-        ("onnxruntime", {"device": "tpu"}, "choose from cpu, cuda"),
-        ("openvino", {"streams": 1, "turbo": True}, "unknown openvino option.*valid are device, hint"),
-        ("openvino", {"hint": "fast"}, "choose from latency, throughput, none"),
-        ("openvino", {"device": "TPU"}, "choose from CPU, GPU, NPU, AUTO"),
-        ("openvino", {"precision": "f8"}, "choose from f32, bf16"),
-        ("torch", {"thread": 2}, "unknown torch option.*valid are threads, inter_threads, device"),
-        ("torch", {"threads": "many"}, "must be a positive integer"),
-        ("torch", {"device": "tpu"}, "choose from cpu, cuda"),
+        (
+            "onnxruntime",
+            {"bogus": 1},
+            "unknown option 'bogus' for onnxruntime: valid are threads, inter_threads",
+        ),
+        ("onnxruntime", {"threads": 0}, "threads must be an integer ≥ 1, got 0"),
+        ("onnxruntime", {"graph_opt": "max"}, "one of disable, basic, extended, all"),
+        ("onnxruntime", {"execution_mode": "async"}, "one of sequential, parallel"),
+        (
+            "onnxruntime",
+            {"providers": "quantum"},
+            "each item of providers must be one of CPUExecutionProvider",
+        ),
+        ("onnxruntime", {"device": "tpu"}, "one of cpu, cuda"),
+        (
+            "openvino",
+            {"streams": 1, "turbo": True},
+            "unknown option 'turbo' for openvino: valid are device, hint",
+        ),
+        ("openvino", {"hint": "fast"}, "one of latency, throughput, none"),
+        ("openvino", {"device": "TPU"}, "one of CPU, GPU, NPU, AUTO"),
+        ("openvino", {"precision": "f8"}, "one of f32, bf16"),
+        (
+            "torch",
+            {"thread": 2},
+            "unknown option 'thread' for torch: valid are threads, inter_threads, device",
+        ),
+        ("torch", {"threads": "many"}, "must be an integer ≥ 1"),
+        ("torch", {"device": "tpu"}, "one of cpu, cuda"),
     ],
 )
-def test_bad_options_are_load_errors(tiny, backend, options, match):
-    with pytest.raises(EngineLoadError, match=match) as info:
-        load_engine_class(backend)().load(tiny, options)
+def test_bad_options_are_refused_by_the_schema(backend, options, match):
+    """Refused in the parent, by the engine's declared schema, before any child starts (and in one line)."""
+    with pytest.raises(ConfigError, match=match) as info:
+        engine_info(backend).options.resolve(backend, options)
     assert "\n" not in str(info.value)
 
 
@@ -114,20 +143,25 @@ def test_openvino_absent_device_names_the_available_ones(tiny):
     if not absent:
         pytest.skip("every device is present")
     with pytest.raises(EngineLoadError, match=f"device {absent[0]} is not available here: available are"):
-        load_engine_class("openvino")().load(tiny, {"device": absent[0]})
+        _load(load_engine_class("openvino")(), "openvino", tiny, {"device": absent[0]})
 
 
 def test_torch_cuda_unavailable_is_a_load_error(tiny):
     if torch.cuda.is_available():
         pytest.skip("CUDA is available")
     with pytest.raises(EngineLoadError, match="CUDA is not available"):
-        load_engine_class("torch")().load(tiny, {"device": "cuda"})
+        _load(load_engine_class("torch")(), "torch", tiny, {"device": "cuda"})
 
 
 def test_engines_refuse_a_model_without_their_files(tiny):
     no_onnx = ModelFiles("x", "hf", None, tiny.hf_dir, tiny.inputs)
     for backend in ("onnxruntime", "openvino"):
         with pytest.raises(EngineLoadError, match="needs an ONNX file"):
-            load_engine_class(backend)().load(no_onnx, {})
+            _load(load_engine_class(backend)(), backend, no_onnx, {})
     with pytest.raises(EngineLoadError, match="needs a Hugging Face model directory"):
-        load_engine_class("torch")().load(ModelFiles("x", "onnx", tiny.onnx_path, None, tiny.inputs), {})
+        _load(
+            load_engine_class("torch")(),
+            "torch",
+            ModelFiles("x", "onnx", tiny.onnx_path, None, tiny.inputs),
+            {},
+        )

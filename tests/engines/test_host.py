@@ -136,7 +136,8 @@ def test_load_phases_are_reported_in_order_as_they_begin():
     ],
 )
 def test_real_engines_mark_their_load_phases(tiny, backend, phases):
-    from infbench.engines.base import LOAD_PHASES, missing_packages
+    from infbench.engines.base import LOAD_PHASES
+    from infbench.engines.registry import missing_packages
 
     if missing_packages(backend):
         pytest.skip(f"{backend} not installed")

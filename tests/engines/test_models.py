@@ -289,6 +289,11 @@ def test_models_command_lists_builtins(capsys):
     assert names[:4] == ["bert-tiny", "bert-small", "bert-base", "gpt2-small"]
     small = listing["models"][1]
     assert small["default"] and small["layers"] == 4 and small["hidden"] == 256 and small["params"] > 1e6
+    engines = {e["name"]: e for e in listing["engines"]}  # from the registry: every engine with its options
+    assert [o["name"] for o in engines["null"]["options"]] == ["keep"] and engines["null"]["roles"] == [
+        "control"
+    ]
+    assert "graph_opt" in [o["name"] for o in engines["onnxruntime"]["options"]]
     assert main(["models"]) == 0
     text = capsys.readouterr().out
     assert "bert-small" in text and ".onnx" in text

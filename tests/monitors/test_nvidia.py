@@ -43,9 +43,8 @@ def test_replay_values_and_per_function_reasons() -> None:
     assert p.missing["gpu1.power_w"] == "not supported by this GPU/driver"
     assert p.missing["gpu1.power_limit_w"] == "permission denied"
     assert p.missing["gpu1.violation.power_us.delta"] == "not supported by this GPU/driver"
-    assert (
-        "gpu1.util" in p.available and "gpu1.clock_event_reasons" in p.available
-    )  # throttle-reasons fallback
+    # Throttle-reasons fallback
+    assert "gpu1.util" in p.available and "gpu1.clock_event_reasons" in p.available
     v1 = m.sample(1).values
     assert v1["gpu0.util"] == 97 and v1["gpu0.sm_clock_mhz"] == 1755 and v1["gpu0.sm_clock_max_mhz"] == 1980
     assert v1["gpu0.temp_c"] == 79 and v1["gpu0.temp_slowdown_c"] == 90

@@ -8,6 +8,7 @@ no assertion depends on how fast this machine is; one test also runs the real mo
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import threading
 
@@ -122,3 +123,51 @@ def test_default_monitors_run_for_real(recorder) -> None:
     assert probed >= {"cpu", "memory", "pressure", "cpufreq", "thermal", "others", "gpu"}
     assert all(e.kind == "sensor" for e in recorder.events)
     assert not [e for e in recorder.events if "sampling failed" in e.message]
+
+
+class _FailingListener(Recorder):
+    """Keeps events, but every on_monitor raises (a listener bug)."""
+
+    def on_monitor(self, readings: list) -> None:
+        raise KeyError("listener bug")
+
+
+def test_a_failing_listener_is_logged_once_and_recorded_as_a_log_event(caplog) -> None:
+    from infbench import logs
+    from infbench.sessions.store import LiveStore
+    from infbench.vocab import EventKind
+
+    clock = FakeTime(start=100.0, limit=0.2)
+    listener, store = _FailingListener(), LiveStore()
+    fast = Fake("fast", 50)
+    with caplog.at_level(logging.DEBUG, logger="infbench.monitors.sampler"), logs.recording_warnings(store):
+        _run([fast], listener, clock)
+    assert fast.calls == 11  # sampling went on through every failure
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.getMessage() for r in warnings] == [
+        "monitor listener on_monitor failed (sampling goes on): KeyError: 'listener bug'"
+    ]
+    assert sum("failed again" in r.getMessage() for r in caplog.records) == 10
+    logged = [e for e in store.events() if e.kind == EventKind.LOG]
+    assert [(e.message, e.data["logger"]) for e in logged] == [
+        (warnings[0].getMessage(), "infbench.monitors.sampler")
+    ]
+
+
+def test_a_raising_probe_or_sample_is_a_sensor_event_with_the_traceback_at_debug(recorder, caplog) -> None:
+    class BadProbe(Fake):
+        def probe(self) -> Probe:
+            raise OSError("no such device")
+
+    clock = FakeTime(start=100.0, limit=0.1)
+    with caplog.at_level(logging.DEBUG, logger="infbench.monitors.sampler"):
+        _run([BadProbe("gone", 50), Fake("bad", 50, fail=True)], recorder, clock)
+    messages = [e.message for e in recorder.events]
+    assert "gone: unavailable: probe failed: OSError: no such device" in messages
+    assert sum("bad: sampling failed" in m for m in messages) == 1
+    debug = {r.getMessage(): r for r in caplog.records if r.levelno == logging.DEBUG}
+    assert debug["monitor gone: probe failed"].exc_info is not None
+    assert debug["monitor bad: sampling failed"].exc_info is not None
+    assert not [
+        r for r in caplog.records if r.levelno >= logging.WARNING
+    ]  # the events say it; no console noise

@@ -156,6 +156,6 @@ def test_fuzzed_files_only_raise_session_error(tmp_path: Path, ops: list, cut: i
             sum(len(b) for b in r.iter_blocks())
             for label in r.backend_infos():
                 r.turns(label, None)  # inferred from the samples: schema 1
-            r.seek(r.t0_ns + 10**9).backend_infos()
+            r.backend_infos(at_ns=r.t0_ns + 10**9)  # the replay's view of one instant
     except SessionError as exc:
         assert "\n" not in str(exc)

@@ -105,9 +105,8 @@ def test_a_missing_checksum_is_reported(session: Path, tmp_path: Path, crc: obje
     shutil.copy(session, copy)
     con = sqlite3.connect(copy)
     con.execute("PRAGMA ignore_check_constraints=ON")
-    con.execute(
-        "PRAGMA writable_schema=ON"
-    )  # the column is NOT NULL: rewrite it the way a damaged file could
+    # The column is NOT NULL: rewrite it the way a damaged file could
+    con.execute("PRAGMA writable_schema=ON")
     con.execute(
         "UPDATE sqlite_master SET sql = replace(sql, 'crc INTEGER NOT NULL', 'crc') WHERE name = 'sample_blocks'"
     )

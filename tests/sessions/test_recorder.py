@@ -46,8 +46,8 @@ def test_round_trip_identical_samples_and_report(tmp_path: Path) -> None:
             assert int(r.turns(label, None)[3].sum()) == int(store.samples(label)[1].sum())
             t = int(store.samples(label)[0][500])
             assert np.array_equal(store.samples(label, t, t + 10**7)[0], r.samples(label, t, t + 10**7)[0])
-        ja = json.dumps(build_report(store, n_boot=300), sort_keys=True, default=str)
-        jb = json.dumps(build_report(r, n_boot=300), sort_keys=True, default=str)
+        ja = json.dumps(build_report(store, n_boot=300).to_json_dict(), sort_keys=True, default=str)
+        jb = json.dumps(build_report(r, n_boot=300).to_json_dict(), sort_keys=True, default=str)
         assert ja == jb
         assert r.outcome() == "complete" and r.metadata["samples"]["a"] == 2400
         assert r.metrics() == store.metrics()
@@ -59,11 +59,6 @@ def test_round_trip_identical_samples_and_report(tmp_path: Path) -> None:
         blocks = list(r.iter_blocks())
         assert sum(len(b) for b in blocks) == 7200
         assert all(b0.start_ns[0] <= b1.start_ns[0] for b0, b1 in itertools.pairwise(blocks))
-        view = r.seek(T0 + 500_000_000)
-        assert view.samples("a")[0].max() < T0 + 500_000_000 and view.outcome() is None
-        assert (
-            len(view.events()) == 4 and view.end_ns() == T0 + 500_000_000
-        )  # a mark, a warm-up end per backend
 
 
 def _committed(path: Path) -> dict[str, int]:

@@ -87,20 +87,23 @@ def test_summary_and_render() -> None:
     feed(s)
     res = backend_results(s, n_boot=200)
     a, b = res["a"], res["b"]
-    assert a["status"] == "ok" and a["iterations"] == 950 and a["warmup_iterations"] == 50
-    assert abs(a["latency_ms"]["median"] - 1.0) < 0.05 and abs(b["latency_ms"]["median"] - 2.0) < 0.1
-    assert a["relative_to_fastest"]["median"] == 1.0 and 1.9 < b["relative_to_fastest"]["median"] < 2.1
-    assert a["tokens_per_s"] == a["throughput_per_s"] * 16
+    assert a.verdict == "ok" and a.iterations == 950 and a.warmup_iterations == 50
+    assert a.latency is not None and b.latency is not None
+    assert abs(a.latency.median - 1.0) < 0.05 and abs(b.latency.median - 2.0) < 0.1
+    assert a.relative_to_fastest is not None and b.relative_to_fastest is not None
+    assert a.relative_to_fastest.median == 1.0 and 1.9 < b.relative_to_fastest.median < 2.1
+    assert a.throughput_per_s is not None and a.tokens_per_s == a.throughput_per_s * 16
     assert winners(res)["median"] == "a" and winners(res)["throughput"] == "a"
-    # the null engine is a control: never the fastest, never a winner, no relative figure of its own
-    s.on_backend(BackendInfo("a", "null", {}, status="done"))
+    # a control (the null engine's role): never the fastest, never a winner, no relative figure of its own
+    s.on_backend(BackendInfo("a", "null", {}, status="done", roles=["control"]))
     res = backend_results(s, n_boot=200)
-    assert res["a"]["relative_to_fastest"] is None and res["b"]["relative_to_fastest"]["median"] == 1.0
+    assert res["a"].relative_to_fastest is None
+    assert res["b"].relative_to_fastest is not None and res["b"].relative_to_fastest.median == 1.0
     assert "median" not in winners(res)
     s.on_backend(BackendInfo("a", "onnxruntime", {}, status="done"))
     s.on_backend(BackendInfo("b", "onnxruntime", {}, status="failed", error="segfault (signal 11)"))
     rep = build_report(s, n_boot=200)
-    assert rep["backends"]["b"]["status"] == "failed" and "median" not in rep["winners"]
+    assert rep.variants["b"].verdict == "failed" and "median" not in rep.winners
     buf = io.StringIO()
     print_results_table(Console(file=buf, width=250), rep)
     text = buf.getvalue()

@@ -150,15 +150,3 @@ def test_reader_caches_turns_and_rejects_bad_rows(
     with SessionReader(bad) as r, pytest.raises(SessionError, match="corrupt.*bad turn row"):
         for label in LABELS:
             r.turns(label, None)
-
-
-def test_a_replay_view_knows_only_the_turns_ended_by_its_instant(
-    recorded: tuple[LiveStore, Path, float],
-) -> None:
-    _, path, _ = recorded
-    with open_session(path) as r:
-        start, end, _, _ = r.turns(LABELS[0], None)
-        mid = int(end[end.size // 2])
-        seen = r.seek(mid).turns(LABELS[0], None)
-        assert seen[1].size == int(np.sum(end <= mid)) and np.all(seen[1] <= mid)
-        assert np.array_equal(seen[0], start[end <= mid])

@@ -6,6 +6,7 @@ import io
 
 from rich.console import Console
 from textual.app import App
+from textual.color import Color
 from textual.geometry import Region
 from textual.widget import Widget
 
@@ -40,3 +41,18 @@ def widget_text(app: App, widget: Widget) -> str:
     if not widget.display or not widget.region.area:
         return ""
     return "\n".join(line.rstrip() for line in region_lines(app, widget.content_region))
+
+
+def widget_colours(app: App, widget: Widget) -> set[str]:
+    """The foreground colours (hex) of the visible text drawn inside `widget`'s content area."""
+    region = widget.content_region
+    strips = app.screen._compositor.render_strips()
+    colours: set[str] = set()
+    for strip in strips[region.y : region.bottom]:
+        x = 0
+        for seg in strip:
+            end = x + seg.cell_length
+            if end > region.x and x < region.right and seg.text.strip() and seg.style and seg.style.color:
+                colours.add(Color.from_rich_color(seg.style.color).hex)
+            x = end
+    return colours

@@ -22,6 +22,7 @@ from infbench.monitors.throttle import ThrottleTracker
 from infbench.plan.spec import BackendSpec, RunPlan
 from infbench.records import BackendInfo, MonitorReading, RunEvent, SampleBlock, TurnRecord
 from infbench.sessions.store import LiveStore
+from infbench.vocab import Role
 
 T0 = 1_000_000_000_000
 S = 1_000_000_000
@@ -61,7 +62,7 @@ def synthetic_run(
     specs = (
         BackendSpec("onnxruntime", "onnxruntime"),
         BackendSpec("openvino", "openvino"),
-        BackendSpec("null", "null"),
+        BackendSpec("null", "null", roles=(Role.CONTROL,)),  # as the null engine declares
         *((BackendSpec("torch", "torch"),) if crash else ()),
     )
     plan = RunPlan(model="bert-tiny", backends=specs, duration_s=2.0, iterations=10)
@@ -71,8 +72,13 @@ def synthetic_run(
     base = {"onnxruntime": 2_000_000, "openvino": 1_500_000, "null": 2_000}
     if crash:
         base["torch"] = 12_000_000
+    roles = {spec.label: [str(r) for r in spec.roles] for spec in specs}  # copied to the infos, as the runner
     for label in base:
-        store.on_backend(BackendInfo(label, label, {}, status="loaded", load_ms=30.0, first_inference_ms=5.0))
+        store.on_backend(
+            BackendInfo(
+                label, label, {}, status="loaded", load_ms=30.0, first_inference_ms=5.0, roles=roles[label]
+            )
+        )
     for event in sensor_events([Probe("gpu", [], {"gpu": "NVML Shared Library Not Found"})], T0 + 1):
         store.on_event(event)
     t = T0 + S // 10
@@ -152,7 +158,9 @@ def synthetic_run(
     if finish:
         for label in order:
             store.on_backend(
-                BackendInfo(label, label, {}, status="done", load_ms=30.0, first_inference_ms=5.0)
+                BackendInfo(
+                    label, label, {}, status="done", load_ms=30.0, first_inference_ms=5.0, roles=roles[label]
+                )
             )
         store.on_event(RunEvent(t, "run_end", "run complete"))
         store.on_finish("complete")

@@ -54,7 +54,7 @@ def test_live_run_in_tmux(tmp_path: Path) -> None:
     _tmux(sock, "new-session", "-d", "-s", "e2e", "-x", "150", "-y", "45", cmd)
     try:
         _wait_for(sock, r"onnxruntime +(running|waiting its turn)", 120)
-        _wait_for(sock, r"p50 \d+\.\d+ ms", 60)  # live numbers
+        _wait_for(sock, r"median \d+\.\d+ ms", 60)  # live numbers (headed by the metric registry's label)
         _tmux(sock, "send-keys", "-t", "e2e", "p")
         _wait_for(sock, r"paused", 20)
         _tmux(sock, "send-keys", "-t", "e2e", "m")
@@ -99,7 +99,8 @@ def test_replay_at_80x24_in_tmux_shows_every_backend_and_each_view() -> None:
     sock = f"infbench-e2e-replay-{os.getpid()}"
     _launch(sock, (80, 24), f"replay --paused --start 2.3 {shlex.quote(str(FIXTURE))}")
     try:
-        screen = _wait_for(sock, r"torch +waiting +\d+\.\d+ ms", 60)
+        # the status the fixture stored at 2.3 s (its runner recorded "running" once measuring began)
+        screen = _wait_for(sock, r"torch +running +\d+\.\d+ ms", 60)
         for label, p50, p95, p99 in (
             ("onnxruntime", "8.04", "8.62", "44.07"),
             ("openvino", "6.99", "7.65", "7.80"),

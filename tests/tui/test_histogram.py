@@ -37,4 +37,4 @@ def test_markers_and_range_labels_do_not_overlap(width: int) -> None:
         assert labels.rstrip().endswith(right) and "▲" not in right  # the high end too
         assert float(right.split()[0]) >= 44.0 * 0.95 and float(left.split()[0]) <= 5.5 * 1.05
     if width >= 36:
-        assert "▲p50 ▲p95 ▲p99" in labels  # the legend between them when it fits
+        assert "▲median ▲p95 ▲p99" in labels  # the legend (metric labels) between them when it fits

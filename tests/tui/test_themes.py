@@ -1,12 +1,13 @@
 """Every built-in theme, light or dark, restyles the dashboard: borders and titles stand out from the
-background, and the plots take the theme's colours."""
+background, the plots take the theme's colours, and the text inside the panels (status, statistics, event
+glyphs, monitor bars) changes colour with the theme: no widget colour is hard-coded."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from textual.color import Color
+from textual.color import Color, ColorParseError
 from textual.theme import BUILTIN_THEMES
 from textual.widget import Widget
 
@@ -15,6 +16,7 @@ from infbench.tui.widgets.backend_panel import BackendPanel
 from infbench.tui.widgets.events import EventsLog
 from infbench.tui.widgets.histogram import LatencyHistogram
 from infbench.tui.widgets.monitor_panel import MonitorPanel
+from tests.tui.screen import widget_colours
 from tests.tui.synthetic import synthetic_store
 
 THEMES = sorted(BUILTIN_THEMES)
@@ -87,3 +89,62 @@ def test_histogram_bars_take_the_theme_primary_colour(theme: str) -> None:
             assert primary.hex in colours, (primary.hex, colours)
 
     asyncio.run(drive())
+
+
+def _theme_colour(app: InfbenchApp, variable: str) -> str:
+    """The hex colour a theme variable resolves to (over the screen background when it is translucent)."""
+    background = Color.parse(app.theme_variables["background"])
+    return (background + Color.parse(app.theme_variables[variable])).hex
+
+
+def _theme_palette(app: InfbenchApp, background: Color) -> set[str]:
+    """Every colour a theme variable can draw text in over `background` (translucent ones blended)."""
+    out: set[str] = set()
+    for value in app.theme_variables.values():
+        try:
+            out.add((background + Color.parse(value)).hex)
+        except ColorParseError:  # not a colour (a variable naming a style, a size…)
+            continue
+    return out
+
+
+@pytest.mark.parametrize(
+    "pair", [("textual-dark", "textual-light"), ("nord", "gruvbox"), ("dracula", "solarized-light")]
+)
+def test_switching_theme_restyles_the_text_of_panel_events_and_monitor(pair: tuple[str, str]) -> None:
+    """The synthetic run mid-way (a spike, throttling, a mark, a crash): the colours of the text drawn inside
+    the backend panel, the event list and the monitor panel all change with the theme, and each theme's own
+    success, warning and error text colours are among them; every colour drawn is one of the theme's."""
+    app = InfbenchApp(
+        data=synthetic_store(crash="out of memory"), session="synthetic", start_s=4.2, playing=False
+    )
+    seen: dict[str, dict[str, set[str]]] = {}
+
+    async def drive() -> None:
+        async with app.run_test(size=(170, 46)) as pilot:
+            for theme in pair:
+                app.theme = theme
+                app.screen.set_focus(None)
+                await pilot.pause(0.3)
+                widgets = {
+                    "panel": app.screen.query(BackendPanel).first(),
+                    "events": app.screen.query_one(EventsLog),
+                    "monitor": app.screen.query_one(MonitorPanel),
+                }
+                seen[theme] = {name: widget_colours(app, w) for name, w in widgets.items()}
+                for name, w in widgets.items():  # every colour drawn is one of the theme's variables
+                    stray = seen[theme][name] - _theme_palette(app, w.background_colors[1])
+                    assert not stray, (theme, name, stray)
+                text = {v: _theme_colour(app, v) for v in ("text-success", "text-warning", "text-error")}
+                panel_text = seen[theme]["panel"]
+                assert text["text-success"] in panel_text, (theme, text, panel_text)  # running, the median
+                assert {text["text-warning"], text["text-error"]} <= panel_text  # p95, p99
+                events_text = seen[theme]["events"]
+                assert text["text-error"] in events_text, (theme, text, events_text)  # the crash, the spike
+                monitor = seen[theme]["monitor"]
+                assert text["text-error"] in monitor, (theme, text, monitor)  # THROTTLING
+
+    asyncio.run(drive())
+    a, b = (seen[t] for t in pair)
+    for name in ("panel", "events", "monitor"):
+        assert a[name] and b[name] and a[name] != b[name], (name, a[name], b[name])

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer
 
 from infbench.tui.snapshot import Snapshot, SnapshotBuilder
@@ -160,7 +161,8 @@ class DashboardScreen(Screen):
         self.view = view
         self.set_class(True, f"-view-{view}")
         self.query_one(ViewBar).set_active(view)
-        target = {"backends": BackendTable, "events": EventsLog}.get(view)
+        targets: dict[str, type[Widget]] = {"backends": BackendTable, "events": EventsLog}
+        target = targets.get(view)
         if target is not None:
             self.query_one(target).focus()
 

@@ -14,16 +14,18 @@ from textual.widgets import Static
 from infbench.tui.fmt import INFO, MUTED
 
 ABOUT = (
-    "Each backend panel: status (loading with its elapsed time / warm-up / running / waiting its turn / done / "
-    "crashed: reason), running p50/p95/p99, throughput (calls per second of the backend's own busy time), CV, "
-    "iterations and speed relative to the fastest p50; a selected panel (Tab or click) shows a crash reason "
-    "whole. The histogram uses ~1 % wide log buckets; ▲ under it marks p50, p95 and p99 (legend on the label "
-    "row). The timeline shows each 0.5 s block's median (bar) and max (dot); below it ▲ spikes, ━ throttling, "
-    "⚑ your marks. Live statistics are from the histogram (±1 %); when a run ends they are replaced by the exact "
-    "numbers of `report` ([final]). On a small terminal (80×24) the layout is compact: 1 shows a table of every "
-    "backend with the selected one's panel (↑/↓ select), 2 the machine, 3 the events. Engines run in their own "
-    "processes: the UI only renders. Ctrl+P opens the command palette with every action; the mouse selects "
-    "panels and views and drags the replay scrubber."
+    "Each backend panel: status (loading with its elapsed time / warm-up / running / waiting its turn / done "
+    "/ crashed: reason), running median/p95/p99, throughput (calls per second of the backend's own busy "
+    "time), CV, iterations and speed relative to the fastest median, as in `report`: a control (the null "
+    "engine) is the harness floor and an A/A twin shows its ratio to its original, neither ever fastest. A "
+    "selected panel (Tab or click) shows a crash reason whole. The histogram uses ~1 % wide log buckets; ▲ "
+    "under it marks the median, p95 and p99 (legend on the label row). The timeline shows each 0.5 s block's "
+    "median (bar) and max (dot); below it ▲ spikes, ━ throttling, ⚑ your marks. Live statistics are from the "
+    "histogram (±1 %); when a run ends they are replaced by the exact numbers of `report` ([final]). On a "
+    "small terminal (80×24) the layout is compact: 1 shows a table of every backend with the selected one's "
+    "panel (↑/↓ select), 2 the machine, 3 the events. Engines run in their own processes: the UI only "
+    "renders. Ctrl+P opens the command palette with every action; the mouse selects panels and views and "
+    "drags the replay scrubber."
 )
 
 

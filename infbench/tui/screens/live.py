@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ from infbench.tui.messages import Progress, RunEnded, RunStarted
 from infbench.tui.screens.dashboard import DashboardScreen
 from infbench.tui.snapshot import Snapshot, SnapshotBuilder
 from infbench.tui.widgets.header import RunHeader
+from infbench.vocab import Status
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,7 +42,7 @@ def exit_code(rec: Any) -> int:
 
     infos = rec.store.backend_infos()
     for label, info in infos.items():  # the status rule of analysis.summary, without sorting every sample
-        if info.status == "failed" or info.degraded_reasons or info.status == "degraded":
+        if info.status in (Status.FAILED, Status.DEGRADED) or info.degraded_reasons:
             return 1
         count = getattr(rec.store, "sample_count", None)
         n = count(label, PHASE_MEASURE) if count else rec.store.samples(label, phase=PHASE_MEASURE)[0].size
@@ -55,10 +59,6 @@ def _freeze_heap(collect: bool = True) -> None:
     if collect:
         gc.collect()
     gc.freeze()
-
-
-FINISHED = ("done", "ok", "degraded", "failed", "stopped")
-"""Backend statuses after which a backend measures no more."""
 
 
 class LiveScreen(DashboardScreen):
@@ -101,8 +101,12 @@ class LiveScreen(DashboardScreen):
     @work(thread=True, exit_on_error=False, group="run")
     def run_worker_thread(self) -> None:
         """Prepare (may export a model), run, wait, finish the session file; report back by messages."""
+        from infbench.analysis.contention import every_core_warning
         from infbench.run.recorded_run import RecordedRun
 
+        # before any engine loads, as the headless run warns (and off the UI thread: it reads the engines'
+        # declarations, whose first look-up imports their modules)
+        self.pre_notes = tuple(every_core_warning(self.plan.to_dict(), None))
         try:
             rec = RecordedRun(
                 self.plan,
@@ -114,7 +118,8 @@ class LiveScreen(DashboardScreen):
             self.session = str(rec.path)
             self.post_message(Progress(f"preparing {self.plan.model}…"))
             rec.prepare()
-        except Exception as exc:
+        except Exception as exc:  # shown to the user (the setup form, or one line on exit)
+            log.debug("the run could not start", exc_info=True)
             self.post_message(RunEnded("failed", f"{exc}"))
             self._error = exc
             return
@@ -130,12 +135,15 @@ class LiveScreen(DashboardScreen):
         error = None
         try:
             rec.finish()
-        except Exception as exc:
+        except Exception as exc:  # shown in a notification and on exit
+            log.warning("the session file could not be finished: %s", exc, exc_info=True)
             error = str(exc)
             self._error = exc
         self.post_message(RunEnded(rec.outcome or "interrupted", error))
 
     _error: BaseException | None = None
+    pre_notes: tuple[str, ...] = ()
+    """The every-core warning for the plan, shown from the start (the snapshots' own take over once running)."""
 
     monotonic = staticmethod(time.monotonic)
     """The clock that times the preparation steps (replaceable in tests)."""
@@ -171,11 +179,12 @@ class LiveScreen(DashboardScreen):
                 if (
                     not self._frozen_loaded
                     and snap.backends
-                    and all(b.count > 0 or b.status in ("done", "failed", "stopped") for b in snap.backends)
+                    and all(b.count > 0 or Status.parse(b.status).final for b in snap.backends)
                 ):
                     self._frozen_loaded = True  # every backend loaded: the modules their hosts imported, too
                     _freeze_heap(collect=False)
-            except BaseException as exc:
+            except BaseException as exc:  # re-raised on the UI thread by the next tick
+                log.debug("building a snapshot failed", exc_info=True)
                 self._build_error = exc
                 return
 
@@ -247,6 +256,7 @@ class LiveScreen(DashboardScreen):
             state=state,
             state_style=style,
             extra=f"{self.plan.schedule} · seq {self.plan.workload.seq} · batch {self.plan.workload.batch}",
+            notes=snap.notes if snap is not None else self.pre_notes,
         )
 
     def _runner(self) -> Any:
@@ -298,7 +308,7 @@ class LiveScreen(DashboardScreen):
         if self.rec.outcome is not None or self.rec.store.outcome() is not None:
             return True
         infos = self.rec.store.backend_infos()
-        return bool(infos) and all(i.status in FINISHED for i in infos.values())
+        return bool(infos) and all(Status.parse(i.status).final for i in infos.values())
 
     def action_quit_run(self) -> None:
         """Quit. A finished run (or one whose backends have all finished measuring) exits with the run's own

@@ -14,22 +14,27 @@ from infbench.tui.messages import SeekTo
 from infbench.tui.screens.dashboard import DashboardScreen
 from infbench.tui.snapshot import Snapshot, SnapshotBuilder
 from infbench.tui.widgets.scrubber import Scrubber
+from infbench.vocab import EventKind
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 SEEK_S = 10.0
-JUMP_KINDS = {
-    "warmup_end",
-    "spike",
-    "drift",
-    "step",
-    "throttle_on",
-    "throttle_off",
-    "engine_error",
-    "mark",
-    "pause",
-    "resume",
-    "run_end",
-}
+JUMP_KINDS = frozenset(
+    {
+        EventKind.WARMUP_END,
+        EventKind.SPIKE,
+        EventKind.DRIFT,
+        EventKind.STEP,
+        EventKind.THROTTLE_ON,
+        EventKind.THROTTLE_OFF,
+        EventKind.ENGINE_ERROR,
+        EventKind.MARK,
+        EventKind.PAUSE,
+        EventKind.RESUME,
+        EventKind.RUN_END,
+        EventKind.LOG,
+    }
+)
+"""The events n/N jump between (and the scrubber may mark)."""
 
 
 class ReplayScreen(DashboardScreen):
@@ -118,6 +123,7 @@ class ReplayScreen(DashboardScreen):
             state=state,
             state_style="bold $text-success" if self.playing else "bold $text-warning",
             extra=when,
+            notes=snap.notes if snap is not None else (),
         )
         self.query_one(Scrubber).show(self.pos_s, self.end_ns / 1e9, self.ticks_s)
 

@@ -23,7 +23,7 @@ AA_LABEL = "run the first backend twice, to measure this machine's own noise ban
 
 def backend_choices() -> list[str]:
     """Every installed backend plus the `null` control."""
-    from infbench.engines.base import installed_backends
+    from infbench.engines.registry import installed_backends
 
     return installed_backends(include_null=True)
 
@@ -35,7 +35,7 @@ def backend_args(selected: list[str], options: str) -> list[str]:
     Raises:
         ConfigError: an item is malformed, names an unknown backend, or one that is not checked.
     """
-    from infbench.engines.base import canonical_backend
+    from infbench.engines.registry import canonical_backend
     from infbench.plan.spec import parse_backend_arg
 
     per: dict[str, list[str]] = {}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Container, Vertical
@@ -11,22 +9,15 @@ from textual.content import Content
 from textual.markup import escape
 from textual.widgets import Static
 
-from infbench.tui.fmt import BAD, GOOD, INFO, MUTED, NOTE, WARN, fmt_ms, fmt_rate, pack, wrap
+from infbench.metrics import fmt_pct, fmt_rate, metric
+from infbench.tui.fmt import BAD, GOOD, INFO, MUTED, NOTE, WARN, pack, status_style, wrap
 from infbench.tui.snapshot import BackendSnap, Snapshot
 from infbench.tui.widgets.histogram import LatencyHistogram
 from infbench.tui.widgets.timeline import LatencyTimeline
+from infbench.vocab import Status
 
-STATUS_STYLE = {
-    "running": f"bold {GOOD}",
-    "warmup": f"bold {INFO}",
-    "waiting": WARN,
-    "loading": INFO,
-    "loaded": INFO,
-    "done": "bold",
-    "failed": f"bold {BAD}",
-    "stopped": NOTE,
-    "pending": MUTED,
-}
+QUANTILES = (("median_ms", GOOD), ("p95_ms", WARN), ("p99_ms", BAD))
+"""The quantiles a panel shows, by metric key, in the colour of their histogram marker."""
 REASON_LINES = 2
 """Lines of a crash or degradation reason an unselected panel shows; a selected panel shows it whole."""
 
@@ -44,7 +35,7 @@ def stats_lines(b: BackendSnap, width: int, *, full: bool = True) -> list[Conten
     """The status and statistics of one backend, laid out for `width` cells.
 
     Four groups, each starting a line and wrapping item by item (an item is never cut): name and status;
-    p50/p95/p99; throughput, CV and counts; the comparison with the fastest, load and first-call times. A
+    median/p95/p99; throughput, CV and counts; the comparison with the fastest, load and first-call times. A
     crash or degradation reason is word-wrapped: whole when `full` (the panel is selected), else its first
     `REASON_LINES` lines.
     """
@@ -52,43 +43,58 @@ def stats_lines(b: BackendSnap, width: int, *, full: bool = True) -> list[Conten
     name = Content.styled(b.label, "bold")
     if b.backend != b.label:
         name = name + Content.styled(f" ({b.backend})", MUTED)
-    status = Content.styled(b.status_text, STATUS_STYLE.get(b.status, ""))
+    status = Content.styled(b.status_text, status_style(b.status))
     lines: list[Content] = []
-    if b.status == "failed":
+    if b.status == Status.FAILED:
         lines += pack([name], width) + _reason(status, width, full)
     else:
         lines += pack([name, status], width)
     if b.degraded:
         reasons = Content.assemble(("degraded: ", f"bold {WARN}"), "; ".join(b.degraded))
         lines += _reason(reasons, width, full)
+    values = {"median_ms": b.p50_ms, "p95_ms": b.p95_ms, "p99_ms": b.p99_ms}
     pcts = [
-        Content.assemble((f"{name} ", style), (fmt_ms(v), "bold" if name == "p50" else ""))
-        for name, style, v in (("p50", GOOD, b.p50_ms), ("p95", WARN, b.p95_ms), ("p99", BAD, b.p99_ms))
+        Content.assemble(
+            (f"{metric(key).label} ", style),
+            (metric(key).format(values[key]), "bold" if key == "median_ms" else ""),
+        )
+        for key, style in QUANTILES
     ]
     lines += pack(pcts, width)
-    cv = "—" if math.isnan(b.cv) else f"{b.cv * 100:.1f}%"
-    counts = [Content(fmt_rate(b.throughput)), Content(f"CV {cv}"), Content(f"n={b.count:,}")]
+    counts = [
+        Content(fmt_rate(b.throughput)),
+        Content(f"{metric('cv').label} {fmt_pct(b.cv)}"),
+        Content(f"n={b.count:,}"),
+    ]
     if b.warmup_count:
         counts.append(Content.styled(f"(+{b.warmup_count:,} warm-up)", MUTED))
     lines += pack(counts, width)
-    rel: list[Content] = []
-    if b.backend == "null":
-        rel.append(Content.styled("control: the harness floor", MUTED))
-    elif b.rel_to_fastest is None:
-        rel.append(Content.styled("vs fastest: —", MUTED))
-    elif b.rel_to_fastest <= 1.0 + 1e-12:
-        rel.append(Content.styled("fastest", f"bold {GOOD}"))
-    else:
-        rel.append(
-            Content.styled(f"×{b.rel_to_fastest:.2f} vs fastest", WARN if b.rel_to_fastest < 1.5 else BAD)
-        )
+    rel = _comparison(b)
     if b.load_ms is not None:
-        rel.append(Content.styled(f"load {b.load_ms:.0f} ms", MUTED))
+        rel.append(Content.styled(f"{metric('load_ms').label} {metric('load_ms').format(b.load_ms)}", MUTED))
     if b.first_inference_ms is not None:
-        rel.append(Content.styled(f"first {fmt_ms(b.first_inference_ms)}", MUTED))
+        m = metric("first_inference_ms")
+        rel.append(Content.styled(f"{m.label} {m.format(b.first_inference_ms)}", MUTED))
     if b.final:
         rel.append(Content.styled("[final]", f"bold {INFO}"))
     return lines + pack(rel, width)
+
+
+def _comparison(b: BackendSnap) -> list[Content]:
+    """How `b` compares, by the report's rule: a control is the harness floor (no ratio); an A/A twin is the
+    twin of its original (its ratio to it, never "fastest"); any other backend its p50 against the fastest."""
+    if b.is_control:
+        return [Content.styled("control: the harness floor", MUTED)]
+    if b.is_twin:
+        twin = f"A/A twin of {b.twin_of}" if b.twin_of else "A/A twin"
+        ratio = f": ×{b.rel_to_original:.2f} of it" if b.rel_to_original is not None else ""
+        return [Content.styled(twin + ratio, NOTE)]
+    if b.rel_to_fastest is None:
+        return [Content.styled("vs fastest: —", MUTED)]
+    if b.rel_to_fastest <= 1.0 + 1e-12:
+        return [Content.styled("fastest", f"bold {GOOD}")]
+    style = WARN if b.rel_to_fastest < 1.5 else BAD
+    return [Content.styled(f"×{b.rel_to_fastest:.2f} vs fastest", style)]
 
 
 class BackendPanel(Vertical, can_focus=True):
@@ -163,7 +169,7 @@ class BackendPanel(Vertical, can_focus=True):
         timeline wait for the next `show` or `flush_plots` (the screen spreads plot redraws over ticks)."""
         self._backend = b
         self._render_stats()
-        failed = b.status == "failed"
+        failed = b.status == Status.FAILED
         if failed != self.has_class("-failed"):
             self.set_class(failed, "-failed")
             self.border_title = escape(f"{self.label} ✗ crashed" if failed else self.label)

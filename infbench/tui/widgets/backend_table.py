@@ -11,36 +11,53 @@ from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
 
-from infbench.tui.fmt import BAD, GOOD, MUTED, WARN, fmt_count, fmt_ms, fmt_rate
+from infbench.metrics import fmt_count, fmt_rate, metric
+from infbench.tui.fmt import BAD, GOOD, MUTED, NOTE, WARN, status_style
 from infbench.tui.snapshot import BackendSnap
-from infbench.tui.widgets.backend_panel import STATUS_STYLE
+from infbench.vocab import Status
 
-SHORT_STATUS = {
-    "running": "running",
-    "warmup": "warm-up",
-    "waiting": "waiting",
-    "loading": "loading",
-    "loaded": "loaded",
-    "done": "done",
-    "ok": "done",
-    "degraded": "done",
-    "failed": "CRASHED",
-    "stopped": "stopped",
-    "pending": "queued",
+SHORT_STATUS: dict[Status, str] = {
+    Status.PENDING: "queued",
+    Status.LOADING: "loading",
+    Status.LOADED: "loaded",
+    Status.WARMUP: "warm-up",
+    Status.WAITING: "waiting",
+    Status.RUNNING: "running",
+    Status.DONE: "done",
+    Status.STOPPED: "stopped",
+    Status.FAILED: "CRASHED",
+    Status.OK: "done",
+    Status.DEGRADED: "done",
 }
-HEADERS = ("backend", "status", "p50", "p95", "p99", "calls/s", "n", "vs")
+"""`vocab.Status.text` in at most 7 characters, for the table's status column (its style is the status's)."""
+LATENCY_KEYS = ("median_ms", "p95_ms", "p99_ms")
+HEADERS = (
+    "backend",
+    "status",
+    *(metric(k).label for k in LATENCY_KEYS),
+    metric("throughput_per_s").label,
+    "n",
+    "vs",
+)
 
 
 def _short_status(b: BackendSnap) -> str:
     """At most 7 characters: the state, or ``load 12s`` while loading."""
-    if b.status == "loading" and b.load_elapsed_s is not None and b.load_elapsed_s < 1000:
+    if b.status == Status.LOADING and b.load_elapsed_s is not None and b.load_elapsed_s < 1000:
         return f"load {b.load_elapsed_s:.0f}s"
-    return SHORT_STATUS.get(b.status, b.status[:7])
+    try:
+        return SHORT_STATUS[Status(b.status)]
+    except ValueError:
+        return b.status[:7]
 
 
 def _vs(b: BackendSnap) -> tuple[str, str]:
-    if b.backend == "null":
+    """The comparison cell, by the report's rule: ``ctrl`` for a control, ``A/A`` for a twin (the panel shows
+    its ratio to its original), ``best`` for the fastest competitor, else its p50 ratio to the fastest."""
+    if b.is_control:
         return "ctrl", MUTED
+    if b.is_twin:
+        return "A/A", NOTE
     if b.rel_to_fastest is None:
         return "—", MUTED
     if b.rel_to_fastest <= 1.0 + 1e-12:
@@ -114,9 +131,9 @@ class BackendTable(Widget, can_focus=True):
         return (
             b.label,
             _short_status(b),
-            fmt_ms(b.p50_ms),
-            fmt_ms(b.p95_ms),
-            fmt_ms(b.p99_ms),
+            metric("median_ms").format(b.p50_ms),
+            metric("p95_ms").format(b.p95_ms),
+            metric("p99_ms").format(b.p99_ms),
             fmt_rate(b.throughput).removesuffix("/s"),
             fmt_count(b.count),
             _vs(b)[0],
@@ -145,7 +162,7 @@ class BackendTable(Widget, can_focus=True):
                 ("▶ " if sel else "  ", "bold"),
                 (name.ljust(widths[0]), "bold"),
             ]
-            parts += [" ", (cells[1].ljust(widths[1]), STATUS_STYLE.get(b.status, "") if b else MUTED)]
+            parts += [" ", (cells[1].ljust(widths[1]), status_style(b.status) if b else MUTED)]
             for i in range(2, len(cells)):
                 style = _vs(b)[1] if b is not None and i == len(cells) - 1 else ("bold" if i == 2 else "")
                 parts += [" ", (cells[i].rjust(widths[i]), style)]

@@ -9,10 +9,11 @@ from textual.content import Content
 from textual.widget import Widget
 
 from infbench.records import RunEvent
-from infbench.tui.fmt import KIND_STYLE, MUTED, fmt_clock, wrap
+from infbench.tui.fmt import MUTED, fmt_clock, kind_style, wrap
+from infbench.vocab import EventKind
 
-HIDDEN = {"status_noise"}
-LOUD = ("engine_error", "throttle_on", "mark")  # kinds whose whole message takes the kind's style
+LOUD = (EventKind.ENGINE_ERROR, EventKind.THROTTLE_ON, EventKind.MARK, EventKind.LOG)
+"""Kinds whose whole message takes the kind's style (the others style only their glyph)."""
 
 
 class EventsLog(Widget):
@@ -68,7 +69,7 @@ class EventsLog(Widget):
 
     def event_lines(self, e: RunEvent, width: int) -> list[Content]:
         """One event: time and icon, then its message word-wrapped under itself."""
-        icon, style = KIND_STYLE.get(e.kind, ("·", ""))
+        icon, style = kind_style(e.kind)
         head = Content.assemble((f"{fmt_clock((e.t_ns - self._t0) / 1e9):>7} ", MUTED), (f"{icon} ", style))
         msg = e.message if not e.backend or e.backend in e.message else f"{e.backend}: {e.message}"
         body = Content.styled(msg, style) if e.kind in LOUD else Content(msg)
@@ -79,7 +80,7 @@ class EventsLog(Widget):
     def render(self) -> Content:
         """The latest events that fit, whole; the newest alone is cut (with …) when it is taller than the log."""
         rows, width = max(self.size.height, 1), max(self.size.width, 20)
-        shown = [e for e in self._events if e.kind not in HIDDEN]
+        shown = self._events
         if not shown:
             return Content.styled("no events yet", MUTED)
         end = len(shown) - self._back

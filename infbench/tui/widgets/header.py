@@ -7,7 +7,8 @@ from typing import Any
 from textual.content import Content
 from textual.widgets import Static
 
-from infbench.tui.fmt import MUTED, fmt_clock
+from infbench.tui.fmt import MUTED, fmt_clock, kind_style
+from infbench.vocab import EventKind
 
 
 def shorten_left(text: str, width: int) -> str:
@@ -42,10 +43,13 @@ class RunHeader(Static):
         state_style: str = "bold",
         extra: str = "",
         end_s: float | None = None,
+        notes: tuple[str, ...] = (),
     ) -> None:
         """Render: `mode` LIVE/REPLAY, model, session path, clock (elapsed or position), state and extras.
 
-        `state_style` is a Textual style string (theme variables such as ``bold $text-success``)."""
+        `state_style` is a Textual style string (theme variables such as ``bold $text-success``). `notes`
+        (warnings about the whole run) show as a short badge after the state, each its words before the first
+        colon (``⚠ every core in use``); the event list has them whole."""
         self._args = {
             "mode": mode,
             "model": model,
@@ -55,6 +59,7 @@ class RunHeader(Static):
             "state_style": state_style,
             "extra": extra,
             "end_s": end_s,
+            "notes": notes,
         }
         self._render_header()
 
@@ -77,6 +82,9 @@ class RunHeader(Static):
         if a["end_s"] is not None:
             parts.append((f" / {fmt_clock(a['end_s'])}", MUTED))
         parts += ["   ", (a["state"], a["state_style"])]
+        glyph, style = kind_style(EventKind.LOG)
+        for note in a["notes"]:
+            parts += ["   ", (f"{glyph} {note.split(':', 1)[0]}", f"bold {style}".strip())]
         second: list[str | tuple[str, str]] = []
         used = 0
         if a["extra"]:

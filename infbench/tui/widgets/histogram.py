@@ -1,4 +1,4 @@
-"""`LatencyHistogram`: a live log-bucket latency histogram with p50/p95/p99 marked."""
+"""`LatencyHistogram`: a live log-bucket latency histogram with the median, p95 and p99 marked."""
 
 from __future__ import annotations
 
@@ -7,18 +7,23 @@ import math
 import numpy as np
 from textual.content import Content
 
-from infbench.tui.fmt import MUTED, P50_STYLE, P95_STYLE, P99_STYLE, fmt_ms
+from infbench.metrics import fmt_ms, metric
+from infbench.tui.fmt import MUTED, P50_STYLE, P95_STYLE, P99_STYLE
 from infbench.tui.snapshot import bucket_mid_ms, bucket_of
 from infbench.tui.widgets.grid import Grid, GridWidget
 
 BARS = " ▁▂▃▄▅▆▇█"
-MARKS = (("p50", P50_STYLE), ("p95", P95_STYLE), ("p99", P99_STYLE))
+MARKS = tuple(
+    (metric(key).label, style)
+    for key, style in (("median_ms", P50_STYLE), ("p95_ms", P95_STYLE), ("p99_ms", P99_STYLE))
+)
+"""The quantiles marked under the bars: (metric label, marker style)."""
 BAR_STYLE = "$primary"
 
 
 class LatencyHistogram(GridWidget):
     """Vertical bars over log-spaced latency buckets (regrouped to the widget's width). Under the bars, a marker
-    row (▲ under the p50, p95 and p99 columns, which are drawn in the marker's colour) and a label row with the
+    row (▲ under the median, p95 and p99 columns, which are drawn in the marker's colour) and a label row with the
     range's two ends and, between them when it fits, the legend of the markers: the labels have a row of their
     own, so no marker ever covers a digit."""
 
@@ -85,7 +90,7 @@ class LatencyHistogram(GridWidget):
 
 
 def _label_row(width: int, left: str, right: str) -> tuple[list[str], list[str]]:
-    """The range's ends at both edges and, when it fits between them, the marker legend ``▲p50 ▲p95 ▲p99`` in
+    """The range's ends at both edges and, when it fits between them, the marker legend ``▲median ▲p95 ▲p99`` in
     the markers' colours; the right end is dropped before the left one is cut when the row is too narrow."""
     chars = [" "] * width
     styles = [MUTED] * width

@@ -87,7 +87,7 @@ def render_monitor(snap: Snapshot) -> Content:
         t.append(f"  {label} " + (f"{v:.1f}" if v is not None else "n/a"), style=MUTED if v is None else "")
     fmax = num(m.get("cpu.freq_max_mhz"))
     t.append("\n")
-    cores = sorted((int(CORE.match(k).group(1)), k) for k in m if CORE.match(k))
+    cores = sorted((int(match.group(1)), k) for k in m if (match := CORE.match(k)))
     for i, key in cores[:16]:
         pct = num(m.get(key))
         bar, style = _bar(pct)
@@ -147,7 +147,7 @@ def render_monitor(snap: Snapshot) -> Content:
 
 def _gpus(t: ContentBuilder, snap: Snapshot) -> None:
     m = snap.monitor
-    ids = sorted({int(GPU.match(k).group(1)) for k in m if GPU.match(k)})
+    ids = sorted({int(match.group(1)) for k in m if (match := GPU.match(k))})
     if not ids:
         t.append("GPU  ", style="bold").append(_na(snap, "gpu", "nvml"), style=MUTED)
         return

@@ -7,15 +7,15 @@ from textual import events
 from textual.content import Content
 from textual.widget import Widget
 
-from infbench.tui.fmt import BAD, MUTED, NOTE, grid_content
+from infbench.tui.fmt import MUTED, grid_content, kind_style
 from infbench.tui.messages import SeekTo
+from infbench.vocab import EventKind
 
 TICKS = {
-    "spike": ("▲", f"bold {BAD}"),
-    "mark": ("⚑", f"bold {NOTE}"),
-    "engine_error": ("✗", f"bold {BAD}"),
-    "throttle_on": ("!", f"bold {BAD}"),
+    kind.value: kind_style(kind)
+    for kind in (EventKind.SPIKE, EventKind.MARK, EventKind.ENGINE_ERROR, EventKind.THROTTLE_ON)
 }
+"""The event kinds marked on the bar, with their glyph and style from `vocab.EventKind`."""
 
 
 class Scrubber(Widget):

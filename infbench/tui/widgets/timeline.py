@@ -7,13 +7,16 @@ import math
 import numpy as np
 from textual.content import Content
 
-from infbench.tui.fmt import BAD, MUTED, NOTE, WARN, fmt_ms
+from infbench.metrics import fmt_ms
+from infbench.tui.fmt import MUTED, WARN, kind_style
 from infbench.tui.snapshot import BLOCK_S
 from infbench.tui.widgets.grid import Grid, GridWidget
+from infbench.vocab import EventKind
 
 BARS = " ▁▂▃▄▅▆▇█"
 MEDIAN_STYLE, MAX_STYLE = "$primary", "$accent"
-SPIKE_STYLE, THROTTLE_STYLE, MARK_STYLE = f"bold {BAD}", f"bold {WARN}", f"bold {NOTE}"
+SPIKE_STYLE, MARK_STYLE = kind_style(EventKind.SPIKE)[1], kind_style(EventKind.MARK)[1]
+THROTTLE_STYLE = f"bold {WARN}"  # a span, not the throttle_on event: drawn in the warning colour
 
 
 class LatencyTimeline(GridWidget):
@@ -118,8 +121,8 @@ class LatencyTimeline(GridWidget):
                 cells[c] = ("━", THROTTLE_STYLE)
         for t in marks:
             if 0 <= at(t) < width:
-                cells[at(t)] = ("⚑", MARK_STYLE)
+                cells[at(t)] = (EventKind.MARK.glyph, MARK_STYLE)
         for t in spikes:
             if 0 <= at(t) < width:
-                cells[at(t)] = ("▲", SPIKE_STYLE)
+                cells[at(t)] = (EventKind.SPIKE.glyph, SPIKE_STYLE)
         return cells
