@@ -2,7 +2,7 @@
 
 Starts ``infbench-tui run MODEL -b ort -b ov -b torch -d 20`` (``--backends ort``: the single-ORT case, goal
 ≤ 1.5 s, written to first_numbers_ort.md) in a tmux pane and polls ``tmux capture-pane -p``
-until a ``p50 <number>`` appears in any panel, and then in every panel; the clock starts just before tmux is asked
+until a ``median <number>`` (``p50`` before the redesign) appears in any panel, and then in every panel; the clock starts just before tmux is asked
 to start the command (tmux itself adds a few ms). The saved session gives the breakdown inside the run (run start,
 each backend's load, warm-up end and first measured call). With ``--base DIR`` (an unchanged checkout, e.g.
 ``git worktree add --detach /tmp/fn_base HEAD``), the code in DIR and this checkout are measured alternately in
@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 LABEL_OF = {"ort": "onnxruntime", "ov": "openvino", "torch": "torch"}
-P50 = re.compile(r"p50 (\d+(?:\.\d+)?) ?(?:µs|ms|s)\b")
+P50 = re.compile(r"(?:p50|median) (\d+(?:\.\d+)?) ?(?:ns|µs|ms|s)\b")
 POLL_S = 0.05
 NOTES_MARK = "<!-- notes: kept when the bench rewrites the table -->"
 
@@ -173,7 +173,7 @@ def write(
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; load average "
         f"(1/5/15 min) before {load[0]}, after {load[1]}. `infbench-tui run {args.model} {b_args} "
         f"-d {args.duration}` in a {args.size} tmux pane, model {'cached' if cached else 'built by this run first'}"
-        f"; clock from asking tmux to start the command to the first `p50 <number>` in any panel / in all "
+        f"; clock from asking tmux to start the command to the first `median <number>` in any panel / in all "
         f"{len(labels)} (capture-pane polled every {POLL_S * 1000:.0f} ms). Median [min–max] of {args.reps} "
         "launches per variant"
         + (", variants alternated" if len(results) > 1 else "")
