@@ -2,8 +2,8 @@
 
 Starts ``infbench-tui run MODEL -b ort -b ov -b torch -d 20`` (``--backends ort``: the single-ORT case, goal
 ≤ 1.5 s, written to first_numbers_ort.md) in a tmux pane and polls ``tmux capture-pane -p``
-until a ``median <number>`` (``p50`` before the redesign) appears in any panel, and then in every panel; the clock starts just before tmux is asked
-to start the command (tmux itself adds a few ms). The saved session gives the breakdown inside the run (run start,
+until a ``median <number>`` (``p50`` before the redesign) appears in any panel, and then in every panel; the
+clock starts just before tmux is asked to start the command (tmux itself adds a few ms). The saved session gives the breakdown inside the run (run start,
 each backend's load, warm-up end and first measured call). With ``--base DIR`` (an unchanged checkout, e.g.
 ``git worktree add --detach /tmp/fn_base HEAD``), the code in DIR and this checkout are measured alternately in
 one run (ABAB…), each with its own PYTHONPATH, from a neutral working directory. Writes
