@@ -1,16 +1,16 @@
 """Time to first numbers: launch of the live TUI → the first latency figure on screen, in a real terminal.
 
-Starts ``infbench-tui run MODEL -b ort -b ov -b torch -d 20`` (``--backends ort``: the single-ORT case, goal
-≤ 1.5 s, written to first_numbers_ort.md) in a tmux pane and polls ``tmux capture-pane -p``
-until a ``median <number>`` (``p50`` before the redesign) appears in any panel, and then in every panel; the
-clock starts just before tmux is asked to start the command (tmux itself adds a few ms). The saved session gives the breakdown inside the run (run start,
-each backend's load, warm-up end and first measured call). With ``--base DIR`` (an unchanged checkout, e.g.
+Starts ``infbench-tui run MODEL -b ort -b ov -b torch -d 20`` (``--backends ort``: the single-ORT case, goal ≤ 1.5
+s, written to first_numbers_ort.md) in a tmux pane and polls ``tmux capture-pane -p`` until a ``median <number>``
+(``p50`` before the redesign) appears in any panel, and then in every panel; the clock starts just before tmux is
+asked to start the command (tmux itself adds a few ms). The saved session gives the breakdown inside the run (run
+start, each backend's load, warm-up end and first measured call). With ``--base DIR`` (an unchanged checkout, e.g.
 ``git worktree add --detach /tmp/fn_base HEAD``), the code in DIR and this checkout are measured alternately in
 one run (ABAB…), each with its own PYTHONPATH, from a neutral working directory. Writes
 bench/results/first_numbers.md. ``--trace`` adds one launch through bench/_launch_trace.py, which lists the
-modules the TUI process imported on the way to its first number, and prices them by importing the same modules
-in the same order under ``python -X importtime`` (the TUI itself draws on the terminal's stderr, where
-``-X importtime`` writes).
+modules the TUI process imported on the way to its first number, and prices them by importing the same modules in
+the same order under ``python -X importtime`` (the TUI itself draws on the terminal's stderr, where ``-X
+importtime`` writes).
 
     .venv/bin/python bench/first_numbers.py [--base /tmp/fn_base] [--reps 5] [--model bert-small]
     .venv/bin/python bench/first_numbers.py --backends ort --reps 7 --trace
