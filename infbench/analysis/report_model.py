@@ -10,7 +10,10 @@
 
 `Report.to_json_dict()` is the one producer of the JSON (`report --format json`, `run --headless --json`).
 JSON schema 2 (this module) vs the untyped dict of schema 1: adds ``schema_version`` and ``warnings`` at the
-top and ``roles`` / ``twin_of`` per backend; every key of schema 1 is kept with its meaning.
+top and ``roles`` / ``twin_of`` per backend; every key of schema 1 is kept with its meaning. Later additions
+(no key changed): per backend ``precision``, ``details`` (what the engine reported it ran), ``model_file_mb``,
+``size_on_disk_mb``, ``speedup`` (vs the fp32 variant of the same engine) and ``parity.agreement`` /
+``parity.rule``; at the top ``notes`` (e.g. a precision the engine would have used by default).
 
 A value is looked up by its metric-registry key (`infbench.metrics`) with `VariantResult.value(key)`, so the
 table, Markdown, CSV and winners name a metric once.
@@ -18,6 +21,7 @@ table, Markdown, CSV and winners name a metric once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,16 +29,56 @@ from typing import Any
 from infbench.analysis.compare import Comparison
 from infbench.analysis.detection import DetectionStatus
 from infbench.analysis.stats import LatencyStats
-from infbench.metrics import METRICS, Metric, fmt_mb, fmt_ms, metric, register
+from infbench.metrics import METRICS, MISSING, Metric, fmt_mb, fmt_ms, fmt_pct, metric, register
 from infbench.vocab import EventKind, Role, Verdict
 
 SCHEMA_VERSION = 2
 
+
 # Metrics only the report computes (from other metrics): the cold start (load + first call) and the memory a
 # winner is judged by (peak RSS, or RSS after load when no peak was read).
+def fmt_times(x: float | None) -> str:
+    """A ratio as a factor: ×1.85 (``—`` when unknown)."""
+    if x is None or not math.isfinite(x):
+        return MISSING
+    return f"×{x:.2f}"
+
+
 for _m in (
     Metric("cold_start_ms", "cold start", "ms", "lower", fmt_ms, "load + first inference"),
     Metric("rss_mb", "RSS", "MB", "lower", fmt_mb, "engine peak memory (after load when no peak was read)"),
+    Metric(
+        "parity_agreement",
+        "agree",
+        "%",
+        "higher",
+        fmt_pct,
+        "label agreement with the reference: arg-max of the first output over its last axis, every position",
+    ),
+    Metric(
+        "model_file_mb",
+        "file",
+        "MB",
+        "lower",
+        fmt_mb,
+        "size on disk of the model file the engine loaded (a quantized copy for INT8), as it reported",
+    ),
+    Metric(
+        "size_on_disk_mb",
+        "size",
+        "MB",
+        "lower",
+        fmt_mb,
+        "size on disk of what the variant loaded: its engine's model file, else the model's",
+    ),
+    Metric(
+        "speedup_vs_f32",
+        "speed-up",
+        "×",
+        "higher",
+        fmt_times,
+        "median of the fp32 variant of the same engine ÷ this variant's median",
+    ),
 ):
     if _m.key not in METRICS:
         register(_m)
@@ -87,31 +131,43 @@ class Memory:
 
 @dataclass(frozen=True)
 class Parity:
-    """Output parity against the reference variant (`max_abs`/`cosine` None when it could not be compared)."""
+    """Output accuracy against the reference variant (`analysis.accuracy`): `max_abs`/`cosine` None when it
+    could not be compared, `agreement` (0–1) None when not computed (no label axis, older sessions), `rule`
+    ``tolerance`` or ``agreement`` (which one judged the variant; None in older sessions)."""
 
     reference: str | None = None
     max_abs: float | None = None
     cosine: float | None = None
     is_reference: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)  # keys of a newer writer, kept for the JSON
+    agreement: float | None = None
+    rule: str | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> Parity | None:
         """From `BackendInfo.parity` (None stays None)."""
         if not d:
             return None
-        known = ("reference", "max_abs", "cosine", "is_reference")
+        known = ("reference", "max_abs", "cosine", "is_reference", "agreement", "rule")
+        agreement = d.get("agreement")
         return cls(
             d.get("reference"),
             d.get("max_abs"),
             d.get("cosine"),
             bool(d.get("is_reference")),
             {k: v for k, v in d.items() if k not in known},
+            float(agreement)
+            if isinstance(agreement, (int, float)) and not isinstance(agreement, bool)
+            else None,
+            None if d.get("rule") is None else str(d.get("rule")),
         )
 
     def to_json_dict(self) -> dict[str, Any]:
         """The dict the session stores."""
         out = {**self.extra, "max_abs": self.max_abs, "cosine": self.cosine, "reference": self.reference}
+        out["agreement"] = self.agreement
+        if self.rule is not None:
+            out["rule"] = self.rule
         if self.is_reference:
             out["is_reference"] = True
         return out
@@ -127,6 +183,26 @@ class Relative:
     def to_json_dict(self) -> dict[str, float]:
         """``{"median", "p99"}``."""
         return {"median": self.median, "p99": self.p99}
+
+
+@dataclass(frozen=True)
+class Speedup:
+    """A variant that changes the numerics (INT8, bf16…) vs the fp32 variant of the same engine: the ratio of
+    medians `reference` ÷ this variant (> 1: faster) with its 95 % CI (`compare.compare_latencies`)."""
+
+    reference: str
+    ratio: float
+    ci95: tuple[float, float]
+    ci_method: str = ""
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """``{"reference", "ratio", "ci95", "ci_method"}``."""
+        return {
+            "reference": self.reference,
+            "ratio": self.ratio,
+            "ci95": list(self.ci95),
+            "ci_method": self.ci_method,
+        }
 
 
 @dataclass(frozen=True)
@@ -155,6 +231,16 @@ class VariantResult:
     calls_made: int = 0  # > iterations when the session kept a sample of the calls (the control is thinned)
     warmup_iterations: int = 0
     relative_to_fastest: Relative | None = None
+    precision: str | None = None  # what ran (`accuracy.precision_text`): f32, bf16, int8, f32 int8-weights
+    details: Mapping[str, Any] = field(default_factory=dict)  # what the engine reported it ran (load details)
+    model_file_mb: float | None = None  # size of the model file the engine loaded, as it reported
+    speedup: Speedup | None = None  # vs the fp32 variant of the same engine (variants that change numerics)
+
+    @property
+    def size_on_disk_mb(self) -> float | None:
+        """Size on disk of what the variant loaded: the engine's model file (a quantized copy), else the
+        model's."""
+        return self.model_file_mb if self.model_file_mb is not None else self.model_size_mb
 
     @property
     def is_control(self) -> bool:
@@ -210,6 +296,11 @@ class VariantResult:
             "relative_to_fastest": (
                 self.relative_to_fastest.to_json_dict() if self.relative_to_fastest is not None else None
             ),
+            "precision": self.precision,
+            "details": dict(self.details),
+            "model_file_mb": self.model_file_mb,
+            "size_on_disk_mb": self.size_on_disk_mb,
+            "speedup": self.speedup.to_json_dict() if self.speedup is not None else None,
         }
 
 
@@ -232,6 +323,10 @@ _VALUES: dict[str, Callable[[VariantResult], float | None]] = {
     "model_size_mb": lambda r: r.model_size_mb,
     "parity_max_abs": lambda r: None if r.parity is None else r.parity.max_abs,
     "parity_cosine": lambda r: None if r.parity is None else r.parity.cosine,
+    "parity_agreement": lambda r: None if r.parity is None else r.parity.agreement,
+    "model_file_mb": lambda r: r.model_file_mb,
+    "size_on_disk_mb": lambda r: r.size_on_disk_mb,
+    "speedup_vs_f32": lambda r: None if r.speedup is None else r.speedup.ratio,
 }
 
 
@@ -410,6 +505,9 @@ class Report:
     t0_wall: float | None = None
     duration_s: float = 0.0
     warnings: tuple[str, ...] = ()  # run-level cautions (a variant that uses every core, …)
+    notes: tuple[
+        str, ...
+    ] = ()  # run-level facts to read the table by (a precision other than the default, …)
     session: Any = None  # the session file's path or metadata, when the report is of a session
     schema_version: int = SCHEMA_VERSION
 
@@ -435,6 +533,7 @@ class Report:
             "winners": dict(self.winners),
             "analysis": self.analysis.to_json_dict() if self.analysis is not None else None,
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
             "plan": self.plan,
             "system": self.system,
             "events": [e.to_json_dict() for e in self.events],

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from infbench.analysis.accuracy import FULL_PRECISION, changes_numerics, normal_precision, precision_text
+from infbench.analysis.compare import compare_latencies
 from infbench.analysis.contention import every_core_warning
 from infbench.analysis.report_model import (
     WINNER_METRICS,
@@ -19,10 +21,11 @@ from infbench.analysis.report_model import (
     Relative,
     Report,
     ReportEvent,
+    Speedup,
     VariantResult,
 )
 from infbench.analysis.stats import summarize
-from infbench.analysis.turns import calls_of
+from infbench.analysis.turns import calls_of, is_paired
 from infbench.metrics import metric
 from infbench.records import PHASE_MEASURE, PHASE_WARMUP
 from infbench.sessions.data import RunData
@@ -101,6 +104,12 @@ def _int(value: Any, default: int) -> int:
         return default
 
 
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
 def _variant(
     data: RunData,
     label: str,
@@ -117,6 +126,7 @@ def _variant(
     _, wdur = data.samples(label, phase=PHASE_WARMUP)
     verdict, error = verdict_of(info, dur.size > 0, stopped, data.outcome())
     st = summarize(dur, batch=own_batch, n_boot=n_boot, turns=calls.turn) if dur.size else None
+    details = dict(getattr(info, "details", None) or {})
     return VariantResult(
         label=label,
         backend=info.backend,
@@ -139,6 +149,9 @@ def _variant(
         iterations=int(dur.size),
         calls_made=_calls_made(data, label, int(dur.size)),
         warmup_iterations=int(wdur.size),
+        precision=precision_text(details, info.options),
+        details=details,
+        model_file_mb=_float(details.get("model_file_mb")),
     )
 
 
@@ -152,7 +165,86 @@ def backend_results(data: RunData, n_boot: int = 2000) -> dict[str, VariantResul
         label: _variant(data, label, info, batch, tpc, approx, label in user_stopped, n_boot)
         for label, info in data.backend_infos().items()
     }
-    return _with_relative(out)
+    return _with_speedups(data, _with_relative(out), n_boot)
+
+
+_NUMERIC_OPTIONS = ("precision", "quant")  # the options that make a variant the fp32 one or not
+
+
+def fp32_counterpart(results: dict[str, VariantResult], label: str) -> str | None:
+    """The fp32 variant of the same engine that `label` (a variant that changes the numerics) is sped up
+    against: measured, not a control or A/A twin, at full precision, at the same batch; the one whose other
+    options are the same as `label`'s, else the one differing in the fewest, the first in order on a tie."""
+    r = results[label]
+    mine = {k: v for k, v in r.options.items() if k not in _NUMERIC_OPTIONS}
+    best: tuple[int, str] | None = None
+    for other, o in results.items():
+        if (
+            other == label
+            or o.backend != r.backend
+            or o.latency is None
+            or o.is_control
+            or o.is_twin
+            or changes_numerics(o.details, o.options)
+            or o.options.get("batch") != r.options.get("batch")
+        ):
+            continue
+        theirs = {k: v for k, v in o.options.items() if k not in _NUMERIC_OPTIONS}
+        differ = sum(1 for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+        if best is None or differ < best[0]:
+            best = (differ, other)
+    return best[1] if best is not None else None
+
+
+def _with_speedups(data: RunData, results: dict[str, VariantResult], n_boot: int) -> dict[str, VariantResult]:
+    """Each measured variant that changes the numerics gets its speed-up over its `fp32_counterpart`: the ratio
+    of medians with the comparison's CI (rounds resampled together in an interleaved run)."""
+    from dataclasses import replace
+
+    out = dict(results)
+    for label, r in results.items():
+        if r.latency is None or r.is_control or not changes_numerics(r.details, r.options):
+            continue
+        ref = fp32_counterpart(results, label)
+        if ref is None:
+            continue
+        c = compare_latencies(
+            calls_of(data, label)[0], calls_of(data, ref)[0], n_boot=n_boot, paired=is_paired(data)
+        )
+        # B/A with A = this variant: the fp32 median over this one's, > 1 when this one is faster
+        out[label] = replace(r, speedup=Speedup(ref, c.median_ratio, c.median_ratio_ci95, c.ci_method))
+    return out
+
+
+def precision_notes(results: dict[str, VariantResult]) -> list[str]:
+    """A line per engine whose variants ran f32 where the engine would compute in another precision by default
+    on this machine (it reports ``default_precision`` in its load details, e.g. OpenVINO on a CPU with bf16):
+    a user of the engine's defaults and own tools measures that precision, not the table's."""
+    forced: dict[tuple[str, str], list[str]] = {}
+    ran_at: dict[tuple[str, str], list[str]] = {}
+    for label, r in results.items():
+        ran = normal_precision(r.details.get("precision"))
+        default = normal_precision(r.details.get("default_precision"))
+        if ran == FULL_PRECISION and default and default != FULL_PRECISION:
+            forced.setdefault((r.backend, default), []).append(label)
+    for label, r in results.items():
+        ran = normal_precision(r.details.get("precision"))
+        for backend, default in forced:
+            if r.backend == backend and ran == default:
+                ran_at.setdefault((backend, default), []).append(label)
+    lines = []
+    for (backend, default), labels in forced.items():
+        timed = ran_at.get((backend, default))
+        todo = (
+            f"{', '.join(timed)} {'times' if len(timed) == 1 else 'time'} it"
+            if timed
+            else f"add -b {backend}:precision={default} to time it, with its accuracy"
+        )
+        lines.append(
+            f"{', '.join(labels)} ran f32, but {backend} computes in {default} by default on this CPU (what its "
+            f"own tools measure, e.g. OpenVINO's benchmark_app): {todo}"
+        )
+    return lines
 
 
 def _with_relative(results: dict[str, VariantResult]) -> dict[str, VariantResult]:
@@ -233,5 +325,6 @@ def build_report(data: RunData, n_boot: int = 2000, analysis: bool = True, sessi
         t0_wall=data.t0_wall,
         duration_s=max(0, data.end_ns() - data.t0_ns) / 1e9,
         warnings=tuple(every_core_warning(plan, system, data.backend_infos())),
+        notes=tuple(precision_notes(results)),
         session=session,
     )

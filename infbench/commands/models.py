@@ -1,4 +1,4 @@
-"""`infbench-tui models`: list the built-in models (and whether they are cached)."""
+"""`infbench-tui models`: list the built-in models (with their size on disk once built) and the engines."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "models",
         help="list the built-in models and the engines with their options",
-        description="List the built-in models: random-weight transformers built offline on first use and cached. "
+        description="List the built-in models: random-weight transformers built offline on first use and cached "
+        "(with their size on disk once built). "
         "Any command taking MODEL also accepts a path to a .onnx file or a local Hugging Face model "
         "directory (nothing is ever downloaded). Then the engines (-b NAME), whether they are installed, "
         "and the options each declares.",
@@ -40,31 +41,52 @@ class _ModelRow(TypedDict):
     description: str
     cached: bool
     default: bool
+    hf_mb: float | None
+    onnx_mb: float | None
+    onnx_outdated: bool
 
 
 def _human(n: int) -> str:
     return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k"
 
 
+def _on_disk(r: _ModelRow) -> str:
+    """The sizes in the cache: ``hf 1.0 MB, onnx 1.0 MB``, or ``not built yet``."""
+    from infbench.metrics import fmt_mb
+
+    if r["hf_mb"] is None and r["onnx_mb"] is None:
+        return "not built yet"
+    hf = f"hf {fmt_mb(r['hf_mb'])}" if r["hf_mb"] is not None else "hf not built yet"
+    if r["onnx_mb"] is None:
+        return f"{hf}, onnx not built yet"
+    outdated = " (old export, redone on next use)" if r["onnx_outdated"] else ""
+    return f"{hf}, onnx {fmt_mb(r['onnx_mb'])}{outdated}"
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the built-in models as a table or JSON."""
-    from infbench.engines.models import BUILTIN_MODELS, cache_root, is_cached
+    from infbench.engines.models import BUILTIN_MODELS, cache_root, disk_usage, is_cached
     from infbench.plan.spec import DEFAULT_MODEL
 
-    rows: list[_ModelRow] = [
-        {
-            "name": m.name,
-            "family": m.family,
-            "task": m.task,
-            "layers": m.layers,
-            "hidden": m.hidden,
-            "params": m.approx_params,
-            "description": m.description,
-            "cached": is_cached(m.name),
-            "default": m.name == DEFAULT_MODEL,
-        }
-        for m in BUILTIN_MODELS.values()
-    ]
+    rows: list[_ModelRow] = []
+    for m in BUILTIN_MODELS.values():
+        disk = disk_usage(m.name)
+        rows.append(
+            {
+                "name": m.name,
+                "family": m.family,
+                "task": m.task,
+                "layers": m.layers,
+                "hidden": m.hidden,
+                "params": m.approx_params,
+                "description": m.description,
+                "cached": is_cached(m.name),
+                "default": m.name == DEFAULT_MODEL,
+                "hf_mb": disk.hf_mb,
+                "onnx_mb": disk.onnx_mb,
+                "onnx_outdated": disk.onnx_outdated,
+            }
+        )
     from infbench.engines.registry import describe, engine_names
     from infbench.errors import BackendUnavailable
 
@@ -82,8 +104,9 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table(title="built-in models: random weights, built offline on first use")
-    for col in ("name", "task", "size", "params", "cached", "description"):
-        table.add_column(col, justify="right" if col == "params" else "left", no_wrap=col != "description")
+    for col in ("name", "task", "size", "params", "on disk", "description"):
+        wrap = col in ("description", "on disk")
+        table.add_column(col, justify="right" if col == "params" else "left", no_wrap=not wrap)
     for r in rows:
         name = f"{r['name']}*" if r["default"] else r["name"]
         table.add_row(
@@ -91,12 +114,14 @@ def run(args: argparse.Namespace) -> int:
             _SHORT_TASKS.get(r["task"], r["task"]),
             f"{r['layers']}×{r['hidden']}",
             _human(r["params"]),
-            "yes" if r["cached"] else "no",
+            _on_disk(r),
             r["description"],
         )
     console = Console()
     console.print(table)
-    console.print(f"* default model.  size: layers×hidden.  cache: {cache_root()}")
+    console.print(
+        f"* default model.  size: layers×hidden.  on disk: HF weights, ONNX export.  cache: {cache_root()}"
+    )
     console.print(
         "MODEL may also be a path to a .onnx file (onnxruntime, openvino) or a local Hugging Face model "
         "directory (all backends; its ONNX export is cached)."

@@ -272,6 +272,15 @@ def build_grid(args: argparse.Namespace) -> list[EngineGrid]:
         defaults = {o.name: o.default for o in info.options if o.default is not None}
         defaults[BATCH] = 1
         points = grid_configs(mine) if mine else []
+        for (
+            point
+        ) in points:  # options that depend on each other (torch mode needs compile=true) per combination
+            combo = {k: v for k, v in {**fixed, **point}.items() if k != BATCH}
+            info.options.validate(
+                info.name,
+                combo,
+                where=f"--backend {arg} at {', '.join(f'{k}={v}' for k, v in point.items())}",
+            )
         out.append(EngineGrid(info.name, short_name(info), arg, fixed, mine, points, defaults))
     total = sum(len(g.points) + 1 for g in out)  # + each backend's default (at most)
     if total > MAX_CONFIGS:

@@ -6,6 +6,7 @@ Importing this module is cheap: torch, transformers and onnx are imported inside
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -15,8 +16,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from infbench.engines._dedup import dedup_file
 from infbench.engines.base import InputSpec
 from infbench.errors import ModelError
+
+log = logging.getLogger(__name__)
 
 try:
     import fcntl
@@ -25,6 +29,10 @@ except ImportError:  # pragma: no cover - not on Windows; builds are then unlock
 
 ONNX_NAME = "model.onnx"
 EXPORT_META = "model.json"
+# 2: each weight stored once (a head tied to the embedding is no longer written twice). Exports of models with
+# an LM head made before are rebuilt on next use (`required_export_version`); the others stay valid.
+EXPORT_VERSION = 2
+_TIED_HEAD_TASKS = frozenset({"causal-lm", "masked-lm"})
 ARCH = {"bert": "BertForTokenClassification", "gpt2": "GPT2LMHeadModel"}
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "spiece.model", "vocab.json")
 _TASK_SUFFIXES = (
@@ -88,9 +96,25 @@ def hf_ready(hf_dir: Path) -> bool:
     return (hf_dir / "config.json").is_file()
 
 
-def onnx_ready(root: Path) -> bool:
-    """Whether `root` holds a finished ONNX export and its metadata."""
-    return (root / ONNX_NAME).is_file() and (root / EXPORT_META).is_file()
+def onnx_ready(root: Path, min_version: int = 1) -> bool:
+    """Whether `root` holds a finished ONNX export and its metadata, of export format >= `min_version`."""
+    if not ((root / ONNX_NAME).is_file() and (root / EXPORT_META).is_file()):
+        return False
+    return min_version <= 1 or export_version(root) >= min_version
+
+
+def export_version(root: Path) -> int:
+    """The export format that wrote `root`'s export (1 for exports from before versions were recorded)."""
+    try:
+        return int(json.loads((root / EXPORT_META).read_text()).get("export_version", 1))
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        log.debug("unreadable export metadata in %s: %s", root, exc)
+        return 0
+
+
+def required_export_version(task: str) -> int:
+    """The oldest export format still valid for a model of `task`: heads that may tie the embedding need 2."""
+    return EXPORT_VERSION if task in _TIED_HEAD_TASKS else 1
 
 
 def read_export_meta(root: Path) -> dict[str, Any]:
@@ -153,7 +177,12 @@ def load_hf_model(hf_dir: str | Path, task: str) -> Any:
 
 
 def export_onnx(hf_dir: Path, task: str, input_names: list[str], root: Path) -> None:
-    """Export `hf_dir` to ``root/model.onnx`` (TorchScript exporter, opset 17, dynamic batch/seq)."""
+    """Export `hf_dir` to ``root/model.onnx`` (TorchScript exporter, opset 17, dynamic batch/seq).
+
+    Each weight is stored once (`_dedup`): a head tied to the embedding reads the embedding's initializer.
+    The metadata (inputs, size, export format, shared weights) is written after the model file, so an
+    interrupted re-export is redone rather than trusted.
+    """
     try:
         import torch
     except ImportError as exc:
@@ -199,10 +228,19 @@ def export_onnx(hf_dir: Path, task: str, input_names: list[str], root: Path) -> 
                 dynamo=False,
                 do_constant_folding=True,
             )
+        shared = dedup_file(Path(tmp))
         info = inspect_onnx(Path(tmp))
-        write_json(root / EXPORT_META, {"inputs": inputs_to_json(info["inputs"]), "size_mb": info["size_mb"]})
         os.chmod(tmp, 0o644)
         os.replace(tmp, root / ONNX_NAME)
+        meta = {
+            "inputs": inputs_to_json(info["inputs"]),
+            "size_mb": info["size_mb"],
+            "export_version": EXPORT_VERSION,
+            "shared_weights": [
+                {"dropped": w.dropped, "kept": w.kept, "how": w.how, "mb": w.mb} for w in shared
+            ],
+        }
+        write_json(root / EXPORT_META, meta)
     except ModelError:
         raise
     except Exception as exc:

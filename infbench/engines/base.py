@@ -72,8 +72,9 @@ class LoadResult:
 
 # Load phases, in order, as the parent sees them (`BackendInfo.load_phase`): the host marks "start" when it spawns
 # the child; the worker marks "import" before importing the backend, "first inference" before the first call;
-# an engine's `load` marks "read" (model file → memory) and "compile" (session creation / compilation) itself.
-LOAD_PHASES = ("start", "import", "read", "compile", "first inference")
+# an engine's `load` marks "read" (model file → memory), "quantize" (building, or finding cached, a quantized
+# model) and "compile" (session creation / compilation) itself.
+LOAD_PHASES = ("start", "import", "read", "quantize", "compile", "first inference")
 
 
 class Engine(ABC):
@@ -87,6 +88,9 @@ class Engine(ABC):
     info: ClassVar[EngineInfo]
     # Set by the worker: called with a phase name from LOAD_PHASES when loading enters it.
     phase_hook: Callable[[str], None] | None = None
+    # Set by the worker before `load`: the workload's inputs (the same dicts `prepare_inputs` will get), so an
+    # engine can compile for the real shapes or calibrate a quantization on the real data. Empty outside a worker.
+    workload_inputs: list[dict[str, np.ndarray]] = []  # replaced per instance, never mutated
 
     def mark_phase(self, name: str) -> None:
         """Report that loading entered phase `name` (one of LOAD_PHASES); a no-op outside a worker."""

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from infbench.engines.info import EngineInfo
+from infbench.engines.options import value_text
 from infbench.engines.registry import BUILTIN, engine_info, engine_names
 from infbench.errors import BackendUnavailable
 
@@ -51,7 +52,7 @@ def engine_markdown(info: EngineInfo) -> str:
         return lines[0] + " No options.\n"
     lines += ["", "| option | value | default | what it sets |", "|---|---|---|---|"]
     for o in info.options:
-        default = "backend's own" if o.default is None else f"`{o.default}`"
+        default = "backend's own" if o.default is None else f"`{value_text(o.default)}`"
         lines.append(f"| `{o.name}` | {_cell(o.type_text)} | {default} | {_cell(o.help)} |")
     return "\n".join(lines) + "\n"
 

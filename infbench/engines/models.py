@@ -186,12 +186,50 @@ def _builtin_dir(model: BuiltinModel) -> Path:
 
 
 def is_cached(name: str) -> bool:
-    """Whether built-in `name` is already materialised (HF weights and ONNX export) in the cache."""
+    """Whether built-in `name` is already materialised (HF weights and a current ONNX export) in the cache."""
     model = BUILTIN_MODELS.get(name)
     if model is None:
         return False
     d = _builtin_dir(model)
-    return mc.hf_ready(d / "hf") and mc.onnx_ready(d)
+    return mc.hf_ready(d / "hf") and _export_current(d, model.task)
+
+
+@dataclass(frozen=True)
+class DiskUsage:
+    """What a built-in takes in the cache, in MB; None for a part not built yet.
+
+    Attributes:
+        hf_mb: the Hugging Face weights (``*.safetensors`` / ``*.bin``).
+        onnx_mb: the ONNX export (with any external data).
+        onnx_outdated: the export there is from an older export format; it is rebuilt on next use.
+    """
+
+    hf_mb: float | None
+    onnx_mb: float | None
+    onnx_outdated: bool = False
+
+
+def disk_usage(name: str) -> DiskUsage:
+    """Sizes on disk of built-in `name`'s cached files (reads file sizes and a small JSON file only)."""
+    model = BUILTIN_MODELS[name]
+    root = _builtin_dir(model)
+    hf = root / "hf"
+    hf_mb = _weights_mb(hf) if mc.hf_ready(hf) else None
+    if not mc.onnx_ready(root):
+        return DiskUsage(hf_mb, None)
+    size = mc.read_export_meta(root).get("size_mb")
+    onnx_mb = float(size) if size is not None else round((root / mc.ONNX_NAME).stat().st_size / 1e6, 2)
+    return DiskUsage(hf_mb, onnx_mb, onnx_outdated=not _export_current(root, model.task))
+
+
+def _weights_mb(hf: Path) -> float:
+    """Size of the weight files of a HF directory, in MB."""
+    return round(sum(p.stat().st_size for p in hf.iterdir() if p.suffix in (".safetensors", ".bin")) / 1e6, 2)
+
+
+def _export_current(root: Path, task: str) -> bool:
+    """Whether `root` holds an ONNX export in a format still valid for a model of `task`."""
+    return mc.onnx_ready(root, mc.required_export_version(task))
 
 
 def prepare_model(
@@ -246,12 +284,12 @@ def _prepare_builtin(model: BuiltinModel, need_onnx: bool, say: Progress) -> Mod
         "architectures": [mc.ARCH[model.family]],
         "inputs": mc.token_inputs("token_type_ids" if model.family == "bert" else None),
     }
-    if not (mc.hf_ready(hf) and (not need_onnx or mc.onnx_ready(root))):
+    if not (mc.hf_ready(hf) and (not need_onnx or _export_current(root, model.task))):
         with mc.locked(root):
             if not mc.hf_ready(hf):
                 say(f"building {model.name} (random weights, seed {SEED})…")
                 mc.atomic_dir(hf, lambda tmp: mc.build_builtin(model.family, model.config, SEED, tmp))
-            if need_onnx and not mc.onnx_ready(root):
+            if need_onnx and not _export_current(root, model.task):
                 say(f"exporting {model.name} to ONNX…")
                 mc.export_onnx(hf, model.task, [i.name for i in meta["inputs"]], root)
             say(f"cached at {root}")
@@ -311,7 +349,7 @@ def backends_for_model(spec: str, candidates: list[str]) -> tuple[list[str], dic
             src.kind == "hf"
             and needs == "onnx"
             and export_missing
-            and not mc.onnx_ready(_hf_root(Path(str(src.path)), _hf_files(Path(str(src.path)))))
+            and not _hf_export_current(_hf_root(Path(str(src.path)), _hf_files(Path(str(src.path)))))
         ):
             left_out[name] = (
                 f"it runs an ONNX export of {src.name}, and exporting needs "
@@ -320,6 +358,14 @@ def backends_for_model(spec: str, candidates: list[str]) -> tuple[list[str], dic
         else:
             takes.append(name)
     return takes, left_out
+
+
+def _hf_export_current(root: Path) -> bool:
+    """Whether a local HF directory's cache `root` holds a current export (its task is in meta.json)."""
+    meta_path = root / "meta.json"
+    if not meta_path.is_file():
+        return False
+    return _export_current(root, str(json.loads(meta_path.read_text()).get("task", "")))
 
 
 def _prepare_hf(path: Path, need_onnx: bool, say: Progress) -> ModelFiles:
@@ -337,9 +383,9 @@ def _prepare_hf(path: Path, need_onnx: bool, say: Progress) -> ModelFiles:
         root.mkdir(parents=True, exist_ok=True)
         mc.write_json(meta_path, meta)
     meta["inputs"] = mc.inputs_from_json(meta["inputs"])
-    if need_onnx and not mc.onnx_ready(root):
+    if need_onnx and not _export_current(root, meta["task"]):
         with mc.locked(root):
-            if not mc.onnx_ready(root):
+            if not _export_current(root, meta["task"]):
                 say(f"exporting {path.name} to ONNX…")
                 mc.export_onnx(path, meta["task"], [i.name for i in meta["inputs"]], root)
                 say(f"cached at {root}")
@@ -352,7 +398,7 @@ def _files(
 ) -> ModelFiles:
     onnx_path = root / mc.ONNX_NAME
     inputs = mc.read_export_meta(root)["inputs"] if need_onnx else tuple(meta["inputs"])
-    size = sum(p.stat().st_size for p in hf.iterdir() if p.suffix in (".safetensors", ".bin")) / 1e6
+    size = _weights_mb(hf)
     extra = {
         k: meta.get(k) for k in ("max_positions", "num_labels", "architectures") if meta.get(k) is not None
     }
@@ -364,7 +410,7 @@ def _files(
         inputs,
         task=meta["task"],
         vocab_size=int(meta["vocab_size"] or 1000),
-        size_mb=round(size, 2),
+        size_mb=size,
         has_tokenizer=has_tokenizer,
         extra=extra,
     )

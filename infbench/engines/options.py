@@ -9,6 +9,7 @@ the Python API; `Option.parse` takes both and is idempotent (parsing a parsed va
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -50,6 +51,10 @@ class Option:
         pattern: a ``choice``/``str`` value that is not one of `choices` is still valid when it matches this
             regular expression in full (``cuda:\\d+``); `pattern_help` names it in messages (``cuda:N``).
         type_help: how the value is written, for docs, when `type_text` would be too long.
+        only_with: other options this one needs, name → value (``{"compile": True}``): giving this option when
+            one of them is not so (given with the same options, else its default) is a ConfigError.
+        requires: import names a value needs beyond the engine's own packages (``int8`` → ``("nncf",)``):
+            validation refuses that value, naming them, where one cannot be found (before anything starts).
     """
 
     name: str
@@ -63,6 +68,8 @@ class Option:
     pattern: str | None = None
     pattern_help: str | None = None
     type_help: str | None = None
+    only_with: Mapping[str, Any] = field(default_factory=dict)
+    requires: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -96,6 +103,18 @@ class Option:
         if self.kind == "str":
             return f"text like {self.pattern_help}" if self.pattern_help else "non-empty text"
         return "one of " + ", ".join([*self.choices, *([self.pattern_help] if self.pattern_help else [])])
+
+    def missing_for(self, value: Any) -> list[str]:
+        """Import names that typed `value` requires (`requires`) and that cannot be found, without importing."""
+        missing = []
+        for module in self.requires.get(value_text(value), ()):
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                missing.append(module)
+        return missing
 
     def parse(self, raw: Any, where: str | None = None) -> Any:
         """The typed value of `raw` (text, or an already typed value); ConfigError in one line otherwise.
@@ -197,6 +216,11 @@ def _as_bool(raw: Any) -> bool:
     raise ValueError("not a bool")
 
 
+def value_text(value: Any) -> str:
+    """A typed value as users write it (``true``, not ``True``)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def option_key(raw: str) -> str:
     """How an option key is matched: trimmed, lower case, ``-`` as ``_`` (``Inter-Threads`` → ``inter_threads``)."""
     return raw.strip().lower().replace("-", "_")
@@ -207,6 +231,15 @@ class OptionSchema:
     """The ordered options of one engine."""
 
     options: tuple[Option, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = {o.name for o in self.options}
+        for option in self.options:
+            for name in option.only_with:
+                if name not in names:
+                    raise ValueError(
+                        f"option {option.name} is only with {name!r}, which is not an option here"
+                    )
 
     def __iter__(self) -> Iterator[Option]:
         return iter(self.options)
@@ -228,16 +261,37 @@ class OptionSchema:
         """Typed options from `raw` (key → text or value), in the order given.
 
         Raises:
-            ConfigError: one line: an unknown key (naming the valid ones, with a "did you mean" when close) or
-                a bad value (naming the valid values); `where` prefixes it.
+            ConfigError: one line: an unknown key (naming the valid ones, with a "did you mean" when close), a
+                bad value (naming the valid values) or a value whose extra packages are missing (naming them);
+                `where` prefixes it.
         """
         out: dict[str, Any] = {}
         for key, value in raw.items():
             option = self.get(str(key))
             if option is None:
                 raise _fail(where, self.unknown_text(engine, str(key)))
-            out[option.name] = option.parse(value, where)
+            typed = option.parse(value, where)
+            missing = option.missing_for(typed)
+            if missing:
+                raise _fail(
+                    where,
+                    f"{engine} {option.name}={value_text(typed)} needs {', '.join(missing)}, which is not "
+                    f"installed: pip install {' '.join(missing)}",
+                )
+            out[option.name] = typed
+        for option in self.options:
+            if option.name in out:
+                self._check_only_with(option, out, where)
         return out
+
+    def _check_only_with(self, option: Option, given: Mapping[str, Any], where: str | None) -> None:
+        """ConfigError when an option of `option.only_with` is neither given nor defaulted to the value needed."""
+        for name, needed in option.only_with.items():
+            other = self.get(name)
+            value = given.get(name, other.default if other is not None else None)
+            if value != needed:
+                want = f"{name}={value_text(needed)}"
+                raise _fail(where, f"{option.name} needs {want}: add {want} or drop {option.name}")
 
     def unknown_text(self, engine: str, key: str) -> str:
         """``unknown option 'thread' for onnxruntime: valid are threads, … (did you mean threads?)``."""

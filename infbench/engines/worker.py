@@ -69,6 +69,7 @@ def worker_main(conn: Any, spec: dict[str, Any]) -> None:
             # Validated in the parent already; resolving again types values given through the Python API and
             # fills the declared defaults.
             options = info.options.resolve(info.name, dict(spec.get("options") or {}))
+            engine.workload_inputs = list(spec.get("inputs") or [])
             result = engine.load(spec["model"], options)
         except (EngineLoadError, InfbenchError) as exc:
             conn.send(("error", stage, str(exc)))

@@ -9,6 +9,7 @@ from typing import Any
 from infbench.errors import BackendUnavailable, ConfigError
 from infbench.plan.spec import (
     AA_SUFFIX,
+    DEFAULT_MIN_AGREEMENT,
     BackendSpec,
     RunPlan,
     WorkloadSpec,
@@ -239,6 +240,23 @@ def check_seq_dist_file(seq_dist: str | None, model: str, specs: tuple[BackendSp
         )
 
 
+def _min_agreement(args: argparse.Namespace) -> float:
+    """--min-agreement (the plan's default when the namespace has none: a form or caller that predates it).
+
+    Raises:
+        ConfigError: not a number (the range is checked with the whole plan, `spec.validate_plan`).
+    """
+    value = getattr(args, "min_agreement", None)
+    if value is None:
+        return DEFAULT_MIN_AGREEMENT
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"--min-agreement must be a percentage from 0 to 100, got {_show(str(value))}"
+        ) from None
+
+
 def plan_from_args(
     args: argparse.Namespace, backends: list[str] | None = None, notes: list[str] | None = None
 ) -> RunPlan:
@@ -271,6 +289,7 @@ def plan_from_args(
         seed=args.seed,
         timeout_s=args.timeout,
         parity_tolerance=args.parity_tol,
+        min_agreement=_min_agreement(args),
     )
     check_seq_dist_file(args.seq_dist, model, specs)
     return plan

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,11 @@ _CSV_OTHER: dict[str, Callable[[str, VariantResult], Any]] = {
     "relative_median": lambda label, r: r.relative_to_fastest.median if r.relative_to_fastest else None,
     "relative_p99": lambda label, r: r.relative_to_fastest.p99 if r.relative_to_fastest else None,
     "ci_method": lambda label, r: r.latency.ci_method if r.latency else None,
+    "precision": lambda label, r: r.precision,
+    "accuracy_rule": lambda label, r: r.parity.rule if r.parity else None,
+    "speedup_ci95_lo": lambda label, r: r.speedup.ci95[0] if r.speedup else None,
+    "speedup_ci95_hi": lambda label, r: r.speedup.ci95[1] if r.speedup else None,
+    "speedup_reference": lambda label, r: r.speedup.reference if r.speedup else None,
 }
 CSV_COLUMNS = (
     *("backend", "status", "error", "iterations", "warmup_iterations", "mean_ms", "median_ms"),
@@ -40,6 +46,8 @@ CSV_COLUMNS = (
     *("p999_ms", "min_ms", "max_ms", "std_ms", "cv", "throughput_per_s", "samples_per_s", "tokens_per_s"),
     *("load_ms", "first_inference_ms", "rss_after_load_mb", "rss_peak_mb", "model_size_mb"),
     *("parity_max_abs", "parity_cosine", "parity_reference", "relative_median", "relative_p99", "ci_method"),
+    *("precision", "model_file_mb", "size_on_disk_mb", "parity_agreement", "accuracy_rule", "speedup_vs_f32"),
+    *("speedup_ci95_lo", "speedup_ci95_hi", "speedup_reference"),
 )
 
 
@@ -79,13 +87,38 @@ def short_method(method: str | None) -> str:
 
 
 def _parity(r: VariantResult) -> str:
+    """max |Δ|, cosine and (when computed) label agreement vs the reference. Which one judged the variant
+    (`Parity.rule`: max |Δ| at full precision, agreement for INT8/bf16…) is in the reason of a degraded one."""
     p = r.parity
     if p is None:
         return MISSING
     if p.reference is None or p.max_abs is None:
         return "ref" if p.is_reference else MISSING
     cos = f"{p.cosine:.5f}" if p.cosine is not None else MISSING
-    return f"{p.max_abs:.1e}\ncos {cos}"  # cosine to 5 places: 0.9991 and 0.99999 must read differently
+    text = f"{p.max_abs:.1e}\ncos {cos}"  # cosine to 5 places: 0.9991 and 0.99999 must read differently
+    if p.agreement is not None:
+        text += f"\nagree {_agreement(p.agreement)}"
+    return text
+
+
+def _agreement(fraction: float) -> str:
+    """Label agreement in %, rounded down to 0.1: 100 % only when every label agrees (99.96 % reads 99.9 %)."""
+    if fraction >= 1.0:
+        return "100 %"
+    return f"{math.floor(1000.0 * fraction + 1e-6) / 10:.1f} %"  # + 1e-6: 0.971 is 970.99… × 1000
+
+
+def _precision(r: VariantResult) -> str:
+    """What ran, over its size on disk: ``int8`` / ``4.5 MB``."""
+    return f"{r.precision or MISSING}\n{_fmt('size_on_disk_mb', r)}"
+
+
+def _speedup(r: VariantResult) -> str:
+    """``×1.85 vs onnxruntime`` over ``[1.70–2.01]``: the fp32 variant's median ÷ this one's, its 95 % CI."""
+    s = r.speedup
+    if s is None:
+        return MISSING
+    return f"{_fmt('speedup_vs_f32', r)} vs {s.reference}\n[{s.ci95[0]:.2f}–{s.ci95[1]:.2f}]"
 
 
 def _n(r: VariantResult) -> str:
@@ -94,6 +127,9 @@ def _n(r: VariantResult) -> str:
     text = f"{kept:,} of {made:,}" if made > kept else str(kept)
     return text + (f"\n{short_method(r.latency.ci_method)}" if r.latency else "")
 
+
+PRECISION_HEAD = "precision\n" + metric("size_on_disk_mb").label
+SPEEDUP_HEAD = metric("speedup_vs_f32").label + "\nvs f32"
 
 # (heading, winner key or None, cell) — the results table's columns after ``backend``
 _COLUMNS: list[tuple[str, str | None, Callable[[VariantResult], str]]] = [
@@ -109,10 +145,17 @@ _COLUMNS: list[tuple[str, str | None, Callable[[VariantResult], str]]] = [
         lambda r: f"{_fmt('load_ms', r)}\n{_fmt('first_inference_ms', r)}",
     ),
     (_head(WINNER_METRICS["rss"]), "rss", lambda r: _fmt(WINNER_METRICS["rss"], r)),
+    (PRECISION_HEAD, None, _precision),
+    (SPEEDUP_HEAD, None, _speedup),
     ("parity", None, _parity),
     ("n", None, _n),
 ]
 _LATENCY_COLS = ("backend", *(h for h, _w, _c in _COLUMNS[:5]), "n")
+# columns shown only when some variant has a value in them (a session without load details shows neither)
+_OPTIONAL: dict[str, Callable[[VariantResult], bool]] = {
+    PRECISION_HEAD: lambda r: r.precision is not None or r.size_on_disk_mb is not None,
+    SPEEDUP_HEAD: lambda r: r.speedup is not None,
+}
 
 
 def _cis(r: VariantResult) -> tuple[Any, Any]:
@@ -122,9 +165,14 @@ def _cis(r: VariantResult) -> tuple[Any, Any]:
 def result_rows(report: Report) -> list[dict[str, str]]:
     """One dict of formatted cells per variant (winner marks and relative-to-fastest included), plain text."""
     rows = []
+    shown = [
+        c
+        for c in _COLUMNS
+        if c[0] not in _OPTIONAL or any(_OPTIONAL[c[0]](r) for r in report.variants.values())
+    ]
     for label, r in report.variants.items():
         row = {"backend": label}
-        for heading, win, cell in _COLUMNS:
+        for heading, win, cell in shown:
             text = cell(r)
             row[heading] = f"{WIN} {text}" if win and report.winner(win) == label else text
         rows.append(row)
@@ -146,7 +194,9 @@ def _table(
     table = Table(title=title, box=box.SIMPLE_HEAD, caption=escape(caption) if caption else None)
     for c in cols:
         table.add_column(
-            c, justify="left" if c in ("backend", "parity") else "right", no_wrap=no_wrap or c == "backend"
+            c,
+            justify="left" if c in ("backend", "parity", PRECISION_HEAD) else "right",
+            no_wrap=no_wrap or c == "backend",
         )
     if status:
         table.add_column("status", no_wrap=True)
@@ -200,6 +250,8 @@ def print_results_table(console: Any, report: Report) -> None:
         )
     for warning in report.warnings:
         console.print(styled(f"⚠ {warning}", Tone.WARN), soft_wrap=True)
+    for note in report.notes:
+        console.print(styled(f"ⓘ {note}", Tone.NOTE), soft_wrap=True)
 
 
 def results_markdown(report: Report) -> str:
@@ -216,6 +268,8 @@ def results_markdown(report: Report) -> str:
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     if report.warnings:
         lines += [""] + [f"> ⚠ {w}" for w in report.warnings]
+    if report.notes:
+        lines += [""] + [f"> ⓘ {n}" for n in report.notes]
     if report.events:
         lines += ["", "### Events", ""]
         lines += [

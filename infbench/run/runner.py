@@ -1,5 +1,6 @@
 """Runs a RunPlan: prepares the model and inputs, starts one engine host per backend and the monitor sampler,
-checks output parity, warms up, then measures under the chosen schedule. Used by the TUI and the headless CLI.
+checks each output's accuracy against the reference's (`analysis.accuracy`), warms up, then measures under the
+chosen schedule. Used by the TUI and the headless CLI.
 
 Early start: a loader thread loads the backends one after another (so no two loads inflate each other's load
 and cold-start times) while the scheduler measures those already loaded. A backend that becomes ready warms up
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from infbench.analysis.accuracy import changes_numerics, judge_outputs, output_parity
 from infbench.engines.base import ModelFiles
 from infbench.engines.host import EngineHost, TurnResult
 from infbench.engines.registry import engine_info
@@ -43,24 +45,24 @@ def has_outputs(spec: BackendSpec) -> bool:
 
 
 def reference_label(plan: RunPlan, loaded: list[str]) -> str | None:
-    """The variant whose outputs the others are compared with: among the loaded ones with real outputs, the
-    one whose engine declares the highest `parity_priority` (the source framework), the first in plan order
-    on a tie."""
+    """The variant whose outputs the others are compared with: among the loaded ones with real outputs, a
+    full-precision one (its options ask for no other precision and no quantization: the fp32 reference) before
+    one that changes the numerics, then the one whose engine declares the highest `parity_priority` (the source
+    framework), the first in plan order on a tie."""
     candidates = [b for b in plan.backends if b.label in loaded and has_outputs(b)]
     if not candidates:
         return None
-    best = max(engine_info(b.backend).parity_priority for b in candidates)
-    return next(b.label for b in candidates if engine_info(b.backend).parity_priority == best)
+
+    def rank(spec: BackendSpec) -> tuple[bool, int]:
+        return not changes_numerics(None, spec.options), engine_info(spec.backend).parity_priority
+
+    best = max(rank(b) for b in candidates)
+    return next(b.label for b in candidates if rank(b) == best)
 
 
 def parity(out: np.ndarray, ref: np.ndarray) -> tuple[float, float] | None:
     """(max abs difference, cosine similarity) of two outputs, or None when their shapes differ."""
-    if out.shape != ref.shape:
-        return None
-    a, b = out.astype(np.float64).ravel(), ref.astype(np.float64).ravel()
-    denom = float(np.linalg.norm(a) * np.linalg.norm(b))
-    cos = float(a @ b / denom) if denom > 0 else float(np.array_equal(a, b))
-    return float(np.max(np.abs(a - b))) if a.size else 0.0, cos
+    return output_parity(out, ref)
 
 
 class Runner:
@@ -418,25 +420,25 @@ class Runner:
                     self._compare_with(label, ref, self._outputs[ref])
 
     def _compare_with(self, label: str, ref: str, ref_out: np.ndarray) -> None:
-        out = self._outputs[label]
+        """Judge `label`'s first output against the reference's: a full-precision variant by max abs difference
+        (--parity-tol), one that changes the numerics (its load details: precision, quant) by label agreement
+        (--min-agreement); see `analysis.accuracy`."""
         if not has_outputs(self._specs[label]):
             return
-        result = parity(out, ref_out)
-        reasons = list(self.infos[label].degraded_reasons)
-        if result is None:
-            reasons.append(f"output shape {out.shape} differs from {ref}'s {ref_out.shape}")
-            self._update(
-                label, parity={"max_abs": None, "cosine": None, "reference": ref}, degraded_reasons=reasons
-            )
-            return
-        max_abs, cos = result
-        if max_abs > self.plan.parity_tolerance:
-            reasons.append(
-                f"outputs differ from {ref}'s: max abs diff {max_abs:.3g} > tolerance "
-                f"{self.plan.parity_tolerance:g}"
-            )
+        info = self.infos[label]
+        accuracy = judge_outputs(
+            self._outputs[label],
+            ref_out,
+            ref,
+            tolerance=self.plan.parity_tolerance,
+            min_agreement=self.plan.min_agreement,
+            details=info.details,
+            options=info.options,
+        )
         self._update(
-            label, parity={"max_abs": max_abs, "cosine": cos, "reference": ref}, degraded_reasons=reasons
+            label,
+            parity=accuracy.to_dict(),
+            degraded_reasons=[*info.degraded_reasons, *accuracy.reasons],
         )
 
     def _warm_up(self, label: str) -> bool:

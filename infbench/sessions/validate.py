@@ -54,6 +54,7 @@ def clean_info(d: Any, label: str) -> BackendInfo:
         degraded_reasons=_str_list(d.get("degraded_reasons")),
         providers=_str_list(d.get("providers")),
         versions={k: str(v) for k, v in as_dict(d.get("versions")).items()},
+        details=as_dict(d.get("details")),
         pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
         parity=clean_parity(d.get("parity")),
         roles=_str_list(d.get("roles")),

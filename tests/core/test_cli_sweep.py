@@ -82,6 +82,7 @@ def test_headless_sweep_json_and_session(tmp_path):
         (["--threads", "1,2"], "--backend"),
         (["-b", "ort", "-b", "ort:threads=2", "--batch", "1,2"], "given twice"),
         (["-b", "ov", "-b", "null", "--exec-mode", "seq"], "none of openvino, null has this option"),
+        (["-b", "torch", "--grid", "mode=default,max-autotune"], "mode needs compile=true"),
         (["-b", "ort", "-b", "ov", "--threads", "1,2,3,4,5,6,7,8", "--batch", "1,2,3,4"], "fewer values"),
         # values and flags are checked against the engines' declared option schemas
         (

@@ -79,3 +79,28 @@ def test_no_backend_for_the_model_is_one_line_exit_two(tmp_path, core_only, caps
         "infbench-tui: error: no installed backend can take this model: torch left out: it "
         "needs a Hugging Face model directory"
     )
+
+
+def test_min_agreement_is_part_of_the_plan_and_stored_with_it():
+    from infbench.plan.spec import DEFAULT_MIN_AGREEMENT, RunPlan
+
+    assert plan_from_args(_args("bert-tiny", "-b", "null")).min_agreement == DEFAULT_MIN_AGREEMENT
+    plan = plan_from_args(_args("bert-tiny", "-b", "null", "--min-agreement", "97.5"))
+    assert plan.min_agreement == 97.5
+    assert RunPlan.from_dict(json.loads(json.dumps(plan.to_dict()))).min_agreement == 97.5
+    legacy = {k: v for k, v in plan.to_dict().items() if k != "min_agreement"}  # a session written before it
+    assert RunPlan.from_dict(legacy).min_agreement == DEFAULT_MIN_AGREEMENT
+    for edge in ("0", "100"):
+        assert plan_from_args(
+            _args("bert-tiny", "-b", "null", "--min-agreement", edge)
+        ).min_agreement == float(edge)
+
+
+@pytest.mark.parametrize("value", ["101", "-1", "nan"])
+def test_min_agreement_out_of_range_is_one_line_exit_two(value, capsys):
+    rc = cli.main(["run", "bert-tiny", "-b", "null", "--headless", "--min-agreement", value])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"--min-agreement must be a percentage from 0 to 100, got {value}" in err
+    with pytest.raises(ConfigError, match="--min-agreement must be a percentage from 0 to 100"):
+        plan_from_args(_args("bert-tiny", "-b", "null", "--min-agreement", value))

@@ -211,3 +211,87 @@ def test_variants_of_one_engine_load_in_a_random_order_and_engines_in_the_plans(
         ("onnxruntime", "onnxruntime#aa", "openvino"),
         ("onnxruntime#aa", "onnxruntime", "openvino"),
     }
+
+
+class Infos:
+    """Listener keeping the latest BackendInfo of each backend (nothing is spawned in the tests using it)."""
+
+    def __init__(self) -> None:
+        self.infos = {}
+
+    def on_backend(self, info) -> None:
+        self.infos[info.label] = info
+
+
+def _crafted(outputs: dict, details: dict, **plan_kw) -> Infos:
+    """Judge crafted first outputs as the runner does once every variant has loaded: `outputs` label → array,
+    `details` label → the load details its engine reported; the plan lists them in that order (ORT variants,
+    the options saying what each asked for)."""
+    specs = tuple(
+        BackendSpec(
+            "onnxruntime", label, {"quant": "int8"} if details.get(label, {}).get("quant") == "int8" else {}
+        )
+        for label in outputs
+    )
+    listener = Infos()
+    runner = Runner(RunPlan(model="bert-tiny", backends=specs, **plan_kw), listener, monitors=False)
+    for label, out in outputs.items():
+        runner.infos[label].details = dict(details.get(label, {}))
+        runner._outputs[label] = out
+    runner._check_parity()
+    return listener
+
+
+def _labels(rng: np.random.Generator, flip: float, ref: np.ndarray) -> np.ndarray:
+    """`ref` + small noise, with the arg-max label moved at a share `flip` of the positions."""
+    out = ref + rng.normal(0, 0.01, ref.shape).astype(np.float32)
+    pos = rng.choice(ref.shape[1], int(round(flip * ref.shape[1])), replace=False)
+    out[0, pos] = np.roll(ref[0, pos], 1, axis=-1)
+    return out
+
+
+def test_a_quantized_variant_is_judged_by_agreement_not_by_tolerance():
+    rng = np.random.default_rng(0)
+    ref = np.eye(9, dtype=np.float32)[rng.integers(0, 9, 200)][None] * 4  # (1, 200, 9): clear labels
+    int8 = {"precision": "int8", "quant": "int8"}
+    got = _crafted(
+        {
+            "fp32": ref,
+            "q-good": _labels(
+                rng, 0.03, ref
+            ),  # 97 % agree, max abs ~4: degraded by tolerance, not by agreement
+            "q-bad": _labels(rng, 0.20, ref),  # 80 % agree
+            "f32-off": _labels(rng, 0.0, ref),  # full precision, all labels agree, max abs 0.01 > 1e-3
+        },
+        {"fp32": {"precision": "f32", "quant": "none"}, "q-good": int8, "q-bad": int8, "f32-off": {}},
+        min_agreement=95.0,
+    ).infos
+    assert got["fp32"].parity["reference"] == "fp32" and not got["fp32"].degraded_reasons
+    good = got["q-good"]
+    assert good.parity["agreement"] == pytest.approx(0.97) and good.parity["rule"] == "agreement"
+    assert good.parity["max_abs"] > 1 and not good.degraded_reasons
+    bad = got["q-bad"]
+    assert bad.parity["agreement"] == pytest.approx(0.80)
+    assert bad.degraded_reasons == [
+        "label agreement 80.0 % < --min-agreement 95 % vs fp32 (int8: judged by agreement, not --parity-tol)"
+    ]
+    off = got["f32-off"]
+    assert off.parity["rule"] == "tolerance" and off.parity["agreement"] == 1.0
+    assert len(off.degraded_reasons) == 1 and off.degraded_reasons[0].startswith("outputs differ from fp32's")
+
+
+def test_the_reference_is_a_full_precision_variant_even_when_a_quantized_one_comes_first():
+    ref = np.eye(4, dtype=np.float32)[None]
+    got = _crafted(
+        {"q": ref + 0.5, "fp32": ref},
+        {"q": {"precision": "int8", "quant": "int8"}, "fp32": {"precision": "f32"}},
+    ).infos
+    assert got["q"].parity["reference"] == "fp32" and got["fp32"].parity["reference"] == "fp32"
+    assert not got["fp32"].degraded_reasons and not got["q"].degraded_reasons  # 100 % agree
+    from infbench.run.runner import reference_label
+
+    plan = RunPlan(
+        model="bert-tiny",
+        backends=(BackendSpec("onnxruntime", "q", {"quant": "int8"}), BackendSpec("onnxruntime", "f")),
+    )
+    assert reference_label(plan, ["q", "f"]) == "f" and reference_label(plan, ["q"]) == "q"

@@ -297,3 +297,200 @@ def test_models_command_lists_builtins(capsys):
     assert main(["models"]) == 0
     text = capsys.readouterr().out
     assert "bert-small" in text and ".onnx" in text
+
+
+# --- each weight stored once (a head tied to the embedding), sizes on disk ---
+
+TINY_GPT2 = models._gpt2("gpt2-test", 32, 2, 2, "tiny GPT-2 for tests")  # the built-in recipe, small dims
+GPT2_VOCAB = TINY_GPT2.config["vocab_size"]
+
+
+def _gpt2_source() -> ModelSource:
+    return ModelSource("builtin", TINY_GPT2.name, None, TINY_GPT2)
+
+
+@pytest.fixture(scope="module")
+def tiny_gpt2(cache_dir) -> ModelFiles:
+    """A tiny GPT-2 built and exported through the built-in code path (its head is tied to the embedding)."""
+    return prepare_model(_gpt2_source(), need_onnx=True, need_hf=True)
+
+
+def test_tied_gpt2_embedding_is_stored_once_and_outputs_match_torch(tiny_gpt2):
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    import openvino as ov
+    import torch
+
+    hidden = TINY_GPT2.hidden
+    graph = onnx.load(tiny_gpt2.onnx_path).graph
+    tables = [t for t in graph.initializer if sorted(t.dims) == sorted([GPT2_VOCAB, hidden])]
+    assert [list(t.dims) for t in tables] == [[GPT2_VOCAB, hidden]]  # the embedding, once, not its transpose
+    readers = [n for n in graph.node if tables[0].name in n.input]
+    assert sorted(n.op_type for n in readers) == ["Gather", "Transpose"]  # the embedding and the tied head
+    meta = mc.read_export_meta(Path(tiny_gpt2.onnx_path).parent)
+    assert meta["export_version"] == mc.EXPORT_VERSION
+    assert [(w["kept"], w["how"]) for w in meta["shared_weights"]] == [(tables[0].name, "transposed")]
+    # the file holds the weights once: about the size of the HF weights (where the tie is stored once too)
+    table_mb = GPT2_VOCAB * hidden * 4 / 1e6
+    assert meta["size_mb"] < tiny_gpt2.size_mb + table_mb / 4, (meta["size_mb"], tiny_gpt2.size_mb)
+
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, GPT2_VOCAB, (2, 16), dtype=np.int64)
+    mask = np.ones_like(ids)
+    mask[1, 11:] = 0
+    hf = mc.load_hf_model(tiny_gpt2.hf_dir, "causal-lm")
+    with torch.no_grad():
+        want = hf(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask), use_cache=False)
+    want = want.logits.numpy()
+    feed = {"input_ids": ids, "attention_mask": mask}
+    for level in (ort.GraphOptimizationLevel.ORT_ENABLE_ALL, ort.GraphOptimizationLevel.ORT_DISABLE_ALL):
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = level  # folded at load, or transposed at run time: the same logits
+        sess = ort.InferenceSession(tiny_gpt2.onnx_path, opts, providers=["CPUExecutionProvider"])
+        np.testing.assert_allclose(sess.run(None, feed)[0], want, atol=1e-4, rtol=1e-4)
+    compiled = ov.Core().compile_model(tiny_gpt2.onnx_path, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    np.testing.assert_allclose(compiled(feed)[0], want, atol=1e-4, rtol=1e-4)
+
+
+def _graph_with_repeats():
+    """A graph whose weights repeat: an exact copy, a transposed copy, a distinct one and small constants."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(1)
+    emb = rng.standard_normal((64, 32)).astype(np.float32)
+    other = rng.standard_normal((32, 64)).astype(np.float32)
+    small = np.arange(4, dtype=np.float32)
+    inits = [
+        numpy_helper.from_array(emb, "emb"),
+        numpy_helper.from_array(emb.copy(), "emb_copy"),
+        numpy_helper.from_array(np.ascontiguousarray(emb.T), "head"),
+        numpy_helper.from_array(other, "other"),
+        numpy_helper.from_array(small, "small"),
+        numpy_helper.from_array(small.copy(), "small_copy"),
+    ]
+    nodes = [
+        helper.make_node("Gather", ["emb", "ids"], ["g1"]),
+        helper.make_node("Gather", ["emb_copy", "ids"], ["g2"]),
+        helper.make_node("MatMul", ["x", "head"], ["y"]),
+        helper.make_node("MatMul", ["x", "other"], ["z"]),
+        helper.make_node("Add", ["small", "small_copy"], ["s"]),
+    ]
+    f32 = TensorProto.FLOAT
+    graph = helper.make_graph(
+        nodes,
+        "repeats",
+        [
+            helper.make_tensor_value_info("ids", TensorProto.INT64, [3]),
+            helper.make_tensor_value_info("x", f32, [2, 32]),
+        ],
+        [
+            helper.make_tensor_value_info(n, f32, shape)
+            for n, shape in (("g1", [3, 32]), ("g2", [3, 32]), ("y", [2, 64]), ("z", [2, 64]), ("s", [4]))
+        ],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_dedup_shares_exact_and_transposed_repeats_and_keeps_outputs(tmp_path):
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    from infbench.engines._dedup import dedup_file, dedup_initializers, unshare_transposed
+
+    path = tmp_path / "repeats.onnx"
+    onnx.save(_graph_with_repeats(), str(path))
+    feed = {
+        "ids": np.array([0, 5, 63]),
+        "x": np.random.default_rng(2).standard_normal((2, 32)).astype(np.float32),
+    }
+    before = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feed)
+    size_before = path.stat().st_size
+    shared = dedup_file(path)
+    assert {(s.dropped, s.kept, s.how) for s in shared} == {
+        ("emb_copy", "emb", "same"),
+        ("head", "emb", "transposed"),
+    }
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model)
+    assert [t.name for t in model.graph.initializer] == ["emb", "other", "small", "small_copy"]
+    assert size_before - path.stat().st_size > 2 * 64 * 32 * 4 * 0.9  # two 8 kB tables fewer
+    after = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feed)
+    for b, a in zip(before, after, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert dedup_initializers(model) == []  # already stored once: nothing more to do
+    # for quantizers that need the head's weight as an initializer: the transposed copy comes back
+    assert unshare_transposed(model) == 1
+    assert sorted(t.name for t in model.graph.initializer) == ["emb", "head", "other", "small", "small_copy"]
+    assert not [n for n in model.graph.node if n.op_type == "Transpose"]
+    again = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, feed
+    )
+    for b, a in zip(before, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_old_export_of_a_tied_model_is_redone_and_other_exports_stay(tiny_gpt2, tmp_path):
+    root = Path(tiny_gpt2.onnx_path).parent
+    meta_path = root / mc.EXPORT_META
+    meta = json.loads(meta_path.read_text())
+    old = {k: v for k, v in meta.items() if k not in ("export_version", "shared_weights")}
+    mc.write_json(meta_path, old)  # what an export from before the format bump left
+    assert mc.export_version(root) == 1 and mc.onnx_ready(root)
+    assert not mc.onnx_ready(root, mc.required_export_version("causal-lm"))
+    lines: list[str] = []
+    again = prepare_model(_gpt2_source(), need_onnx=True, need_hf=True, progress=lines.append)
+    assert [line.split(" ")[0] for line in lines] == ["exporting", "cached"]  # the HF weights are not rebuilt
+    assert again.onnx_path == tiny_gpt2.onnx_path and mc.export_version(root) == mc.EXPORT_VERSION
+    # a token classifier has no head tied to its embedding: its export from before the bump stays valid
+    (tmp_path / mc.ONNX_NAME).write_bytes(b"x")
+    mc.write_json(tmp_path / mc.EXPORT_META, old)
+    assert models._export_current(tmp_path, "token-classification")
+    assert not models._export_current(tmp_path, "causal-lm") and not models._export_current(
+        tmp_path, "masked-lm"
+    )
+
+
+def test_models_command_shows_sizes_on_disk(tiny, tiny_gpt2, capsys, monkeypatch):
+    from infbench.cli import main
+    from infbench.metrics import fmt_mb
+
+    monkeypatch.setitem(models.BUILTIN_MODELS, TINY_GPT2.name, TINY_GPT2)
+    monkeypatch.setenv("COLUMNS", "240")
+    assert main(["models", "--json"]) == 0
+    rows = {m["name"]: m for m in json.loads(capsys.readouterr().out)["models"]}
+    bert = rows["bert-tiny"]
+    onnx_mb = Path(tiny.onnx_path).stat().st_size / 1e6
+    assert (
+        bert["cached"]
+        and bert["hf_mb"] == tiny.size_mb
+        and bert["onnx_mb"] == pytest.approx(onnx_mb, abs=0.01)
+    )
+    weights = sum(p.stat().st_size for p in Path(tiny.hf_dir).glob("*.safetensors")) / 1e6
+    assert bert["hf_mb"] == pytest.approx(weights, abs=0.01) and not bert["onnx_outdated"]
+    gpt2 = rows[TINY_GPT2.name]
+    assert gpt2["onnx_mb"] == pytest.approx(Path(tiny_gpt2.onnx_path).stat().st_size / 1e6, abs=0.01)
+    assert not is_cached("bert-base")
+    base = rows["bert-base"]
+    assert (base["cached"], base["hf_mb"], base["onnx_mb"]) == (False, None, None)
+
+    root = Path(tiny_gpt2.onnx_path).parent
+    meta = json.loads((root / mc.EXPORT_META).read_text())
+    try:
+        mc.write_json(root / mc.EXPORT_META, {**meta, "export_version": 1})
+        assert models.disk_usage(TINY_GPT2.name).onnx_outdated and not is_cached(TINY_GPT2.name)
+        assert main(["models"]) == 0
+        text = capsys.readouterr().out
+    finally:
+        mc.write_json(root / mc.EXPORT_META, meta)
+    assert is_cached(TINY_GPT2.name)
+    line = {
+        name: next(ln for ln in text.splitlines() if f" {name} " in ln)
+        for name in ("bert-tiny", "bert-base", "gpt2-small", TINY_GPT2.name)
+    }
+    assert f"hf {fmt_mb(bert['hf_mb'])}, onnx {fmt_mb(bert['onnx_mb'])}" in line["bert-tiny"]
+    assert "not built yet" in line["bert-base"] and "not built yet" in line["gpt2-small"]
+    assert "(old export, redone on next use)" in line[TINY_GPT2.name]

@@ -224,6 +224,7 @@ class SetupScreen(Screen):
             ("seed", self.plan.seed),
             ("timeout", self.plan.timeout_s),
             ("parity_tol", self.plan.parity_tolerance),
+            ("min_agreement", self.plan.min_agreement),
             ("backend", None),
         ):
             base.setdefault(key, default)
