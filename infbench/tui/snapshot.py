@@ -127,6 +127,8 @@ class BackendSnap:
     """For an A/A twin: the label of the variant it repeats."""
     rel_to_original: float | None = None
     """For an A/A twin: its p50 / its original's p50 (the machine's own noise band), when both have calls."""
+    numerics: str | None = None
+    """What the engine reported it computes with once loaded: ``f32``, ``int8``, ``bf16 · compiled``… (None before)."""
 
     @property
     def is_control(self) -> bool:
@@ -477,6 +479,7 @@ class SnapshotBuilder:
             load_phase=phase,
             roles=tuple(str(r) for r in getattr(info, "roles", None) or ()),
             twin_of=getattr(info, "twin_of", None),
+            numerics=numerics_text(getattr(info, "details", None)),
         )
 
     def _throttle(self, t0: int) -> tuple[tuple[tuple[float, float | None], ...], bool]:
@@ -559,3 +562,17 @@ def _with_relative(snaps: list[BackendSnap]) -> list[BackendSnap]:
             )
         )
     return out
+
+
+def numerics_text(details: Any) -> str | None:
+    """The precision an engine reported in its load details, with its quantization and compilation: ``f32``,
+    ``int8``, ``f32 · int8-weights``, ``f32 · compiled``; None when it reported none."""
+    if not isinstance(details, dict) or not details.get("precision"):
+        return None
+    parts = [str(details["precision"])]
+    quant = details.get("quant")
+    if quant and quant != "none" and str(quant) != parts[0]:
+        parts.append(str(quant))
+    if details.get("compile") is True:
+        parts.append("compiled")
+    return " · ".join(parts)

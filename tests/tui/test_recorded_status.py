@@ -131,7 +131,8 @@ def test_replay_screen_shows_the_stored_status_text(recorded: Path) -> None:
             b = next(b for b in scr.last_snapshot.backends if b.label == label)
             assert b.status == Status.WAITING and b.status_text == Status.WAITING.text
             panel = next(p for p in scr.query(BackendPanel) if p.label == label)
-            assert f"{label}  {Status.WAITING.text}" in widget_text(app, panel)
+            # the label, then what the engine reported it computes with (ORT: f32), then the stored status
+            assert f"{label} · f32  {Status.WAITING.text}" in widget_text(app, panel)
 
     try:
         asyncio.run(drive())

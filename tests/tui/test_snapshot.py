@@ -186,3 +186,27 @@ def test_live_loading_shows_the_time_since_loading_began_and_the_phase() -> None
     store.on_backend(BackendInfo("torch", "torch", {}, status="loaded", load_ms=2600.0))
     b = builder.build().backends[0]
     assert (b.status_text, b.load_elapsed_s, b.load_ms) == ("loaded", None, 2600.0)
+
+
+def test_the_panel_names_the_numerics_the_engine_reported_once_loaded() -> None:
+    """Precision, quantization and compilation from the engine's load details appear next to the label."""
+    from infbench.tui.snapshot import numerics_text
+    from infbench.tui.widgets.backend_panel import stats_lines
+
+    store = LiveStore()
+    plan = {
+        "model": "bert-tiny",
+        "backends": [{"label": "onnxruntime[quant=int8]", "backend": "onnxruntime"}],
+    }
+    store.on_start(plan, {}, T0, 0.0)
+    builder = SnapshotBuilder(store, clock=lambda: T0 + S)
+    label = "onnxruntime[quant=int8]"
+    assert builder.build().backends[0].numerics is None  # nothing reported before loading
+    details = {"precision": "int8", "quant": "int8", "io": "bound"}
+    store.on_backend(BackendInfo(label, "onnxruntime", {"quant": "int8"}, status="loaded", details=details))
+    b = builder.build().backends[0]
+    assert b.numerics == "int8"
+    assert "onnxruntime[quant=int8] (onnxruntime) · int8" in str(stats_lines(b, 80)[0])
+    assert numerics_text({"precision": "f32", "quant": "int8-weights"}) == "f32 · int8-weights"
+    assert numerics_text({"precision": "f32", "quant": "none", "compile": True}) == "f32 · compiled"
+    assert numerics_text({"io": "bound"}) is None and numerics_text(None) is None

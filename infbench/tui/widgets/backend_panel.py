@@ -43,6 +43,8 @@ def stats_lines(b: BackendSnap, width: int, *, full: bool = True) -> list[Conten
     name = Content.styled(b.label, "bold")
     if b.backend != b.label:
         name = name + Content.styled(f" ({b.backend})", MUTED)
+    if b.numerics:
+        name = name + Content.styled(f" · {b.numerics}", MUTED)
     status = Content.styled(b.status_text, status_style(b.status))
     lines: list[Content] = []
     if b.status == Status.FAILED:
