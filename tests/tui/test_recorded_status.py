@@ -131,8 +131,10 @@ def test_replay_screen_shows_the_stored_status_text(recorded: Path) -> None:
             b = next(b for b in scr.last_snapshot.backends if b.label == label)
             assert b.status == Status.WAITING and b.status_text == Status.WAITING.text
             panel = next(p for p in scr.query(BackendPanel) if p.label == label)
-            # the label, then what the engine reported it computes with (ORT: f32), then the stored status
-            assert f"{label} · f32  {Status.WAITING.text}" in widget_text(app, panel)
+            # the label, what the engine reported it computes with (ORT: f32; null: nothing), the stored status
+            numerics = "" if b.numerics is None else f" · {b.numerics}"
+            assert b.numerics == (None if b.is_control else "f32")
+            assert f"{label}{numerics}  {Status.WAITING.text}" in widget_text(app, panel)
 
     try:
         asyncio.run(drive())
