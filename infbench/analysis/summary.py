@@ -34,10 +34,13 @@ from infbench.vocab import EventKind, Status, Verdict
 USER_STOP = "stopped by the user"  # the runner's event message for a backend stopped with x
 
 
-def tokens_per_call(plan: dict[str, Any]) -> tuple[int | None, bool]:
+def tokens_per_call(plan: dict[str, Any]) -> tuple[float | None, bool]:
     """(tokens per call, approximate?) from the plan's workload: batch × seq.
 
-    With a sequence-length distribution the true count varies per input; batch × seq (the maximum) is then
+    With a corpus whose tokens were counted (``corpus_tokens``, the mean real tokens per text), batch × that:
+    padding excluded, exact over whole passes of the corpus.
+
+    With a sequence-length distribution or a corpus the true count varies per input; batch × seq (the maximum) is then
     returned with approximate=True.
     """
     wl = plan.get("workload") or {}
@@ -47,7 +50,10 @@ def tokens_per_call(plan: dict[str, Any]) -> tuple[int | None, bool]:
         return None, False
     if seq <= 0:
         return None, False
-    return batch * seq, bool(wl.get("seq_dist"))
+    corpus_tokens = wl.get("corpus_tokens")
+    if wl.get("corpus") and isinstance(corpus_tokens, (int, float)) and corpus_tokens > 0:
+        return batch * float(corpus_tokens), False
+    return batch * seq, bool(wl.get("seq_dist") or wl.get("corpus"))
 
 
 def stopped_by_user(data: RunData) -> set[str]:
@@ -115,7 +121,7 @@ def _variant(
     label: str,
     info: Any,
     batch: int,
-    tpc: int | None,
+    tpc: float | None,
     approx: bool,
     stopped: bool,
     n_boot: int,

@@ -231,6 +231,9 @@ def session_differences(sessions: list[Any], labels: list[str]) -> dict[str, lis
     workload += [
         _differ("seq", list(zip(names, (w.get("seq") for w in wls)))),
         _differ("seq-dist", list(zip(names, (w.get("seq_dist") for w in wls))), lambda v: v or "fixed"),
+        _differ(
+            "corpus", list(zip(names, (w.get("corpus") for w in wls))), lambda v: v or "none (random ids)"
+        ),
     ]
     options = []
     for label in labels:

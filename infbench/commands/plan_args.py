@@ -41,6 +41,19 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
         "tokenizer files; built-in models and .onnx files have none)",
     )
     p.add_argument(
+        "--corpus",
+        metavar="builtin|FILE",
+        help="real texts as inputs instead of random ids: builtin (the built-in corpus, 1000 sentences) or a "
+        "txt/JSONL/CSV/Parquet file; `batch` consecutive texts per call, cut at --seq, padded to the longest "
+        "(masked), the whole corpus cycled in order. Built-in models use a tokenizer trained offline on the "
+        "built-in corpus, a Hugging Face directory its own; an .onnx file has none. Excludes --seq-dist",
+    )
+    p.add_argument(
+        "--corpus-column",
+        metavar="NAME",
+        help="the text column/field of a JSONL, CSV or Parquet --corpus file (default text)",
+    )
+    p.add_argument(
         "--threads",
         type=int,
         metavar="N",

@@ -17,9 +17,10 @@ class Inputs:
     """The input cycle of a run.
 
     Attributes:
-        items: `cycle` input dicts (name → array with the model's dtype).
+        items: `cycle` input dicts (name → array with the model's dtype); with a corpus, one per `batch`
+            consecutive texts (ceil(texts / batch) items).
         lengths: int64 sequence length of each item.
-        tokens: int64 real (non-padding) tokens of each item: batch × length unless file lines were padded.
+        tokens: int64 real (non-padding) tokens of each item: batch × length unless texts were padded.
     """
 
     items: list[dict[str, np.ndarray]]
@@ -28,14 +29,18 @@ class Inputs:
 
 
 def build_inputs(model: ModelFiles, workload: WorkloadSpec) -> Inputs:
-    """Generate `workload.cycle` inputs for `model`, deterministic from `workload.seed`.
+    """Generate the inputs for `model`, deterministic from `workload.seed`.
+
+    `workload.cycle` inputs, or with `workload.corpus` one per `batch` consecutive texts of the corpus.
 
     Raises:
         ModelError: the distribution needs something the model lacks (a tokenizer, dynamic lengths).
     """
     rng = np.random.default_rng(workload.seed)
     dist = workload.seq_dist
-    if dist and dist.startswith("file:"):
+    if workload.corpus:
+        rows: list[np.ndarray] | None = corpus_rows(model, workload)
+    elif dist and dist.startswith("file:"):
         rows = _file_rows(model, dist[len("file:") :], workload)
     else:
         rows = None
@@ -118,6 +123,61 @@ def _file_rows(model: ModelFiles, path_text: str, workload: WorkloadSpec) -> lis
             row[j, : len(r)] = r
         rows.append(row)
     return rows
+
+
+def corpus_rows(model: ModelFiles, workload: WorkloadSpec) -> list[np.ndarray]:
+    """Token id rows of a corpus workload: [batch, length] per item, -1 marking padding.
+
+    The corpus is taken in order, `batch` consecutive texts per item (the last item wraps to the first texts),
+    each text truncated at `workload.seq`, each item padded to its longest text.
+
+    Raises:
+        ModelError: the model has no tokenizer (an .onnx file, an HF directory without tokenizer files).
+        ConfigError: the corpus cannot be read.
+    """
+    from infbench.engines.corpus import BUILTIN, builtin_corpus_file, load_corpus
+
+    assert workload.corpus is not None
+    if workload.corpus == BUILTIN:
+        texts = load_corpus(builtin_corpus_file())  # the cached JSONL: no faker needed once written
+    else:
+        texts = load_corpus(workload.corpus, workload.corpus_column)
+    ids = _encode(model, texts, workload)
+    n_items = -(-len(ids) // workload.batch)
+    rows = []
+    for i in range(n_items):
+        batch = [ids[(i * workload.batch + j) % len(ids)] for j in range(workload.batch)]
+        width = max(1, max(len(r) for r in batch))
+        row = np.full((workload.batch, width), -1, dtype=np.int64)
+        for j, r in enumerate(batch):
+            row[j, : len(r)] = r
+        rows.append(row)
+    return rows
+
+
+def _encode(model: ModelFiles, texts: list[str], workload: WorkloadSpec) -> list[list[int]]:
+    """Token ids of each text with the model's tokenizer (its own, or the built-in one), at most `seq`."""
+    from infbench.engines.corpus import builtin_tokenizer_for, load_tokenizer
+
+    if model.has_tokenizer and model.hf_dir:
+        from transformers import AutoTokenizer
+
+        try:
+            tok = AutoTokenizer.from_pretrained(model.hf_dir, local_files_only=True, trust_remote_code=False)
+        except Exception as exc:
+            raise ModelError(
+                f"the tokenizer in {model.hf_dir} cannot be loaded: {str(exc).splitlines()[0]}"
+            ) from exc
+        out = tok(texts, add_special_tokens=True, truncation=True, max_length=workload.seq)["input_ids"]
+        return [list(r) for r in out]
+    if model.kind == "builtin":
+        fast = load_tokenizer(builtin_tokenizer_for(model.name))
+        # one text at a time: encode_batch would start the tokenizers thread pool (see corpus_stats)
+        return [fast.encode(t).ids[: workload.seq] for t in texts]
+    raise ModelError(
+        f"--corpus needs a tokenizer to turn its texts into token ids, and {model.name} has none: use a "
+        "built-in model or a local Hugging Face model directory with tokenizer files, or --seq-dist"
+    )
 
 
 def _static_seq(model: ModelFiles) -> int | None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from infbench.errors import BackendUnavailable, ConfigError
@@ -17,6 +20,8 @@ from infbench.plan.spec import (
     variant_labels,
 )
 from infbench.vocab import Role
+
+log = logging.getLogger(__name__)
 
 
 def parse_warmup(text: str) -> tuple[int, float]:
@@ -240,6 +245,66 @@ def check_seq_dist_file(seq_dist: str | None, model: str, specs: tuple[BackendSp
         )
 
 
+def check_corpus(
+    corpus: str | None, column: str | None, model: str, specs: tuple[BackendSpec, ...], seq: int = 0
+) -> float | None:
+    """For ``--corpus``: the corpus must be readable (file, format, column), and the model must have a
+    tokenizer (a built-in model's is trained offline on the built-in corpus, here, once).
+
+    Returns:
+        the mean real tokens per text, each cut at `seq`, when the tokenizer is a ``tokenizer.json`` (the
+        built-in ones, fast HF tokenizers); None otherwise.
+
+    Raises:
+        ConfigError: one line: a missing/unreadable file, a bad column, a model without a tokenizer.
+    """
+    from infbench.engines.corpus import BUILTIN, builtin_tokenizer_for, load_corpus, resolve_corpus
+    from infbench.engines.registry import engine_info
+
+    if corpus is None:
+        return None
+    if corpus == BUILTIN and column is not None:
+        raise ConfigError("--corpus-column applies to a corpus file, not to --corpus builtin")
+    texts = resolve_corpus(corpus) if corpus == BUILTIN else load_corpus(corpus, column)
+    if all(engine_info(s.backend).needs == "none" for s in specs):
+        return None  # no backend takes the model: nothing is tokenized
+    from infbench.engines import _modelcache as mc
+    from infbench.engines.models import resolve_model
+
+    src = resolve_model(model)
+    alternatives = "use a built-in model (its tokenizer is trained offline) or --seq-dist uniform:LO-HI"
+    tokenizer_json = None
+    if src.kind == "builtin":
+        tokenizer_json = builtin_tokenizer_for(src.name) / "tokenizer.json"
+    elif src.kind == "onnx":
+        raise ConfigError(
+            f"--corpus {corpus} needs a tokenizer to turn its texts into token ids, and an .onnx file "
+            f"({src.name}) has none: pass the model's Hugging Face directory with its tokenizer files, or "
+            f"{alternatives}"
+        )
+    elif src.path and not any(os.path.isfile(os.path.join(src.path, f)) for f in mc.TOKENIZER_FILES):
+        raise ConfigError(
+            f"--corpus {corpus} needs a tokenizer, and {src.path} has no tokenizer files "
+            f"({', '.join(mc.TOKENIZER_FILES)}): save the tokenizer there or {alternatives}"
+        )
+    elif src.path and os.path.isfile(os.path.join(src.path, "tokenizer.json")):
+        tokenizer_json = Path(src.path) / "tokenizer.json"
+    return _mean_tokens(tokenizer_json, texts, seq) if tokenizer_json is not None else None
+
+
+def _mean_tokens(tokenizer_json: Path, texts: list[str], seq: int) -> float | None:
+    """Mean real tokens per text (special tokens included), each cut at `seq`; None if it cannot load."""
+    from infbench.engines.corpus import load_tokenizer
+
+    try:
+        tok = load_tokenizer(tokenizer_json)
+    except ConfigError as exc:  # the child uses the HF tokenizer loader, which may still read it
+        log.warning("cannot count the corpus's tokens: %s", exc)
+        return None
+    # one text at a time: encode_batch would start the tokenizers thread pool in the parent (see corpus_stats)
+    return sum(min(len(tok.encode(t).ids), seq) for t in texts) / len(texts)
+
+
 def _min_agreement(args: argparse.Namespace) -> float:
     """--min-agreement (the plan's default when the namespace has none: a form or caller that predates it).
 
@@ -276,10 +341,20 @@ def plan_from_args(
         model = os.path.abspath(os.path.expanduser(model))
     args = argparse.Namespace(**{**vars(args), "model": model})
     specs = backend_specs(args, backends, notes)
+    corpus, column = getattr(args, "corpus", None), getattr(args, "corpus_column", None)
+    if corpus is not None and corpus != "builtin":
+        corpus = os.path.abspath(os.path.expanduser(corpus))
     plan = RunPlan(
         model=model,
         backends=specs,
-        workload=WorkloadSpec(batch=args.batch, seq=args.seq, seq_dist=args.seq_dist, seed=args.seed),
+        workload=WorkloadSpec(
+            batch=args.batch,
+            seq=args.seq,
+            seq_dist=args.seq_dist,
+            seed=args.seed,
+            corpus=corpus,
+            corpus_column=column,
+        ),
         duration_s=args.duration,
         iterations=args.iterations,
         warmup_iterations=warm_n,
@@ -292,4 +367,7 @@ def plan_from_args(
         min_agreement=_min_agreement(args),
     )
     check_seq_dist_file(args.seq_dist, model, specs)
+    tokens = check_corpus(corpus, column, model, specs, args.seq)
+    if tokens is not None:
+        plan = replace(plan, workload=replace(plan.workload, corpus_tokens=tokens))
     return plan

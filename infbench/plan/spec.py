@@ -82,7 +82,12 @@ class WorkloadSpec:
         seq_dist: None for fixed `seq`; ``uniform:LO-HI``, ``normal:MEAN,STD`` or ``file:PATH`` (text lines
             tokenized with the model's tokenizer).
         seed: RNG seed for token ids and lengths.
-        cycle: number of distinct inputs generated and cycled through.
+        cycle: number of distinct inputs generated and cycled through (a corpus gives its own count).
+        corpus: None, ``builtin`` (the built-in text corpus) or a corpus file (txt/JSONL/CSV/Parquet): real
+            texts tokenized with the model's tokenizer, `batch` consecutive texts per input, cut at `seq`.
+        corpus_column: the text column/field of a corpus file (default ``text``).
+        corpus_tokens: mean real tokens per corpus text, cut at `seq` (set by plan building when the model's
+            tokenizer is a ``tokenizer.json``): tokens per call = batch × this, padding excluded.
     """
 
     batch: int = 1
@@ -90,6 +95,9 @@ class WorkloadSpec:
     seq_dist: str | None = None
     seed: int = 0
     cycle: int = 64
+    corpus: str | None = None
+    corpus_column: str | None = None
+    corpus_tokens: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict."""
@@ -233,6 +241,10 @@ def validate_plan(plan: RunPlan) -> None:
         raise ConfigError(
             f"--seq-dist {wl.seq_dist!r} not understood: use uniform:LO-HI, normal:MEAN,STD or file:PATH"
         )
+    if wl.corpus is not None and wl.seq_dist is not None:
+        raise ConfigError("--corpus and --seq-dist exclude each other: the corpus's texts give the lengths")
+    if wl.corpus_column is not None and wl.corpus is None:
+        raise ConfigError("--corpus-column needs --corpus FILE (a JSONL, CSV or Parquet corpus)")
     if not plan.duration_s > 0:
         raise ConfigError(f"--duration must be positive seconds, got {plan.duration_s}")
     if plan.iterations < 1:

@@ -9,6 +9,7 @@ The ``until`` column names the limit that binds: a backend measures until both `
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -23,6 +24,8 @@ from infbench.metrics import fmt_ms, fmt_seconds
 from infbench.records import PHASE_MEASURE, PHASE_WARMUP, BackendInfo, RunEvent, SampleBlock, TurnRecord
 from infbench.report.style import styled
 from infbench.vocab import EventKind, Status, Tone
+
+log = logging.getLogger(__name__)
 
 BINS_PER_OCTAVE = 1024
 MAX_OCTAVE = 44  # 2**44 ns ≈ 4.9 hours: longer calls land in the last bin
@@ -73,8 +76,26 @@ def plan_summary(plan: Any) -> str:
         f"expected: each of {n} backend(s) measures until both -d {plan.duration_s:g} s and -n "
         f"{plan.iterations} calls are reached{', after ' + warm if warm else ''}; {how[plan.schedule]} that is "
         f"≥ {fmt_seconds(floor)} of measuring, longer for a backend slower than "
-        f"{per_call * 1e3:.3g} ms a call (-n binds); estimate after warm-up"
+        f"{per_call * 1e3:.3g} ms a call (-n binds); estimate after warm-up{_corpus_note(plan)}"
     )
+
+
+def _corpus_note(plan: Any) -> str:
+    """``; corpus builtin: 1000 texts`` for a corpus workload (the file is read again to count), else ``""``."""
+    from infbench.engines.corpus import BUILTIN, BUILTIN_SIZE, load_corpus
+    from infbench.errors import ConfigError
+
+    wl = plan.workload
+    corpus = getattr(wl, "corpus", None)
+    if not corpus:
+        return ""
+    try:
+        n = BUILTIN_SIZE if corpus == BUILTIN else len(load_corpus(corpus, wl.corpus_column))
+    except ConfigError as exc:  # already validated with the plan: a file changed since
+        log.warning("corpus %s: %s", corpus, exc)
+        return f"; corpus {corpus}"
+    items = -(-n // wl.batch)
+    return f"; corpus {corpus}: {n} texts, {items} inputs of {wl.batch}"
 
 
 class HeadlessProgress:

@@ -34,6 +34,7 @@ def make_session(
     batch: int = 1,
     seq: int = 16,
     seq_dist: str | None = None,
+    corpus: str | None = None,
     outcome: str | None = "complete",
     events: list[RunEvent] | None = None,
     turns: int = 12,
@@ -49,7 +50,7 @@ def make_session(
             BackendSpec(b.engine, label, dict(b.options), roles=b.roles, twin_of=b.twin_of)
             for label, b in backends.items()
         ),
-        workload=WorkloadSpec(batch=batch, seq=seq, seq_dist=seq_dist),
+        workload=WorkloadSpec(batch=batch, seq=seq, seq_dist=seq_dist, corpus=corpus),
         duration_s=1.0,
         iterations=10,
     ).to_dict()

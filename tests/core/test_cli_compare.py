@@ -102,6 +102,7 @@ def _pair(tmp_path, a_kw=None, b_kw=None, a_opts=None, b_opts=None, level=1.0):
         ({"batch": 8}, "batch 1 (A) vs 8 (B)"),
         ({"seq": 64}, "seq 16 (A) vs 64 (B)"),
         ({"seq_dist": "uniform:8-16"}, "seq-dist fixed (A) vs uniform:8-16 (B)"),
+        ({"corpus": "builtin"}, "corpus none (random ids) (A) vs builtin (B)"),
     ],
 )
 def test_different_workloads_are_refused_unless_forced(tmp_path, capsys, b_kw, needle):

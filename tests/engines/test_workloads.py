@@ -121,3 +121,53 @@ def test_file_distribution_tokenizes_lines(tmp_path):
         build_inputs(model, WorkloadSpec(seq=10, seq_dist=f"file:{empty}"))
     with pytest.raises(ModelError, match="does not exist"):
         build_inputs(model, WorkloadSpec(seq=10, seq_dist=f"file:{tmp_path / 'nope.txt'}"))
+
+
+def test_builtin_corpus_inputs_on_bert_tiny():
+    from infbench.engines.corpus import builtin_tokenizer_for, load_tokenizer, resolve_corpus
+    from infbench.engines.models import prepare_model
+
+    model = prepare_model("bert-tiny", need_onnx=True, need_hf=False)
+    texts = resolve_corpus("builtin")
+    seq, batch = 12, 3
+    inp = build_inputs(model, WorkloadSpec(batch=batch, seq=seq, corpus="builtin"))
+    assert len(inp.items) == -(-len(texts) // batch) == 334  # the whole corpus, not the 64-input cycle
+    tok = load_tokenizer(builtin_tokenizer_for("bert-tiny"))
+    full = [tok.encode(t).ids for t in texts]
+    assert any(len(f) > seq for f in full)  # some texts are cut
+    for i in (0, 1, len(inp.items) - 1):
+        item = inp.items[i]
+        mask, ids = item["attention_mask"], item["input_ids"]
+        want = [full[(i * batch + j) % len(texts)][:seq] for j in range(batch)]  # the last item wraps around
+        width = max(len(w) for w in want)
+        assert ids.shape == mask.shape == (batch, width) and inp.lengths[i] == width
+        for j, w in enumerate(want):
+            assert mask[j].tolist() == [1] * len(w) + [0] * (width - len(w))
+            assert ids[j, : len(w)].tolist() == w and not ids[j, len(w) :].any()
+        assert inp.tokens[i] == sum(len(w) for w in want) == mask.sum()
+    assert int(inp.tokens.sum()) < len(inp.items) * batch * seq  # padding is not counted
+    assert all(int(x["input_ids"].max()) < model.vocab_size for x in inp.items)
+
+
+def test_corpus_needs_a_tokenizer(tmp_path):
+    text = tmp_path / "c.txt"
+    text.write_text("hello world\nsecond text\n")
+    with pytest.raises(ModelError, match="--corpus needs a tokenizer"):
+        build_inputs(BERT, WorkloadSpec(seq=16, corpus=str(text)))
+
+
+def test_corpus_file_with_an_hf_tokenizer(tmp_path):
+    words = ["the", "cat", "sat", "on", "mat", "a", "dog"]
+    vocab = {w: i for i, w in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words])}
+    from transformers import BertTokenizer
+
+    BertTokenizer(vocab=vocab).save_pretrained(str(tmp_path))
+    model = ModelFiles("tok", "hf", None, str(tmp_path), BERT.inputs[:3], vocab_size=12, has_tokenizer=True)
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"body": "the cat sat"}\n{"body": "a dog sat on the mat"}\n{"body": "the mat"}\n')
+    inp = build_inputs(model, WorkloadSpec(batch=2, seq=6, corpus=str(corpus), corpus_column="body"))
+    assert len(inp.items) == 2 and inp.lengths.tolist() == [6, 5]  # the second item wraps to the first text
+    assert inp.items[0]["input_ids"].tolist() == [[2, 5, 6, 7, 3, 0], [2, 10, 11, 7, 8, 3]]
+    assert inp.items[1]["input_ids"].tolist() == [[2, 5, 9, 3, 0], [2, 5, 6, 7, 3]]
+    assert inp.items[1]["attention_mask"].tolist() == [[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]]
+    assert inp.tokens.tolist() == [11, 9]
