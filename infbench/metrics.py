@@ -73,7 +73,7 @@ def fmt_pct(x: float | None) -> str:
 
 
 def fmt_count(n: int | None) -> str:
-    """A count in at most 6 characters: 94, 12,345, 123k, 1.23M."""
+    """A count, compact: 94, 12,345, 123k, 1.23M."""
     if n is None:
         return MISSING
     if n < 100_000:
