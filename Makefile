@@ -13,12 +13,13 @@ ARGS ?=
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints/stack.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch first: an unpinned torch (pulled in by anything later) would fetch a multi-GB CUDA build
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e ".[all,test]"
+	# every other version from the one constraints file (what installs together with torch 2.13: see it)
+	$(PY) -m pip install -q -c constraints/stack.txt -e ".[all,test]"
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from infbench.engines._dedup import dedup_file
+from infbench.engines._traceable import traceable_masks
 from infbench.engines.base import InputSpec
 from infbench.errors import ModelError
 
@@ -215,7 +216,7 @@ def export_onnx(hf_dir: Path, task: str, input_names: list[str], root: Path) -> 
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".onnx", dir=root)
     os.close(fd)
     try:
-        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad(), traceable_masks():
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 FirstOutput(),

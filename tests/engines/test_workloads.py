@@ -97,12 +97,18 @@ def test_file_distribution_needs_a_tokenizer(tmp_path):
         build_inputs(BERT, WorkloadSpec(seq=16, seq_dist=f"file:{text}"))
 
 
-def test_file_distribution_tokenizes_lines(tmp_path):
-    words = ["the", "cat", "sat", "on", "mat", "a", "dog"]
-    vocab = {w: i for i, w in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words])}
+def _save_bert_tokenizer(directory, tokens):
+    """A real BertTokenizer saved the way `save_pretrained` writes it (built from vocab.txt: every version)."""
     from transformers import BertTokenizer
 
-    BertTokenizer(vocab=vocab).save_pretrained(str(tmp_path))
+    vocab_file = directory / "vocab.txt"
+    vocab_file.write_text("\n".join(tokens) + "\n")
+    BertTokenizer(vocab_file=str(vocab_file)).save_pretrained(str(directory))
+
+
+def test_file_distribution_tokenizes_lines(tmp_path):
+    words = ["the", "cat", "sat", "on", "mat", "a", "dog"]
+    _save_bert_tokenizer(tmp_path, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words])
     model = ModelFiles("tok", "hf", None, str(tmp_path), BERT.inputs[:3], vocab_size=12, has_tokenizer=True)
     text = tmp_path / "lines.txt"
     text.write_text(
@@ -123,6 +129,11 @@ def test_file_distribution_tokenizes_lines(tmp_path):
         build_inputs(model, WorkloadSpec(seq=10, seq_dist=f"file:{tmp_path / 'nope.txt'}"))
 
 
+def _cut(ids: list[int], seq: int) -> list[int]:
+    """`ids` truncated to `seq` tokens the way transformers truncates: the last (special) token kept."""
+    return ids if len(ids) <= seq else [*ids[: seq - 1], ids[-1]]
+
+
 def test_builtin_corpus_inputs_on_bert_tiny():
     from infbench.engines.corpus import builtin_tokenizer_for, load_tokenizer, resolve_corpus
     from infbench.engines.models import prepare_model
@@ -138,7 +149,8 @@ def test_builtin_corpus_inputs_on_bert_tiny():
     for i in (0, 1, len(inp.items) - 1):
         item = inp.items[i]
         mask, ids = item["attention_mask"], item["input_ids"]
-        want = [full[(i * batch + j) % len(texts)][:seq] for j in range(batch)]  # the last item wraps around
+        # the last item wraps around; a cut text keeps its closing [SEP], as transformers truncates
+        want = [_cut(full[(i * batch + j) % len(texts)], seq) for j in range(batch)]
         width = max(len(w) for w in want)
         assert ids.shape == mask.shape == (batch, width) and inp.lengths[i] == width
         for j, w in enumerate(want):
@@ -158,10 +170,7 @@ def test_corpus_needs_a_tokenizer(tmp_path):
 
 def test_corpus_file_with_an_hf_tokenizer(tmp_path):
     words = ["the", "cat", "sat", "on", "mat", "a", "dog"]
-    vocab = {w: i for i, w in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words])}
-    from transformers import BertTokenizer
-
-    BertTokenizer(vocab=vocab).save_pretrained(str(tmp_path))
+    _save_bert_tokenizer(tmp_path, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words])
     model = ModelFiles("tok", "hf", None, str(tmp_path), BERT.inputs[:3], vocab_size=12, has_tokenizer=True)
     corpus = tmp_path / "c.jsonl"
     corpus.write_text('{"body": "the cat sat"}\n{"body": "a dog sat on the mat"}\n{"body": "the mat"}\n')
