@@ -165,5 +165,31 @@ for _m in (
     Metric(
         "parity_cosine", "cosine", "", "higher", fmt_plain, "cosine similarity of outputs vs the reference"
     ),
+    # generation (`--task generate`, `analysis.generation`): per-token figures from stamps taken in the child
+    Metric("ttft_median_ms", "TTFT", "ms", "lower", fmt_ms, "median time to first token per request"),
+    Metric("ttft_p90_ms", "TTFT p90", "ms", "lower", fmt_ms, "90th percentile time to first token"),
+    Metric("ttft_p99_ms", "TTFT p99", "ms", "lower", fmt_ms, "99th percentile time to first token"),
+    Metric("itl_median_ms", "ITL", "ms", "lower", fmt_ms, "median inter-token latency (per token)"),
+    Metric("itl_p90_ms", "ITL p90", "ms", "lower", fmt_ms, "90th percentile inter-token latency"),
+    Metric("itl_p99_ms", "ITL p99", "ms", "lower", fmt_ms, "99th percentile inter-token latency"),
+    Metric("decode_tokens_per_s", "decode tok/s", "/s", "higher", fmt_rate, "tokens decoded per second"),
+    Metric("prefill_tokens_per_s", "prefill tok/s", "/s", "higher", fmt_rate, "prompt tokens per s of TTFT"),
+    Metric("tpot_ms", "TPOT", "ms", "lower", fmt_ms, "time per output token after the first (median)"),
+    Metric(
+        "kv_rss_growth_mb",
+        "KV RSS +",
+        "MB",
+        "lower",
+        fmt_mb,
+        "engine RSS growth over one whole generation (peak − before; the KV cache and buffers), measured at load",
+    ),
+    Metric(
+        "token_agreement",
+        "same tokens",
+        "%",
+        "higher",
+        fmt_pct,
+        "greedy tokens equal to the reference's, position by position",
+    ),
 ):
     register(_m)

@@ -5,6 +5,7 @@ Every timestamp is `time.perf_counter_ns()` (CLOCK_MONOTONIC on Linux, comparabl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -24,6 +25,11 @@ class SampleBlock:
         start_ns: int64 perf_counter_ns at the start of each call.
         dur_ns: int64 duration of each call in ns.
         input_idx: int32 index of the input used by each call (into the run's input cycle).
+        parts: per-call sub-timings of engines that report them (`Engine.call_parts`): part name → int64[n] ns,
+            in call order; empty for other engines.
+        tokens: int64 perf_counter_ns stamps of every decoding step of the block's calls, flat, call after
+            call (`Engine.emits_tokens`); None for engines that do not generate.
+        token_counts: int32[n] stamps per call (they split `tokens`); None when `tokens` is.
     """
 
     backend: str
@@ -31,6 +37,9 @@ class SampleBlock:
     start_ns: np.ndarray
     dur_ns: np.ndarray
     input_idx: np.ndarray
+    parts: Mapping[str, np.ndarray] = field(default_factory=dict)
+    tokens: np.ndarray | None = None
+    token_counts: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.start_ns.shape[0])

@@ -5,8 +5,10 @@ A full-precision variant should reproduce the reference up to rounding: it is ju
 (``--parity-tol``). A variant that changes the numerics on purpose (the engine reports a precision other than f32,
 or a quantization: `LoadResult.details` keys ``precision`` and ``quant``) cannot meet such a tolerance; it is
 judged by what a classification head cares about, the share of positions whose arg-max label agrees with the
-reference's (``--min-agreement``). Pure functions over arrays; the runner stores `Accuracy.to_dict()` as the
-variant's ``parity``.
+reference's (``--min-agreement``). A generating variant (``--task generate``: its first output is the greedy
+token ids) is judged by token agreement, the share of generated tokens equal to the reference's position by
+position, against the same ``--min-agreement``. Pure functions over arrays; the runner stores
+`Accuracy.to_dict()` as the variant's ``parity``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ log = logging.getLogger(__name__)
 
 TOLERANCE = "tolerance"  # judged by max abs difference (--parity-tol)
 AGREEMENT = "agreement"  # judged by label agreement (--min-agreement)
+TOKENS = "tokens"  # a generating variant: judged by greedy token agreement (--min-agreement)
+TASK_GENERATE = "generate"
 FULL_PRECISION = "f32"
 _NO_QUANT = ("", "none", "false", "no", "off")
 
@@ -107,6 +111,25 @@ def label_agreement(out: np.ndarray, ref: np.ndarray) -> float | None:
     return float(np.mean(np.argmax(out, axis=-1) == np.argmax(ref, axis=-1)))
 
 
+def token_agreement(out: np.ndarray, ref: np.ndarray) -> float | None:
+    """Share (0–1) of generated tokens equal to the reference's, position by position, per sequence.
+
+    Token ids of shape ``[batch, tokens]`` (or ``[tokens]``), any numeric dtype; a sequence that stopped
+    earlier than the other (end of text) counts its missing positions as disagreeing. None when the batch
+    shapes differ or there is no token.
+    """
+    a = np.atleast_2d(np.asarray(out))
+    b = np.atleast_2d(np.asarray(ref))
+    if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[0]:
+        return None
+    longest = max(a.shape[1], b.shape[1])
+    if longest == 0 or a.shape[0] == 0:
+        return None
+    common = min(a.shape[1], b.shape[1])
+    same = np.rint(a[:, :common].astype(np.float64)) == np.rint(b[:, :common].astype(np.float64))
+    return float(same.sum()) / float(a.shape[0] * longest)
+
+
 def _pct(fraction: float, floor_pct: float) -> str:
     """`fraction` in % with the decimals that keep it apart from `floor_pct` (never 99.0 % < 99 %)."""
     pct = 100.0 * fraction
@@ -161,6 +184,7 @@ def judge_outputs(
     min_agreement: float,
     details: Mapping[str, Any] | None = None,
     options: Mapping[str, Any] | None = None,
+    task: str | None = None,
 ) -> Accuracy:
     """Compare `out` with the reference's output `ref` and judge it by the rule its numerics call for.
 
@@ -168,8 +192,13 @@ def judge_outputs(
         reference: the reference's label (named in the reasons).
         tolerance: --parity-tol, the max abs difference allowed a full-precision variant.
         min_agreement: --min-agreement in %, the label agreement required of a variant that changes the
-            numerics (`changes_numerics` of its `details`, else its `options`).
+            numerics (`changes_numerics` of its `details`, else its `options`), and the token agreement
+            required of a generating variant.
+        task: the workload's task; ``generate``: `out` and `ref` are generated token ids, judged by
+            `token_agreement` whatever the numerics.
     """
+    if task == TASK_GENERATE:
+        return _judge_tokens(out, ref, reference, min_agreement, precision_text(details, options))
     rule = AGREEMENT if changes_numerics(details, options) else TOLERANCE
     precision = precision_text(details, options)
     result = output_parity(out, ref)
@@ -198,3 +227,22 @@ def judge_outputs(
             reference,
         )
     return Accuracy(reference, max_abs, cosine, agreement, rule, precision, tuple(reasons))
+
+
+def _judge_tokens(
+    out: np.ndarray, ref: np.ndarray, reference: str, min_agreement: float, precision: str | None
+) -> Accuracy:
+    """A generating variant's tokens against the reference's: token agreement vs --min-agreement."""
+    agreement = token_agreement(out, ref)
+    if agreement is None:
+        why = (
+            f"generated tokens of shape {np.shape(out)} cannot be compared with {reference}'s {np.shape(ref)}"
+        )
+        return Accuracy(reference, None, None, None, TOKENS, precision, (why,))
+    reasons: tuple[str, ...] = ()
+    if 100.0 * agreement < min_agreement:
+        reasons = (
+            f"token agreement {_pct(agreement, min_agreement)} % < --min-agreement {min_agreement:g} % vs "
+            f"{reference} (greedy tokens, position by position)",
+        )
+    return Accuracy(reference, None, None, agreement, TOKENS, precision, reasons)

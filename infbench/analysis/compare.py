@@ -253,3 +253,32 @@ def relative_comparisons(
         else:
             rows[name] = compare_latencies(samples[base], values, threshold, n_boot, seed, paired)
     return base, rows
+
+
+def p99_verdict(c: Comparison) -> str:
+    """The verdict on the p99 ratio: ``slower`` / ``faster`` when its 95 % CI lies entirely outside the noise
+    band (an interval that excludes 1 already has p < 0.05), else no significant difference."""
+    return verdict_for(c.p99_ratio_ci95, 0.0, c.threshold)
+
+
+def compare_generation(
+    a: tuple[Calls, Calls],
+    b: tuple[Calls, Calls],
+    threshold: float = 0.05,
+    n_boot: int = DEFAULT_BOOTSTRAP,
+    seed: int = 0,
+) -> dict[str, dict]:
+    """B vs A of a generating variant: ``ttft`` (time to first token, judged by its median ratio, as call
+    latency) and ``itl`` (inter-token latency, judged by its p99 ratio: the tail a chat user feels).
+
+    `a`, `b`: (TTFT per request, inter-token gap per step) with their requests' turns
+    (`generation.generation_calls`). Each value is `Comparison.to_dict()` with its ``verdict`` and ``regression``
+    by that rule and ``judged_by`` (``median`` or ``p99``).
+    """
+    ttft = compare_latencies(a[0], b[0], threshold, n_boot, seed)
+    itl = compare_latencies(a[1], b[1], threshold, n_boot, seed)
+    verdict = p99_verdict(itl)
+    return {
+        "ttft": {**ttft.to_dict(), "judged_by": "median"},
+        "itl": {**itl.to_dict(), "verdict": verdict, "regression": verdict == SLOWER, "judged_by": "p99"},
+    }

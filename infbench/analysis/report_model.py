@@ -13,7 +13,12 @@ JSON schema 2 (this module) vs the untyped dict of schema 1: adds ``schema_versi
 top and ``roles`` / ``twin_of`` per backend; every key of schema 1 is kept with its meaning. Later additions
 (no key changed): per backend ``precision``, ``details`` (what the engine reported it ran), ``model_file_mb``,
 ``size_on_disk_mb``, ``speedup`` (vs the fp32 variant of the same engine) and ``parity.agreement`` /
-``parity.rule``; at the top ``notes`` (e.g. a precision the engine would have used by default).
+``parity.rule``; at the top ``notes`` (e.g. a precision the engine would have used by default) and
+``wrapper_overhead`` (`analysis.wrappers`: each wrapper engine vs the engine it wraps); per backend
+``whole_corpus`` (`analysis.corpus_time`: time per corpus pass with ``--whole-corpus``, else null).
+Per backend ``generation`` (`analysis.generation`: TTFT, ITL, tokens/s of a ``--task generate`` variant, else
+null; ``parity.rule`` ``tokens`` for its greedy token agreement) and per findings ``series`` (``calls``, or
+``itl`` when detection ran on a generating variant's inter-token latency).
 
 A value is looked up by its metric-registry key (`infbench.metrics`) with `VariantResult.value(key)`, so the
 table, Markdown, CSV and winners name a metric once.
@@ -27,8 +32,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infbench.analysis.compare import Comparison
+from infbench.analysis.corpus_time import CorpusPasses, corpus_getters
 from infbench.analysis.detection import DetectionStatus
+from infbench.analysis.generation import GENERATION_KEYS, GenerationStats
+from infbench.analysis.stages import StageSplit
 from infbench.analysis.stats import LatencyStats
+from infbench.analysis.wrappers import WrapperOverhead
 from infbench.metrics import METRICS, MISSING, Metric, fmt_mb, fmt_ms, fmt_pct, metric, register
 from infbench.vocab import EventKind, Role, Verdict
 
@@ -90,6 +99,9 @@ WINNER_METRICS: dict[str, str] = {
     "throughput": "throughput_per_s",
     "cold_start": "cold_start_ms",
     "rss": "rss_mb",
+    "ttft": "ttft_median_ms",  # generating variants only (no value otherwise: no winner)
+    "itl_p99": "itl_p99_ms",
+    "decode": "decode_tokens_per_s",
 }
 
 
@@ -235,6 +247,13 @@ class VariantResult:
     details: Mapping[str, Any] = field(default_factory=dict)  # what the engine reported it ran (load details)
     model_file_mb: float | None = None  # size of the model file the engine loaded, as it reported
     speedup: Speedup | None = None  # vs the fp32 variant of the same engine (variants that change numerics)
+    generation: GenerationStats | None = (
+        None  # TTFT, ITL, tokens/s of a generating variant (`--task generate`)
+    )
+    corpus: CorpusPasses | None = None  # whole-corpus passes (`--whole-corpus`, `analysis.corpus_time`)
+    stages: StageSplit | None = (
+        None  # where the time of a call goes (engines with call parts, `analysis.stages`)
+    )
 
     @property
     def size_on_disk_mb(self) -> float | None:
@@ -301,11 +320,23 @@ class VariantResult:
             "model_file_mb": self.model_file_mb,
             "size_on_disk_mb": self.size_on_disk_mb,
             "speedup": self.speedup.to_json_dict() if self.speedup is not None else None,
+            "generation": self.generation.to_json_dict() if self.generation is not None else None,
+            "whole_corpus": self.corpus.to_json_dict() if self.corpus is not None else None,
+            "stages": self.stages.to_json_dict() if self.stages is not None else None,
         }
 
 
 def _lat(name: str) -> Callable[[VariantResult], float | None]:
     return lambda r: None if r.latency is None else float(getattr(r.latency, name))
+
+
+def _number(value: Any) -> float | None:
+    """A number an engine reported in its load details, else None."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _gen(key: str) -> Callable[[VariantResult], float | None]:
+    return lambda r: None if r.generation is None else r.generation.value(key)
 
 
 _VALUES: dict[str, Callable[[VariantResult], float | None]] = {
@@ -327,6 +358,12 @@ _VALUES: dict[str, Callable[[VariantResult], float | None]] = {
     "model_file_mb": lambda r: r.model_file_mb,
     "size_on_disk_mb": lambda r: r.size_on_disk_mb,
     "speedup_vs_f32": lambda r: None if r.speedup is None else r.speedup.ratio,
+    "kv_rss_growth_mb": lambda r: _number(r.details.get("kv_rss_growth_mb")),
+    **{k: _gen(k) for k in GENERATION_KEYS},
+    **corpus_getters(),
+    "token_agreement": lambda r: (
+        r.parity.agreement if r.parity is not None and r.parity.rule == "tokens" else None
+    ),
 }
 
 
@@ -381,6 +418,7 @@ class Findings:
     burst_vs_sustained: BurstVsSustained | None = None
     warnings: tuple[str, ...] = ()
     detection: DetectionStatus | None = None  # None when detection did not run (no calls, or a control)
+    series: str = "calls"  # what detection ran on: ``calls``, or ``itl`` (a generating variant's token gaps)
 
     def episodes_by_cost(self) -> list[EpisodeFinding]:
         """Spikes and shifts, the most time lost first."""
@@ -397,6 +435,7 @@ class Findings:
             ),
             "warnings": list(self.warnings),
             "detection": self.detection.to_dict() if self.detection is not None else None,
+            "series": self.series,
         }
 
 
@@ -509,6 +548,7 @@ class Report:
         str, ...
     ] = ()  # run-level facts to read the table by (a precision other than the default, …)
     session: Any = None  # the session file's path or metadata, when the report is of a session
+    wrapper_overhead: tuple[WrapperOverhead, ...] = ()  # wrapper engines vs the engine each wraps
     schema_version: int = SCHEMA_VERSION
 
     @property
@@ -534,6 +574,7 @@ class Report:
             "analysis": self.analysis.to_json_dict() if self.analysis is not None else None,
             "warnings": list(self.warnings),
             "notes": list(self.notes),
+            "wrapper_overhead": [w.to_json_dict() for w in self.wrapper_overhead],
             "plan": self.plan,
             "system": self.system,
             "events": [e.to_json_dict() for e in self.events],

@@ -3,7 +3,8 @@ backends, whose noise band comes from an A/A pair when the run had one (`run --a
 
 The comparison's CIs resample rounds of the interleaved schedule (turn k of every backend is in round k; see
 `analysis.intervals`), and name their method. Which variants compete and which is an A/A twin is read from
-their roles (`vocab.Role`), never from engine names or labels.
+their roles (`vocab.Role`), never from engine names or labels. A generating variant's slowdowns are found on
+its inter-token latency (`itl_detection`), where a throttle shows as an ITL step.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from collections.abc import Mapping
 
 from infbench.analysis.compare import compare_latencies, noise_band, relative_comparisons, with_process_spread
 from infbench.analysis.findings import backend_analysis, cause_text
+from infbench.analysis.generation import variant_series
 from infbench.analysis.intervals import Calls
+from infbench.analysis.itl_detection import itl_findings
 from infbench.analysis.report_model import AAPair, FairComparison, SessionAnalysis, VariantResult
 from infbench.analysis.turns import calls_of, is_paired
 from infbench.sessions.data import RunData
@@ -78,4 +81,8 @@ def analyze_session(data: RunData, results: Mapping[str, VariantResult]) -> Sess
         )
         for label in results
     }
+    for label, r in results.items():  # a generating variant: detection runs on its inter-token latency
+        series = variant_series(data, label, r.generation.batch) if r.generation is not None else None
+        if series is not None and not r.is_control:
+            findings[label] = itl_findings(data, label, series, findings[label], noise_band=band)
     return SessionAnalysis(findings=findings, comparison=comparison)

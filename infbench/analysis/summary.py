@@ -13,6 +13,8 @@ import numpy as np
 from infbench.analysis.accuracy import FULL_PRECISION, changes_numerics, normal_precision, precision_text
 from infbench.analysis.compare import compare_latencies
 from infbench.analysis.contention import every_core_warning
+from infbench.analysis.corpus_time import with_corpus_passes
+from infbench.analysis.generation import with_generation
 from infbench.analysis.report_model import (
     WINNER_METRICS,
     ColdStart,
@@ -24,8 +26,10 @@ from infbench.analysis.report_model import (
     Speedup,
     VariantResult,
 )
+from infbench.analysis.stages import with_stages
 from infbench.analysis.stats import summarize
 from infbench.analysis.turns import calls_of, is_paired
+from infbench.analysis.wrappers import wrapper_overheads
 from infbench.metrics import metric
 from infbench.records import PHASE_MEASURE, PHASE_WARMUP
 from infbench.sessions.data import RunData
@@ -41,9 +45,14 @@ def tokens_per_call(plan: dict[str, Any]) -> tuple[float | None, bool]:
     padding excluded, exact over whole passes of the corpus.
 
     With a sequence-length distribution or a corpus the true count varies per input; batch × seq (the maximum) is then
-    returned with approximate=True.
+    returned with approximate=True. A ``--task generate`` run has none: its section gives prefill and decode tokens/s.
     """
     wl = plan.get("workload") or {}
+    if wl.get("task") == "generate":
+        return (
+            None,
+            False,
+        )  # a generate call's tokens are prefill + decode: the generation section splits them
     try:
         batch, seq = int(wl.get("batch", 1)), int(wl.get("seq", 0))
     except (TypeError, ValueError):
@@ -171,6 +180,9 @@ def backend_results(data: RunData, n_boot: int = 2000) -> dict[str, VariantResul
         label: _variant(data, label, info, batch, tpc, approx, label in user_stopped, n_boot)
         for label, info in data.backend_infos().items()
     }
+    out = with_generation(data, out, n_boot)  # TTFT, ITL, tokens/s of generating variants (`--task generate`)
+    out = with_corpus_passes(data, out, n_boot)  # whole-corpus pass times (`--whole-corpus`)
+    out = with_stages(data, out)  # where the time of a call goes (engines with call parts: `pipeline`)
     return _with_speedups(data, _with_relative(out), n_boot)
 
 
@@ -332,5 +344,6 @@ def build_report(data: RunData, n_boot: int = 2000, analysis: bool = True, sessi
         duration_s=max(0, data.end_ns() - data.t0_ns) / 1e9,
         warnings=tuple(every_core_warning(plan, system, data.backend_infos())),
         notes=tuple(precision_notes(results)),
+        wrapper_overhead=wrapper_overheads(data, results, n_boot),
         session=session,
     )

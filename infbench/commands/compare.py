@@ -50,6 +50,11 @@ DESCRIPTION = (
         "(ort, ov, pt) standing for the sessions' only label of that backend. The table puts each ratio's 95 % CI "
         "under it, so every CI stays whole at 80 columns; the CI method is said once below it when shared."
     ),
+    (
+        "Generate sessions (--task generate): each generating backend also gets a verdict on its time to first "
+        "token (ratio of medians) and on its inter-token latency (ratio of p99s, the tail a chat user feels), "
+        "each with its 95 % CI; a significant regression of either also exits 1."
+    ),
 )
 
 
@@ -228,12 +233,18 @@ def session_differences(sessions: list[Any], labels: list[str]) -> dict[str, lis
         workload += [
             _differ(f"{label} batch", [(n, b[label]) for n, b in zip(names, batches)]) for label in labels
         ]
+    tasks = [w.get("task") or "prefill" for w in wls]
+    workload.append(_differ("task", list(zip(names, tasks))))
+    if "generate" in tasks:
+        workload.append(_differ("prompt-len", list(zip(names, (w.get("prompt_len") for w in wls)))))
+        workload.append(_differ("new-tokens", list(zip(names, (w.get("new_tokens") for w in wls)))))
     workload += [
         _differ("seq", list(zip(names, (w.get("seq") for w in wls)))),
         _differ("seq-dist", list(zip(names, (w.get("seq_dist") for w in wls))), lambda v: v or "fixed"),
         _differ(
             "corpus", list(zip(names, (w.get("corpus") for w in wls))), lambda v: v or "none (random ids)"
         ),
+        _differ("padding", list(zip(names, (w.get("padding") or "longest" for w in wls)))),
     ]
     options = []
     for label in labels:
@@ -330,6 +341,11 @@ def compare_sessions(
         )
         for label in labels
     }
+    for label, row in rows.items():  # generating variants: verdicts on TTFT and ITL p99 too
+        gen = generation_rows(a_list, b_list, label, t, n_boot)
+        if gen is not None:
+            row["generation"] = gen
+            row["regression"] = bool(row.get("regression")) or any(g["regression"] for g in gen.values())
     la = {x for d in a_list for x in d.backend_infos()}
     lb = {x for d in b_list for x in d.backend_infos()}
     return {
@@ -344,6 +360,33 @@ def compare_sessions(
         "only_in": {"A": sorted(la - lb), "B": sorted(lb - la)},
         "regression": any(r.get("regression") for r in rows.values()),
     }
+
+
+def generation_rows(
+    a: list[Any], b: list[Any], label: str, threshold: float, n_boot: int
+) -> dict[str, dict[str, Any]] | None:
+    """``{"ttft": …, "itl": …}`` B vs A for a variant that generated in every session (None otherwise): one
+    session per side, bootstrap ratios (`compare.compare_generation`); several, the between-session t interval
+    of each session's TTFT median and ITL p99 (`between.compare_between`)."""
+    import numpy as np
+
+    from infbench.analysis.between import compare_between
+    from infbench.analysis.compare import compare_generation
+    from infbench.analysis.generation import generation_calls
+
+    per = {side: [generation_calls(d, label) for d in data] for side, data in (("A", a), ("B", b))}
+    if any(c is None for cs in per.values() for c in cs):
+        return None
+    if len(a) == 1 and len(b) == 1:
+        return compare_generation(per["A"][0], per["B"][0], threshold, n_boot)  # type: ignore[arg-type]
+    med = {s: [float(np.median(c[0].dur)) for c in cs if c] for s, cs in per.items()}
+    p99 = {s: [float(np.percentile(c[1].dur, 99)) for c in cs if c] for s, cs in per.items()}
+    ttft = compare_between(med["A"], med["B"], med["A"], med["B"], threshold)
+    # the verdict of compare_between is on its first pair of values: here the sessions' ITL p99s
+    itl = compare_between(p99["A"], p99["B"], p99["A"], p99["B"], threshold)
+    itl = {k: v for k, v in itl.items() if not k.startswith(("median_ratio", "session_medians"))}
+    itl["session_p99s_a"], itl["session_p99s_b"] = p99["A"], p99["B"]
+    return {"ttft": {**ttft, "judged_by": "median"}, "itl": {**itl, "judged_by": "p99"}}
 
 
 def difference_lines(result: dict[str, Any]) -> list[str]:
@@ -444,6 +487,7 @@ def _print(result: dict[str, Any]) -> None:
             f"{comparison_markup(r['verdict'])}\np={r['p_value']:.2g}",
         )
     console.print(t)
+    _print_generation(console, result)
     for label, method in methods.items() if not shared else ():
         console.print(escape(f"95 % CIs of {label}: {method}"), soft_wrap=True)
     if result.get("note"):
@@ -453,3 +497,33 @@ def _print(result: dict[str, Any]) -> None:
             console.print(escape(f"only in {side}: {', '.join(labels)}"))
     if result["regression"]:
         console.print(styled("regression: B is significantly slower beyond the noise band", Tone.BAD))
+
+
+def _print_generation(console: Any, result: dict[str, Any]) -> None:
+    """The generating variants' TTFT (median) and ITL (p99) ratios B/A with their CIs and verdicts."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    from infbench.metrics import metric
+    from infbench.report.style import comparison_markup
+
+    rows = {label: r["generation"] for label, r in result["backends"].items() if r.get("generation")}
+    if not rows:
+        return
+    t = Table(title="generation: B/A", box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    ttft_head, itl_head = (f"{metric(k).label} B/A\n[95 % CI]" for k in ("ttft_median_ms", "itl_p99_ms"))
+    for col in ("backend", ttft_head, "verdict", itl_head, "verdict"):
+        t.add_column(col, justify="left" if col in ("backend", "verdict") else "right", overflow="fold")
+    for label, g in rows.items():
+        ttft, itl = g["ttft"], g["itl"]
+        itl_ratio, itl_ci = itl["p99_ratio"], itl["p99_ratio_ci95"]
+        mci = ttft["median_ratio_ci95"]
+        t.add_row(
+            escape(label),
+            f"{ttft['median_ratio']:.3f}\n[{mci[0]:.3f}–{mci[1]:.3f}]",
+            comparison_markup(ttft["verdict"]),
+            f"{itl_ratio:.3f}\n[{itl_ci[0]:.3f}–{itl_ci[1]:.3f}]",
+            comparison_markup(itl["verdict"]),
+        )
+    console.print(t)

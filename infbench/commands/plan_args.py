@@ -6,6 +6,7 @@ import argparse
 
 from infbench.engines.docs import backend_help
 from infbench.plan.spec import DEFAULT_MIN_AGREEMENT, DEFAULT_MODEL, SCHEDULES
+from infbench.plan.workload import add_workload_arguments
 
 
 def add_plan_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,30 +30,7 @@ def add_plan_arguments(p: argparse.ArgumentParser) -> None:
         "values are refused before anything starts. (default: every installed backend that can take the "
         "model, controls aside; the others are named with the reason)",
     )
-    p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
-    p.add_argument(
-        "--seq", type=int, default=128, help="sequence length, or the maximum with --seq-dist (default 128)"
-    )
-    p.add_argument(
-        "--seq-dist",
-        metavar="DIST",
-        help="variable lengths: uniform:LO-HI, normal:MEAN,STD, or file:PATH (one text per line, "
-        "tokenized with the model's tokenizer: needs a local Hugging Face model directory with "
-        "tokenizer files; built-in models and .onnx files have none)",
-    )
-    p.add_argument(
-        "--corpus",
-        metavar="builtin|FILE",
-        help="real texts as inputs instead of random ids: builtin (the built-in corpus, 1000 sentences) or a "
-        "txt/JSONL/CSV/Parquet file; `batch` consecutive texts per call, cut at --seq, padded to the longest "
-        "(masked), the whole corpus cycled in order. Built-in models use a tokenizer trained offline on the "
-        "built-in corpus, a Hugging Face directory its own; an .onnx file has none. Excludes --seq-dist",
-    )
-    p.add_argument(
-        "--corpus-column",
-        metavar="NAME",
-        help="the text column/field of a JSONL, CSV or Parquet --corpus file (default text)",
-    )
+    add_workload_arguments(p)  # --batch, --seq, --corpus, --task, … : declared once in plan.workload
     p.add_argument(
         "--threads",
         type=int,

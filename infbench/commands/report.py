@@ -93,11 +93,19 @@ def run(args: argparse.Namespace) -> int:
         text = results_csv(report)
     elif args.format == "md":
         from infbench.report.analysis import analysis_markdown
+        from infbench.report.sections import sections_markdown
         from infbench.report.sweep import sweep_markdown
 
         text = (
-            f"# infbench report\n\n{header}\n\n" + results_markdown(report) + "\n" + analysis_markdown(report)
-        ) + (f"\n{sweep_markdown(sweep)}" if sweep else "")
+            (
+                f"# infbench report\n\n{header}\n\n"
+                + results_markdown(report)
+                + "\n"
+                + analysis_markdown(report)
+            )
+            + (f"\n{s}" if (s := sections_markdown(report)) else "")
+            + (f"\n{sweep_markdown(sweep)}" if sweep else "")
+        )
     else:
         text = None
     if text is not None:
@@ -121,12 +129,14 @@ def _print_table(console: Any, header: str, report: Report, all_events: bool, sw
 
     from infbench.report.analysis import print_analysis
     from infbench.report.results import print_results_table
+    from infbench.report.sections import print_sections
     from infbench.report.style import styled
     from infbench.vocab import Tone
 
     console.print(escape(header))
     print_results_table(console, report)
     print_analysis(console, report)
+    print_sections(console, report)
     if sweep is not None:
         from infbench.report.sweep import print_sweep
 

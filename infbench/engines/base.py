@@ -91,6 +91,9 @@ class Engine(ABC):
     # Set by the worker before `load`: the workload's inputs (the same dicts `prepare_inputs` will get), so an
     # engine can compile for the real shapes or calibrate a quantization on the real data. Empty outside a worker.
     workload_inputs: list[dict[str, np.ndarray]] = []  # replaced per instance, never mutated
+    # Set by the worker before `load`: the variant's workload (`plan.spec.WorkloadSpec.to_dict()`, its batch the
+    # variant's): what a generating or text-taking engine needs beyond the inputs (new tokens, texts…).
+    workload: dict[str, Any] = {}  # replaced per instance, never mutated
 
     def mark_phase(self, name: str) -> None:
         """Report that loading entered phase `name` (one of LOAD_PHASES); a no-op outside a worker."""
@@ -113,6 +116,33 @@ class Engine(ABC):
     def prepare_inputs(self, inputs: dict[str, np.ndarray]) -> Any:
         """Convert one input dict into whatever `run` takes (done once per input, outside the timed loop)."""
         return inputs
+
+    def prepare_all(self, inputs: list[dict[str, np.ndarray]]) -> list[Any]:
+        """Convert the whole input cycle (the worker calls this once): by default `prepare_inputs` on each.
+
+        A text engine overrides it to map the cycle to its texts (input i of the cycle → the texts of batch i).
+        """
+        return [self.prepare_inputs(x) for x in inputs]
+
+    def call_parts(self) -> tuple[str, ...]:
+        """Names of the per-call sub-timings (ns) this engine reports, known after `load` (default: none).
+
+        When not empty, the worker calls `take_parts` after every timed call; e.g. a pipeline reports
+        ``("tokenize", "infer", "post")``.
+        """
+        return ()
+
+    def take_parts(self) -> tuple[int, ...]:
+        """The last call's part durations in ns, in `call_parts` order (called after each `run`)."""
+        return ()
+
+    def emits_tokens(self) -> bool:
+        """Whether each call generates tokens and `take_tokens` stamps them (default False)."""
+        return False
+
+    def take_tokens(self) -> np.ndarray:
+        """int64 perf_counter_ns stamps of each decoding step of the last call (see `engines._tokenclock`)."""
+        return np.empty(0, np.int64)
 
     @abstractmethod
     def run(self, prepared: Any) -> Any:

@@ -79,12 +79,14 @@ class EngineHost:
         timeout_s: float = 120.0,
         log_dir: str | None = None,
         on_phase: Callable[[str, int], None] | None = None,
+        workload: dict[str, Any] | None = None,
     ) -> None:
         self.label = label
         self.backend = backend
         self.options = options
         self.model = model
         self.inputs = inputs
+        self.workload = dict(workload or {})
         self.on_block = on_block
         self.on_event = on_event
         self.timeout_s = timeout_s
@@ -145,6 +147,7 @@ class EngineHost:
                     "options": self.options,
                     "model": self.model,
                     "inputs": self.inputs,
+                    "workload": self.workload,
                 },
             )
         )
@@ -178,7 +181,7 @@ class EngineHost:
             msg = self._recv(phase)
             kind = msg[0]
             if kind == "block":
-                self.on_block(SampleBlock(self.label, msg[1], msg[2], msg[3], msg[4]))
+                self.on_block(_block(self.label, msg))
             elif kind == "gc":
                 for t_ns, dur_ns, gen in msg[1]:
                     self.on_event(
@@ -298,6 +301,24 @@ class EngineHost:
         self.kill()
         msg = f"{self.label}: engine process died {when}: {describe_exit(code)}"
         return EngineFailure(msg + (f"; its last output: {tail}" if tail else ""))
+
+
+def _block(label: str, msg: tuple) -> SampleBlock:
+    """A worker's ``block`` message as a SampleBlock; its optional sixth item holds call parts and tokens."""
+    extra: dict[str, Any] = dict(msg[5]) if len(msg) > 5 and msg[5] else {}
+    tokens = extra.pop("tokens", None)
+    counts = extra.pop("token_counts", None)
+    parts = {str(k): np.asarray(v, dtype=np.int64) for k, v in extra.items()}
+    return SampleBlock(
+        label,
+        msg[1],
+        msg[2],
+        msg[3],
+        msg[4],
+        parts,
+        None if tokens is None else np.asarray(tokens, dtype=np.int64),
+        None if counts is None else np.asarray(counts, dtype=np.int32),
+    )
 
 
 def _safe(label: str) -> str:

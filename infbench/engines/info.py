@@ -36,6 +36,14 @@ class EngineInfo:
             is never one.
         thread_option / inter_thread_option / device_option: the option that receives ``--threads`` /
             ``--inter-threads`` / ``--device``; None when the engine has none (the flag skips it).
+        generates: it can run ``--task generate`` (greedy decoding, per-token timing); engines that cannot
+            are refused for it before anything spawns.
+        takes_text: it takes raw texts and tokenizes them itself (a transformers ``pipeline``): it needs
+            ``--corpus`` and is refused without one.
+        prefills: it runs a forward pass (``--task prefill``); False for an engine that only generates.
+        default_for: the tasks (``prefill``, ``generate``) for which a run without ``--backend`` includes it.
+            The direct engines answer the forward-pass question; wrappers, pipelines and generation runtimes are
+            deployment variants a user asks for by name (each costs a torch import and seconds of loading).
     """
 
     name: str
@@ -52,6 +60,10 @@ class EngineInfo:
     thread_option: str | None = None
     inter_thread_option: str | None = None
     device_option: str | None = None
+    generates: bool = False
+    takes_text: bool = False
+    prefills: bool = True
+    default_for: tuple[str, ...] = ("prefill",)
 
     def __post_init__(self) -> None:
         if self.needs not in NEEDS:

@@ -96,6 +96,7 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
         _bert("bert-small", 256, 4, 4, "small BERT token classifier, ~10-15 ms/call at seq 128 on 1 core"),
         _bert("bert-base", 768, 12, 12, "BERT-base token classifier, 9 labels as in NER"),
         _gpt2("gpt2-small", 768, 12, 12, "GPT-2 small causal LM, prefill logits"),
+        _gpt2("gpt2-tiny", 64, 2, 2, "tiny GPT-2 causal LM: generation tests, smoke runs"),
     )
 }
 SEED = 1234

@@ -29,6 +29,10 @@ BUILTIN: dict[str, str] = {
     "onnxruntime": "infbench.engines.onnxruntime:OnnxRuntimeEngine",
     "openvino": "infbench.engines.openvino:OpenVinoEngine",
     "torch": "infbench.engines.torch:TorchEngine",
+    "optimum-ort": "infbench.engines.optimum_ort:OptimumOrtEngine",
+    "optimum-ov": "infbench.engines.optimum_ov:OptimumOvEngine",
+    "ov-genai": "infbench.engines.ov_genai:OvGenAIEngine",
+    "pipeline": "infbench.engines.pipeline:PipelineEngine",
     "null": "infbench.engines.null:NullEngine",
 }
 _targets: dict[str, str] = dict(BUILTIN)  # name → module:Class, registry order

@@ -103,7 +103,10 @@ class TorchEngine(Engine):
         thread_option="threads",
         inter_thread_option="inter_threads",
         device_option="device",
+        generates=True,
+        default_for=("prefill", "generate"),
     )
+    generating: bool = False  # --task generate: `run` is `model.generate` (see `_torchgen`)
 
     @classmethod
     def import_backend(cls) -> None:
@@ -154,6 +157,12 @@ class TorchEngine(Engine):
                 f"transformers cannot load {model.hf_dir}: {str(exc).splitlines()[0]}"
             ) from exc
         self.kwargs: dict[str, Any] = {"use_cache": False} if model.task == "causal-lm" else {}
+        self.generating = self.workload.get("task") == "generate"
+        self.hf_dir = model.hf_dir
+        if self.generating:
+            from infbench.engines import _torchgen
+
+            self.kwargs, self.gen = _torchgen.setup(self.model, model, self.workload)
         dtype = str(next(self.model.parameters()).dtype).removeprefix("torch.")
         details: dict[str, Any] = {
             "threads": torch.get_num_threads(),
@@ -167,6 +176,8 @@ class TorchEngine(Engine):
         if compiling:
             self.mark_phase("compile")
             details.update(self._compile(model, options.get("mode")))
+        if self.generating:
+            details.update(self.gen.load_details(self, compiled=compiling))
         provider = torch.cuda.get_device_name(self.device) if self.cuda else "cpu"
         return LoadResult(
             providers=[provider],
@@ -183,7 +194,10 @@ class TorchEngine(Engine):
         sample, source = tc.warmup_input(model, given)
         prepared = self.prepare_inputs(sample)
         t = time.perf_counter_ns()
-        self.model = self._torch.compile(self.model, mode=mode)
+        if self.generating:  # generate() is a Python loop: compile the forward pass it calls each step
+            self.model.forward = self._torch.compile(self.model.forward, mode=mode, dynamic=True)
+        else:
+            self.model = self._torch.compile(self.model, mode=mode)
         try:
             self.run(prepared)
         except Exception as exc:  # dynamo/inductor raise many types; all mean "this does not compile here"
@@ -210,15 +224,25 @@ class TorchEngine(Engine):
         return prepared
 
     def run(self, prepared: dict[str, Any]) -> Any:
-        """One forward pass; synchronised on CUDA so the timing covers the work."""
+        """One forward pass (generating: one greedy `generate`); synchronised on CUDA so the timing covers it."""
         with self._torch.inference_mode():
-            out = self.model(**prepared)
+            out = self.model.generate(**prepared) if self.generating else self.model(**prepared)
         if self.cuda:
             self._torch.cuda.synchronize(self.device)
         return out
 
+    def emits_tokens(self) -> bool:
+        """Whether `run` generates (``--task generate``): each step is then stamped."""
+        return self.generating
+
+    def take_tokens(self) -> np.ndarray:
+        """The last call's per-step stamps (perf_counter_ns), from the `TokenClock` streamer."""
+        return self.gen.clock.take() if self.generating else np.empty(0, np.int64)
+
     def first_output(self, result: Any) -> np.ndarray:
-        """Logits (or the first output) as float32 numpy."""
+        """Logits (or the first output) as float32 numpy; generating: the new token ids [batch, new_tokens]."""
+        if self.generating:
+            return result[:, -self.gen.new_tokens :].detach().float().cpu().numpy()
         first = getattr(result, "logits", None)
         if first is None:
             first = result[0]

@@ -10,7 +10,9 @@ parent → child: ``("run", {"phase", "calls", "seconds"})`` one turn: run until
 
 child → parent: ``("phase", name, t_ns)`` loading entered phase `name` (see `base.LOAD_PHASES`) at perf_counter_ns
 `t_ns`; ``("loaded", {...})``, ``("first", {"first_inference_ms", "t_ns"})``,
-``("output", ndarray)`` first output on input 0 (parity), ``("block", phase, start_ns, dur_ns, input_idx)``,
+``("output", ndarray)`` first output on input 0 (parity), ``("block", phase, start_ns, dur_ns, input_idx)``
+— from an engine with call parts or tokens (`Engine.call_parts`, `Engine.emits_tokens`) a sixth item, a dict:
+part name → int64[n] ns, ``tokens`` int64[m] step stamps (flat), ``token_counts`` int32[n] stamps per call —,
 ``("gc", [(t_ns, dur_ns, generation), ...])``,
 ``("done", {"phase", "count", "busy_ns", "wall_ns", "t_begin_ns", "t_end_ns"})`` (the turn's perf_counter_ns
 span: every call of the turn starts and ends inside it), ``("error", stage, message)`` then exit.
@@ -70,6 +72,7 @@ def worker_main(conn: Any, spec: dict[str, Any]) -> None:
             # fills the declared defaults.
             options = info.options.resolve(info.name, dict(spec.get("options") or {}))
             engine.workload_inputs = list(spec.get("inputs") or [])
+            engine.workload = dict(spec.get("workload") or {})
             result = engine.load(spec["model"], options)
         except (EngineLoadError, InfbenchError) as exc:
             conn.send(("error", stage, str(exc)))
@@ -90,13 +93,20 @@ def worker_main(conn: Any, spec: dict[str, Any]) -> None:
         )
         stage = "prepare inputs"
         _send_phase(conn, "first inference")
-        prepared = [engine.prepare_inputs(item) for item in spec["inputs"]]
+        prepared = engine.prepare_all(list(spec["inputs"]))
         stage = "first inference"
         t = time.perf_counter_ns()
         out = engine.run(prepared[0])
         first_ns = time.perf_counter_ns() - t
         conn.send(("first", {"first_inference_ms": first_ns / 1e6, "t_ns": t}))
         conn.send(("output", np.ascontiguousarray(engine.first_output(out), dtype=np.float32)))
+        parts, tokens = tuple(engine.call_parts()), bool(engine.emits_tokens())
+        if {"tokens", "token_counts"} & set(parts) or len(set(parts)) != len(parts):
+            raise ValueError(f"call_parts() {parts}: names must be distinct, not 'tokens' or 'token_counts'")
+        if parts:
+            engine.take_parts()  # drop the first inference's parts: blocks carry timed calls only
+        if tokens:
+            engine.take_tokens()
         stage = "run"
         _serve(conn, engine, prepared)
         engine.close()
@@ -137,7 +147,12 @@ class _GcWatch:
 
 
 def _serve(conn: Any, engine: Any, prepared: list[Any]) -> None:
-    """Answer commands until ``stop``."""
+    """Answer commands until ``stop``.
+
+    Engines without call parts or tokens run `_turn` (the bare hot loop, whose overhead is benchmarked);
+    the others `_turn_rich`, which also collects them after each call's end stamp.
+    """
+    parts, tokens = tuple(engine.call_parts()), bool(engine.emits_tokens())
     watch = _GcWatch()
     gc.callbacks.append(watch)
     next_idx = 0
@@ -150,7 +165,12 @@ def _serve(conn: Any, engine: Any, prepared: list[Any]) -> None:
         if msg[0] == "run":
             args = msg[1]
             t_begin = time.perf_counter_ns()
-            next_idx, count, busy = _turn(conn, engine.run, prepared, next_idx, args, watch)
+            if parts or tokens:
+                next_idx, count, busy = _turn_rich(
+                    conn, engine, parts, tokens, prepared, next_idx, args, watch
+                )
+            else:
+                next_idx, count, busy = _turn(conn, engine.run, prepared, next_idx, args, watch)
             t_end = time.perf_counter_ns()
             conn.send(
                 (
@@ -224,6 +244,98 @@ def _turn(
         if time_met and calls_met:
             break
     return idx, total, busy
+
+
+def _turn_rich(
+    conn: Any,
+    engine: Any,
+    parts: tuple[str, ...],
+    tokens: bool,
+    prepared: list[Any],
+    idx: int,
+    args: dict[str, Any],
+    watch: _GcWatch,
+) -> tuple[int, int, int]:
+    """`_turn` for engines with call parts and/or token stamps: each call's are taken after its end stamp and
+    shipped in the block's sixth item. Returns (next input index, calls made, busy ns)."""
+    phase: str = args["phase"]
+    calls: int | None = args.get("calls")
+    seconds: float | None = args.get("seconds")
+    pc = time.perf_counter_ns
+    run = engine.run
+    take_parts = engine.take_parts if parts else None
+    take_tokens = engine.take_tokens if tokens else None
+    n_inputs = len(prepared)
+    total = 0
+    busy = 0
+    deadline = pc() + int(seconds * 1e9) if seconds else None
+    while True:
+        remaining = (calls - total) if calls is not None else MAX_BLOCK
+        cap = min(MAX_BLOCK, remaining) if deadline is None else MAX_BLOCK
+        if cap <= 0 and deadline is None:
+            break
+        starts: list[int] = []
+        ends: list[int] = []
+        part_rows: list[tuple[int, ...]] = []
+        stamps: list[np.ndarray] = []
+        first_idx = idx
+        next_flush = pc() + FLUSH_NS
+        while True:
+            x = prepared[idx]
+            s = pc()
+            run(x)
+            e = pc()
+            starts.append(s)
+            ends.append(e)
+            if take_parts is not None:
+                part_rows.append(tuple(take_parts()))
+            if take_tokens is not None:
+                stamps.append(np.asarray(take_tokens(), dtype=np.int64).ravel())
+            idx += 1
+            if idx == n_inputs:
+                idx = 0
+            if e >= next_flush or len(starts) >= cap:
+                break
+        s_arr = np.array(starts, dtype=np.int64)
+        d_arr = np.array(ends, dtype=np.int64) - s_arr
+        n = s_arr.shape[0]
+        i_arr = ((first_idx + np.arange(n)) % n_inputs).astype(np.int32)
+        conn.send(
+            ("block", phase, s_arr, d_arr, i_arr, _extras(parts, part_rows, stamps if tokens else None))
+        )
+        pauses = watch.take()
+        if pauses:
+            conn.send(("gc", pauses))
+        total += n
+        busy += int(d_arr.sum())
+        if conn.poll():
+            msg = conn.recv()
+            if msg[0] in ("halt", "stop"):
+                if msg[0] == "stop":
+                    raise EOFError
+                break
+        time_met = deadline is None or ends[-1] >= deadline
+        calls_met = calls is None or total >= calls
+        if time_met and calls_met:
+            break
+    return idx, total, busy
+
+
+def _extras(
+    parts: tuple[str, ...], rows: list[tuple[int, ...]], stamps: list[np.ndarray] | None
+) -> dict[str, np.ndarray]:
+    """The block's sixth item: part name → int64[n], and ``tokens`` + ``token_counts`` when stamped."""
+    out: dict[str, np.ndarray] = {}
+    if parts:
+        table = np.array(rows, dtype=np.int64)
+        if table.ndim != 2 or table.shape[1] != len(parts):
+            raise ValueError(f"take_parts() must return {len(parts)} durations {parts}, got {rows[-1]!r}")
+        for k, name in enumerate(parts):
+            out[name] = np.ascontiguousarray(table[:, k])
+    if stamps is not None:
+        out["token_counts"] = np.array([a.size for a in stamps], dtype=np.int32)
+        out["tokens"] = np.concatenate(stamps) if stamps else np.empty(0, np.int64)
+    return out
 
 
 if __name__ == "__main__":

@@ -38,13 +38,25 @@ def build_inputs(model: ModelFiles, workload: WorkloadSpec) -> Inputs:
     """
     rng = np.random.default_rng(workload.seed)
     dist = workload.seq_dist
-    if workload.corpus:
-        rows: list[np.ndarray] | None = corpus_rows(model, workload)
+    generate = workload.task == "generate"
+    if generate:
+        rows: list[np.ndarray] | None = prompt_rows(model, workload) if workload.corpus else None
+        dist = None
+    elif workload.corpus:
+        rows = corpus_rows(model, workload)
     elif dist and dist.startswith("file:"):
         rows = _file_rows(model, dist[len("file:") :], workload)
     else:
         rows = None
-    lengths = _lengths(dist, workload, rng) if rows is None else np.array([r.shape[1] for r in rows])
+    if generate and rows is None:
+        lengths = np.full(workload.cycle, workload.prompt_len, dtype=np.int64)
+    elif rows is None:
+        lengths = _lengths(dist, workload, rng)
+        if workload.padding == "fixed" and dist:  # random lengths, each input padded (masked) to --seq
+            rows = [_random_row(model, workload.batch, int(n), workload.seq, rng) for n in lengths]
+            lengths = np.full(len(rows), workload.seq, dtype=np.int64)
+    else:
+        lengths = np.array([r.shape[1] for r in rows])
     static = _static_seq(model)
     if static is not None and np.any(lengths != static):
         raise ModelError(
@@ -114,22 +126,68 @@ def _file_rows(model: ModelFiles, path_text: str, workload: WorkloadSpec) -> lis
     need = workload.cycle * workload.batch
     texts = [lines[i % len(lines)] for i in range(need)]
     ids = tok(texts, add_special_tokens=True, truncation=True, max_length=workload.seq)["input_ids"]
-    rows = []
-    for i in range(workload.cycle):
-        batch = ids[i * workload.batch : (i + 1) * workload.batch]
-        width = max(1, max(len(r) for r in batch))
-        row = np.full((workload.batch, width), -1, dtype=np.int64)
-        for j, r in enumerate(batch):
-            row[j, : len(r)] = r
-        rows.append(row)
-    return rows
+    return [
+        _padded(ids[i * workload.batch : (i + 1) * workload.batch], workload) for i in range(workload.cycle)
+    ]
+
+
+def _padded(batch: list[list[int]], workload: WorkloadSpec) -> np.ndarray:
+    """Token id rows [batch, width], -1 marking padding (on the right): width the longest row, or `seq` with
+    ``--padding fixed``."""
+    width = max(1, max(len(r) for r in batch))
+    if workload.padding == "fixed":
+        width = max(width, workload.seq)
+    row = np.full((len(batch), width), -1, dtype=np.int64)
+    for j, r in enumerate(batch):
+        row[j, : len(r)] = r
+    return row
+
+
+def _random_row(
+    model: ModelFiles, batch: int, length: int, width: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Random token ids [batch, length] padded with -1 to `width` (``--padding fixed`` with --seq-dist)."""
+    row = np.full((batch, width), -1, dtype=np.int64)
+    row[:, :length] = rng.integers(_low_id(model), max(int(model.vocab_size), 2), size=(batch, length))
+    return row
+
+
+def _low_id(model: ModelFiles) -> int:
+    """The lowest random token id: skips the low ids (special and [unused] tokens in BERT-like vocabularies)."""
+    return min(1000, max(int(model.vocab_size), 2) // 2)
+
+
+def prompt_rows(model: ModelFiles, workload: WorkloadSpec) -> list[np.ndarray]:
+    """Prompts of ``--task generate`` from the corpus: `cycle` items of [batch, prompt_len] token ids.
+
+    The corpus's texts are tokenized in order and concatenated into one stream (wrapping to the start when it
+    runs out); each row is the next `prompt_len` tokens of it. Every prompt is thus exactly `prompt_len` real
+    tokens of real text: no padding, the attention mask all ones, the same positions on every backend.
+    """
+    from dataclasses import replace
+
+    from infbench.engines.corpus import BUILTIN, builtin_corpus_file, load_corpus
+
+    assert workload.corpus is not None
+    if workload.corpus == BUILTIN:
+        texts = load_corpus(builtin_corpus_file())
+    else:
+        texts = load_corpus(workload.corpus, workload.corpus_column)
+    ids = _encode(model, texts, replace(workload, seq=10**9))
+    stream = np.fromiter((t for r in ids for t in r), dtype=np.int64)
+    if stream.size == 0:
+        raise ModelError("--corpus: its texts give no tokens to make prompts of")
+    n, width = workload.batch, workload.prompt_len
+    need = workload.cycle * n * width
+    stream = np.resize(stream, need)  # repeats the stream when the corpus is shorter
+    return [stream[i * n * width : (i + 1) * n * width].reshape(n, width) for i in range(workload.cycle)]
 
 
 def corpus_rows(model: ModelFiles, workload: WorkloadSpec) -> list[np.ndarray]:
     """Token id rows of a corpus workload: [batch, length] per item, -1 marking padding.
 
     The corpus is taken in order, `batch` consecutive texts per item (the last item wraps to the first texts),
-    each text truncated at `workload.seq`, each item padded to its longest text.
+    each text truncated at `workload.seq`, each item padded to its longest text (``padding=fixed``: to `seq`).
 
     Raises:
         ModelError: the model has no tokenizer (an .onnx file, an HF directory without tokenizer files).
@@ -144,15 +202,10 @@ def corpus_rows(model: ModelFiles, workload: WorkloadSpec) -> list[np.ndarray]:
         texts = load_corpus(workload.corpus, workload.corpus_column)
     ids = _encode(model, texts, workload)
     n_items = -(-len(ids) // workload.batch)
-    rows = []
-    for i in range(n_items):
-        batch = [ids[(i * workload.batch + j) % len(ids)] for j in range(workload.batch)]
-        width = max(1, max(len(r) for r in batch))
-        row = np.full((workload.batch, width), -1, dtype=np.int64)
-        for j, r in enumerate(batch):
-            row[j, : len(r)] = r
-        rows.append(row)
-    return rows
+    return [
+        _padded([ids[(i * workload.batch + j) % len(ids)] for j in range(workload.batch)], workload)
+        for i in range(n_items)
+    ]
 
 
 def _encode(model: ModelFiles, texts: list[str], workload: WorkloadSpec) -> list[list[int]]:
@@ -172,8 +225,14 @@ def _encode(model: ModelFiles, texts: list[str], workload: WorkloadSpec) -> list
         return [list(r) for r in out]
     if model.kind == "builtin":
         fast = load_tokenizer(builtin_tokenizer_for(model.name))
-        # one text at a time: encode_batch would start the tokenizers thread pool (see corpus_stats)
-        return [fast.encode(t).ids[: workload.seq] for t in texts]
+        # Truncated as transformers truncates (the closing [SEP] kept), so a text longer than `seq` gets the same
+        # ids here as through the model's tokenizer in a transformers pipeline.
+        fast.enable_truncation(max_length=workload.seq)
+        try:
+            # one text at a time: encode_batch would start the tokenizers thread pool (see corpus_stats)
+            return [fast.encode(t).ids for t in texts]
+        finally:
+            fast.no_truncation()
     raise ModelError(
         f"--corpus needs a tokenizer to turn its texts into token ids, and {model.name} has none: use a "
         "built-in model or a local Hugging Face model directory with tokenizer files, or --seq-dist"
@@ -229,6 +288,4 @@ def _array(
         return np.broadcast_to(np.arange(shape[-1]), shape).astype(dtype)
     if ids is not None and ids.shape == shape:
         return np.where(ids >= 0, ids, 0).astype(dtype)
-    vocab = max(int(model.vocab_size), 2)
-    lo = min(1000, vocab // 2)  # skip the low ids: special and [unused] tokens in BERT-like vocabularies
-    return rng.integers(lo, vocab, size=shape).astype(dtype)
+    return rng.integers(_low_id(model), max(int(model.vocab_size), 2), size=shape).astype(dtype)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from infbench.errors import BackendUnavailable, ConfigError
+from infbench.plan.generate import check_engines_for_workload, refuse_remote_code
 from infbench.plan.spec import (
     AA_SUFFIX,
     DEFAULT_MIN_AGREEMENT,
@@ -19,6 +20,7 @@ from infbench.plan.spec import (
     parse_backend_arg,
     variant_labels,
 )
+from infbench.plan.workload import validate_workload, workload_values
 from infbench.vocab import Role
 
 log = logging.getLogger(__name__)
@@ -35,9 +37,9 @@ def parse_warmup(text: str) -> tuple[int, float]:
         raise ConfigError(f"--warmup {text!r}: give a call count (10) or seconds (2s)") from None
 
 
-def default_backends(model: str, notes: list[str] | None = None) -> list[str]:
-    """Every installed engine that is not a control and can take `model`; a line per left-out engine goes to
-    `notes`.
+def default_backends(model: str, notes: list[str] | None = None, task: str = "prefill") -> list[str]:
+    """Every installed engine that is not a control, is a default for `task` (`EngineInfo.default_for`) and can
+    take `model`; a line per left-out engine goes to `notes`.
 
     Raises:
         ConfigError: no installed backend can take the model (the reasons are in the message).
@@ -49,7 +51,8 @@ def default_backends(model: str, notes: list[str] | None = None) -> list[str]:
     candidates = []
     for name in engine_names():
         try:
-            if not engine_info(name).is_control:
+            info = engine_info(name)
+            if not info.is_control and task in info.default_for:
                 candidates.append(name)
         except BackendUnavailable:
             continue  # a broken plugin: the registry logged why
@@ -154,11 +157,18 @@ _FORMAT_TEXT = {
 
 
 def backend_specs(
-    args: argparse.Namespace, backends: list[str] | None = None, notes: list[str] | None = None
+    args: argparse.Namespace,
+    backends: list[str] | None = None,
+    notes: list[str] | None = None,
+    batches: list[int] | None = None,
+    workload: dict[str, Any] | None = None,
 ) -> tuple[BackendSpec, ...]:
     """BackendSpecs from --backend (or every installed engine that can take the model, see `default_backends`),
     each validated against its engine's option schema with the global flags applied, labelled so variants
     tell apart, with the engine's roles; ``--aa`` adds an A/A twin of the first variant that is not a control.
+    With several `batches` each variant that is not a control runs once per batch size (option ``batch``,
+    labelled ``NAME[batch=8]``), in the order given. The default set keeps only the engines that can run
+    `workload` (see `fitting_defaults`).
 
     Nothing is started or imported beyond the engines' declarations. Lines about engines left out of the
     default set are appended to `notes`.
@@ -174,11 +184,24 @@ def backend_specs(
         name, options = parse_backend_arg(arg)
         parsed.append((require_backend(name), arg, options))
     if not parsed:
-        parsed = [(n, n, {}) for n in default_backends(args.model, notes)]
+        parsed = [
+            (n, n, {})
+            for n in fitting_defaults(
+                default_backends(args.model, notes, str((workload or {}).get("task") or "prefill")),
+                workload,
+                notes,
+            )
+        ]
     else:
         for name in dict.fromkeys(n for n, _a, _o in parsed):
             _check_model_format(args.model, name)
     typed = [(name, variant_option_values(name, arg, opts, args)) for name, arg, opts in parsed]
+    if batches is not None and len(batches) > 1:
+        typed = [
+            (name, options if engine_info(name).is_control else {**options, "batch": b})
+            for name, options in typed
+            for b in (batches[:1] if engine_info(name).is_control else batches)
+        ]
     labels = variant_labels(typed)
     specs = [
         BackendSpec(name, label, options, roles=tuple(engine_info(name).roles))
@@ -198,6 +221,34 @@ def backend_specs(
             )
         )
     return tuple(specs)
+
+
+def fitting_defaults(names: list[str], workload: dict[str, Any] | None, notes: list[str] | None) -> list[str]:
+    """The default engines that can run `workload`: those whose `EngineInfo.default_for` names its task (with
+    ``--task generate`` those that generate), without a corpus none that takes raw texts; a line per engine left
+    out for a reason the user can change goes to `notes`.
+
+    Raises:
+        ConfigError: none is left.
+    """
+    from infbench.engines.registry import engine_info
+
+    wl = workload or {}
+    task = str(wl.get("task") or "prefill")
+    keep, lines = [], []
+    for name in names:
+        info = engine_info(name)
+        if task == "generate" and not info.generates:
+            lines.append(f"{name} left out: it cannot generate (--task generate)")
+        elif info.takes_text and wl.get("corpus") is None:
+            lines.append(f"{name} left out: it takes texts, and there is no --corpus")
+        else:
+            keep.append(name)
+    if not keep:
+        raise ConfigError("no installed backend can run this workload: " + "; ".join(lines))
+    if notes is not None:
+        notes.extend(lines)
+    return keep
 
 
 def check_seq_dist_file(seq_dist: str | None, model: str, specs: tuple[BackendSpec, ...]) -> None:
@@ -247,13 +298,13 @@ def check_seq_dist_file(seq_dist: str | None, model: str, specs: tuple[BackendSp
 
 def check_corpus(
     corpus: str | None, column: str | None, model: str, specs: tuple[BackendSpec, ...], seq: int = 0
-) -> float | None:
+) -> tuple[float | None, int | None]:
     """For ``--corpus``: the corpus must be readable (file, format, column), and the model must have a
     tokenizer (a built-in model's is trained offline on the built-in corpus, here, once).
 
     Returns:
-        the mean real tokens per text, each cut at `seq`, when the tokenizer is a ``tokenizer.json`` (the
-        built-in ones, fast HF tokenizers); None otherwise.
+        (the mean real tokens per text, each cut at `seq`, when the tokenizer is a ``tokenizer.json`` (the
+        built-in ones, fast HF tokenizers), else None; the number of texts), both None without a corpus.
 
     Raises:
         ConfigError: one line: a missing/unreadable file, a bad column, a model without a tokenizer.
@@ -262,12 +313,12 @@ def check_corpus(
     from infbench.engines.registry import engine_info
 
     if corpus is None:
-        return None
+        return None, None
     if corpus == BUILTIN and column is not None:
         raise ConfigError("--corpus-column applies to a corpus file, not to --corpus builtin")
     texts = resolve_corpus(corpus) if corpus == BUILTIN else load_corpus(corpus, column)
     if all(engine_info(s.backend).needs == "none" for s in specs):
-        return None  # no backend takes the model: nothing is tokenized
+        return None, len(texts)  # no backend takes the model: nothing is tokenized
     from infbench.engines import _modelcache as mc
     from infbench.engines.models import resolve_model
 
@@ -289,7 +340,8 @@ def check_corpus(
         )
     elif src.path and os.path.isfile(os.path.join(src.path, "tokenizer.json")):
         tokenizer_json = Path(src.path) / "tokenizer.json"
-    return _mean_tokens(tokenizer_json, texts, seq) if tokenizer_json is not None else None
+    mean = _mean_tokens(tokenizer_json, texts, seq) if tokenizer_json is not None else None
+    return mean, len(texts)
 
 
 def _mean_tokens(tokenizer_json: Path, texts: list[str], seq: int) -> float | None:
@@ -327,7 +379,9 @@ def plan_from_args(
 ) -> RunPlan:
     """A validated RunPlan from parsed arguments (ConfigError on bad values).
 
-    `backends` overrides --backend; lines about backends left out of the default set go to `notes`.
+    `backends` overrides --backend; lines about backends left out of the default set go to `notes`. The
+    workload's options are parsed by their declarations (`plan.workload`); a ``--batch`` list makes one
+    variant per backend and batch size.
     """
     if args.threads is not None and args.threads < 1:
         raise ConfigError(f"--threads must be a positive integer, got {args.threads}")
@@ -336,25 +390,23 @@ def plan_from_args(
     if getattr(args, "device", None) is not None and not str(args.device).strip():
         raise ConfigError("--device: give a device, e.g. cpu or cuda")
     warm_n, warm_s = parse_warmup(args.warmup)
+    values = workload_values(args)
+    validate_workload(values)
     model = args.model
     if os.path.sep in model or model.endswith(".onnx") or os.path.exists(model):
         model = os.path.abspath(os.path.expanduser(model))
     args = argparse.Namespace(**{**vars(args), "model": model})
-    specs = backend_specs(args, backends, notes)
-    corpus, column = getattr(args, "corpus", None), getattr(args, "corpus_column", None)
+    batches: list[int] = values.pop("batch")
+    specs = backend_specs(args, backends, notes, batches=batches, workload=values)
+    corpus = values["corpus"]
     if corpus is not None and corpus != "builtin":
-        corpus = os.path.abspath(os.path.expanduser(corpus))
+        values["corpus"] = corpus = os.path.abspath(os.path.expanduser(corpus))
+    refuse_remote_code(model)
+    check_engines_for_workload(model, specs, values)
     plan = RunPlan(
         model=model,
         backends=specs,
-        workload=WorkloadSpec(
-            batch=args.batch,
-            seq=args.seq,
-            seq_dist=args.seq_dist,
-            seed=args.seed,
-            corpus=corpus,
-            corpus_column=column,
-        ),
+        workload=WorkloadSpec(batch=batches[0], seed=args.seed, **values),
         duration_s=args.duration,
         iterations=args.iterations,
         warmup_iterations=warm_n,
@@ -366,8 +418,10 @@ def plan_from_args(
         parity_tolerance=args.parity_tol,
         min_agreement=_min_agreement(args),
     )
-    check_seq_dist_file(args.seq_dist, model, specs)
-    tokens = check_corpus(corpus, column, model, specs, args.seq)
-    if tokens is not None:
-        plan = replace(plan, workload=replace(plan.workload, corpus_tokens=tokens))
+    check_seq_dist_file(values["seq_dist"], model, specs)
+    tokens, texts = check_corpus(corpus, values["corpus_column"], model, specs, values["seq"])
+    if corpus is not None:
+        if values["task"] == "generate":
+            tokens = None  # prompts are windows of prompt_len tokens of the corpus, not its texts
+        plan = replace(plan, workload=replace(plan.workload, corpus_tokens=tokens, corpus_texts=texts))
     return plan

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from infbench.errors import ConfigError
+from infbench.plan.workload import validate_workload
 from infbench.vocab import Role
 
 SCHEDULES = ("interleaved", "sequential", "concurrent")
@@ -88,6 +88,16 @@ class WorkloadSpec:
         corpus_column: the text column/field of a corpus file (default ``text``).
         corpus_tokens: mean real tokens per corpus text, cut at `seq` (set by plan building when the model's
             tokenizer is a ``tokenizer.json``): tokens per call = batch × this, padding excluded.
+        padding: ``longest`` (each batch of texts padded to its longest) or ``fixed`` (every input padded to
+            `seq`); padding is masked and never counted as tokens.
+        whole_corpus: 0, or the number of full passes over the corpus each variant measures at least
+            (``--whole-corpus N``): the run's minimum calls per variant become N × its inputs per pass.
+        corpus_texts: the number of texts in the corpus (set by plan building): a pass is ceil(texts / batch)
+            calls.
+        task: ``prefill`` (one forward pass over the input: the classic call) or ``generate`` (greedy decoding
+            of `new_tokens` tokens after a prompt of `prompt_len` tokens; engines declaring ``generates``).
+        prompt_len: prompt tokens per sequence for ``generate`` (input_ids ``[batch, prompt_len]``).
+        new_tokens: tokens generated per sequence for ``generate`` (at least 2: inter-token latency needs two).
     """
 
     batch: int = 1
@@ -98,6 +108,12 @@ class WorkloadSpec:
     corpus: str | None = None
     corpus_column: str | None = None
     corpus_tokens: float | None = None
+    padding: str = "longest"
+    whole_corpus: int = 0
+    corpus_texts: int | None = None
+    task: str = "prefill"
+    prompt_len: int = 32
+    new_tokens: int = 32
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict."""
@@ -190,6 +206,20 @@ class RunPlan:
     def __post_init__(self) -> None:
         validate_plan(self)
 
+    def workload_text(self) -> str:
+        """The workload in a few words, for headers: ``seq 128 · batch 1,8``, ``generate · prompt 32 + 64 new ·
+        batch 1``, with the corpus named when there is one."""
+        wl = self.workload
+        batches = sorted({int(b.options.get("batch", wl.batch)) for b in self.backends} or {wl.batch})
+        batch = ",".join(str(b) for b in batches)
+        if wl.task == "generate":
+            text = f"generate · prompt {wl.prompt_len} + {wl.new_tokens} new · batch {batch}"
+        else:
+            text = f"seq {wl.seq} · batch {batch}"
+        if wl.corpus:
+            text += f" · corpus {wl.corpus.rsplit('/', 1)[-1]}"
+        return text
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict."""
         d = dataclasses.asdict(self)
@@ -218,9 +248,6 @@ class RunPlan:
         return [b.label for b in self.backends]
 
 
-_SEQ_DIST = re.compile(r"^(uniform:\d+-\d+|normal:\d+(\.\d+)?,\d+(\.\d+)?|file:.+)$")
-
-
 def validate_plan(plan: RunPlan) -> None:
     """Raise ConfigError naming the first bad field of `plan`."""
     if not plan.backends:
@@ -230,21 +257,9 @@ def validate_plan(plan: RunPlan) -> None:
     labels = [b.label for b in plan.backends]
     if len(set(labels)) != len(labels):
         raise ConfigError(f"backend labels must be unique, got {labels}")
-    wl = plan.workload
-    if wl.batch < 1:
-        raise ConfigError(f"--batch must be a positive integer, got {wl.batch}")
-    if wl.seq < 1:
-        raise ConfigError(f"--seq must be a positive integer, got {wl.seq}")
-    if wl.cycle < 1:
-        raise ConfigError(f"input cycle must be positive, got {wl.cycle}")
-    if wl.seq_dist is not None and not _SEQ_DIST.match(wl.seq_dist):
-        raise ConfigError(
-            f"--seq-dist {wl.seq_dist!r} not understood: use uniform:LO-HI, normal:MEAN,STD or file:PATH"
-        )
-    if wl.corpus is not None and wl.seq_dist is not None:
-        raise ConfigError("--corpus and --seq-dist exclude each other: the corpus's texts give the lengths")
-    if wl.corpus_column is not None and wl.corpus is None:
-        raise ConfigError("--corpus-column needs --corpus FILE (a JSONL, CSV or Parquet corpus)")
+    validate_workload(plan.workload.to_dict())
+    if plan.workload.cycle < 1:
+        raise ConfigError(f"input cycle must be positive, got {plan.workload.cycle}")
     if not plan.duration_s > 0:
         raise ConfigError(f"--duration must be positive seconds, got {plan.duration_s}")
     if plan.iterations < 1:

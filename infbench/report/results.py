@@ -10,6 +10,7 @@ import csv
 import io
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
@@ -48,6 +49,9 @@ CSV_COLUMNS = (
     *("parity_max_abs", "parity_cosine", "parity_reference", "relative_median", "relative_p99", "ci_method"),
     *("precision", "model_file_mb", "size_on_disk_mb", "parity_agreement", "accuracy_rule", "speedup_vs_f32"),
     *("speedup_ci95_lo", "speedup_ci95_hi", "speedup_reference"),
+    # generation (--task generate); empty for a forward-pass run
+    *("ttft_median_ms", "ttft_p99_ms", "itl_median_ms", "itl_p99_ms", "decode_tokens_per_s"),
+    *("prefill_tokens_per_s", "tpot_ms", "token_agreement", "kv_rss_growth_mb"),
 )
 
 
@@ -92,6 +96,8 @@ def _parity(r: VariantResult) -> str:
     p = r.parity
     if p is None:
         return MISSING
+    if p.rule == "tokens" and p.agreement is not None:
+        return f"tokens {_agreement(p.agreement)}"  # generated tokens vs the reference's (greedy decoding)
     if p.reference is None or p.max_abs is None:
         return "ref" if p.is_reference else MISSING
     cos = f"{p.cosine:.5f}" if p.cosine is not None else MISSING
@@ -162,6 +168,23 @@ def _cis(r: VariantResult) -> tuple[Any, Any]:
     return (r.latency.median_ci95, r.latency.p99_ci95) if r.latency else (None, None)
 
 
+def workload_title(report: Report) -> str:
+    """The workload in a few words: ``batch 1,8,32 seq 128`` (every batch the variants ran), ``generate: prompt 32
+    + 64 new tokens, batch 1``, ``corpus builtin``, ``padding fixed`` when not the default."""
+    wl = report.plan.get("workload") or {}
+    batches = sorted({int(v.options.get("batch", wl.get("batch", 1))) for v in report.variants.values()})
+    batch = ",".join(str(b) for b in batches) if batches else str(wl.get("batch", "?"))
+    if wl.get("task") == "generate":
+        text = f"generate: prompt {wl.get('prompt_len', '?')} + {wl.get('new_tokens', '?')} new tokens, batch {batch}"
+    else:
+        text = f"batch {batch} seq {wl.get('seq', '?')}"
+    if wl.get("corpus"):
+        text += f" corpus {Path(str(wl['corpus'])).name}"
+    if wl.get("padding") not in (None, "longest"):
+        text += f" padding {wl['padding']}"
+    return text
+
+
 def result_rows(report: Report) -> list[dict[str, str]]:
     """One dict of formatted cells per variant (winner marks and relative-to-fastest included), plain text."""
     rows = []
@@ -214,11 +237,7 @@ def print_results_table(console: Any, report: Report) -> None:
     """
     from rich.measure import Measurement
 
-    wl = report.plan.get("workload") or {}
-    title = (
-        escape(str(report.plan.get("model", "?")))
-        + f"  batch {wl.get('batch', '?')} seq {wl.get('seq', '?')}"
-    )
+    title = escape(str(report.plan.get("model", "?"))) + "  " + escape(workload_title(report))
     if report.outcome and report.outcome != "complete":
         title += escape(f"  [{report.outcome}]")
     caption = f"{WIN} winner · ×r relative to fastest · [..] bootstrap 95 % CI over the units under n"

@@ -37,12 +37,14 @@ def run_headless(plan: Any, args: argparse.Namespace) -> int:
     from infbench.analysis.summary import build_report
     from infbench.report.analysis import print_analysis
     from infbench.report.results import print_results_table
+    from infbench.report.sections import print_sections
 
     rec = record_headless(plan, args, "infbench")
     report = build_report(rec.store, session=str(rec.path))
     out = Console()
     print_results_table(out, report)
     print_analysis(out, report)
+    print_sections(out, report)
     interrupted = rec.outcome == "interrupted"
     if interrupted:
         out.print(interrupted_note(report), style="bold yellow", highlight=False, markup=False)

@@ -81,7 +81,8 @@ def plan_summary(plan: Any) -> str:
 
 
 def _corpus_note(plan: Any) -> str:
-    """``; corpus builtin: 1000 texts`` for a corpus workload (the file is read again to count), else ``""``."""
+    """``; corpus builtin: 1000 texts, 250 inputs of 4`` for a corpus workload (the count stored with the plan,
+    else the file is read again), with ``--whole-corpus`` the passes each variant measures; else ``""``."""
     from infbench.engines.corpus import BUILTIN, BUILTIN_SIZE, load_corpus
     from infbench.errors import ConfigError
 
@@ -89,13 +90,18 @@ def _corpus_note(plan: Any) -> str:
     corpus = getattr(wl, "corpus", None)
     if not corpus:
         return ""
+    n = getattr(wl, "corpus_texts", None)
     try:
-        n = BUILTIN_SIZE if corpus == BUILTIN else len(load_corpus(corpus, wl.corpus_column))
+        if not n:
+            n = BUILTIN_SIZE if corpus == BUILTIN else len(load_corpus(corpus, wl.corpus_column))
     except ConfigError as exc:  # already validated with the plan: a file changed since
         log.warning("corpus %s: %s", corpus, exc)
         return f"; corpus {corpus}"
-    items = -(-n // wl.batch)
-    return f"; corpus {corpus}: {n} texts, {items} inputs of {wl.batch}"
+    batches = list(dict.fromkeys(int(b.options.get("batch", wl.batch)) for b in plan.backends)) or [wl.batch]
+    inputs = ", ".join(f"{-(-n // b)} {'inputs ' if i == 0 else ''}of {b}" for i, b in enumerate(batches))
+    passes = getattr(wl, "whole_corpus", 0)
+    whole = f"; each variant measures at least {passes} whole passes over it" if passes else ""
+    return f"; corpus {corpus}: {n} texts, {inputs}{whole}"
 
 
 class HeadlessProgress:
@@ -126,6 +132,7 @@ class HeadlessProgress:
             TextColumn("{task.fields[calls]:>11} calls"),
             TextColumn("median {task.fields[median]:>9}"),
             TextColumn("until {task.fields[until]}"),
+            TextColumn("{task.fields[passes]}"),
             TimeElapsedColumn(),
             console=console,
             transient=False,
@@ -145,6 +152,11 @@ class HeadlessProgress:
         self._plain_step: dict[str, int] = {lab: -1 for lab in labels}
         self._median_at: dict[str, float] = {lab: 0.0 for lab in labels}
         self._binding: dict[str, str] = {lab: "time" for lab in labels}
+        self._need: dict[str, int] = {
+            lab: iterations for lab in labels
+        }  # -n, or N whole-corpus passes' calls
+        self._pass_items: dict[str, int] = {}  # calls per whole-corpus pass (``--whole-corpus``)
+        self._passes = 0
         self.estimate_printed = False
         self._tasks = {
             lab: self.progress.add_task(
@@ -155,9 +167,37 @@ class HeadlessProgress:
                 calls=0,
                 median="—",
                 until=self._until_text(lab),
+                passes="",
             )
             for lab in labels
         }
+
+    def on_start(self, plan: dict[str, Any], system: dict[str, Any], t0_ns: int, t0_wall: float) -> None:
+        """With ``--whole-corpus N``: each variant needs N passes of its inputs (calls), shown as passes done."""
+        from infbench.analysis.corpus_time import items_per_pass, passes_wanted
+
+        self._passes = passes_wanted(plan)
+        if not self._passes:
+            return
+        for backend in plan.get("backends") or []:
+            label = backend.get("label")
+            roles = backend.get("roles") or []
+            items = items_per_pass(plan, backend.get("options") or {})
+            if label in self._need and items is not None and "control" not in roles:
+                self._pass_items[label] = items
+                self._need[label] = max(self.iterations, self._passes * items)
+                self.progress.update(self._tasks[label], passes=self._passes_text(label))
+
+    def _passes_text(self, label: str) -> str:
+        """``pass 2/3 (40 %)``: whole-corpus passes done and the current pass's fraction (empty when none)."""
+        items = self._pass_items.get(label)
+        if not items:
+            return ""
+        calls = self._calls[label]
+        done = calls // items
+        if done >= self._passes:
+            return f"passes {done}/{self._passes}"
+        return f"passes {done}/{self._passes} ({100 * (calls % items) // items}% of pass {done + 1})"
 
     def __enter__(self) -> HeadlessProgress:
         self.progress.start()
@@ -181,14 +221,14 @@ class HeadlessProgress:
         """``time`` or ``calls``: the limit `label` is further from (the one it waits for)."""
         calls, secs = self.measured(label)
         if label in self._per_call_s:  # project both limits with the known pace
-            need_calls = max(0, self.iterations - calls) * self._per_call_s[label]
+            need_calls = max(0, self._need[label] - calls) * self._per_call_s[label]
             return "calls" if need_calls > max(0.0, self.duration_s - secs) else "time"
-        return "calls" if calls / self.iterations < secs / self.duration_s else "time"
+        return "calls" if calls / self._need[label] < secs / self.duration_s else "time"
 
     def fraction(self, label: str) -> float:
         """How far `label` is, 0..1: the smaller of the two limits' fractions."""
         calls, secs = self.measured(label)
-        return min(secs / self.duration_s, calls / self.iterations, 1.0)
+        return min(secs / self.duration_s, calls / self._need[label], 1.0)
 
     def median_ms(self, label: str) -> float | None:
         """The running median of `label`'s measured calls, ms."""
@@ -198,10 +238,12 @@ class HeadlessProgress:
 
     def _until_text(self, label: str) -> str:
         calls, secs = self.measured(label)
-        if calls < self.iterations or secs < self.duration_s:  # once both are met, the last binding one stays
+        need = self._need[label]
+        if calls < need or secs < self.duration_s:  # once both are met, the last binding one stays
             self._binding[label] = self.binding(label)
         if self._binding[label] == "calls":
-            return f"-n {calls:,}/{self.iterations:,} calls"
+            limit = "passes" if need > self.iterations else "-n"
+            return f"{limit} {calls:,}/{need:,} calls"
         return f"-d {secs:.1f}/{self.duration_s:g} s"
 
     def expected_s(self) -> dict[str, float] | None:
@@ -209,7 +251,7 @@ class HeadlessProgress:
         live = [lab for lab in self.labels if self._status[lab] not in (Status.FAILED, Status.STOPPED)]
         if not live or any(lab not in self._per_call_s for lab in live):
             return None
-        return {lab: max(self.duration_s, self.iterations * self._per_call_s[lab]) for lab in live}
+        return {lab: max(self.duration_s, self._need[lab] * self._per_call_s[lab]) for lab in live}
 
     def estimate_line(self) -> str | None:
         """``expected ≈ 86 s of measuring: …`` naming the binding limit per backend, once known."""
@@ -220,11 +262,11 @@ class HeadlessProgress:
         parts = []
         for lab, secs in per.items():
             pc = self._per_call_s[lab]
-            why = (
-                f"-n {self.iterations} binds at {_fmt_call(pc)}/call"
-                if self.iterations * pc > self.duration_s
-                else "-d binds"
-            )
+            need = self._need[lab]
+            limit = f"{self._passes} corpus passes ({need} calls)" if need > self.iterations else f"-n {need}"
+            why = f"{limit} {'bind' if need > self.iterations else 'binds'} at {_fmt_call(pc)}/call"
+            if need * pc <= self.duration_s:
+                why = "-d binds"
             parts.append(f"{lab} {fmt_seconds(secs)} ({why})")
         return f"expected ≈ {fmt_seconds(total)} of measuring: " + ", ".join(parts)
 
@@ -307,6 +349,7 @@ class HeadlessProgress:
             "completed": self.fraction(label),
             "calls": f"{self._calls[label]:,}",
             "until": self._until_text(label),
+            "passes": self._passes_text(label),
         }
         if force or now - self._median_at[label] >= 0.25:
             self._median_at[label] = now
@@ -322,7 +365,8 @@ class HeadlessProgress:
         calls, _ = self.measured(label)
         self.console.print(
             f"progress {escape(label)}: {self.fraction(label) * 100:3.0f}%  {self._status[label]}  {calls:,} calls  "
-            f"median {fmt_ms(self.median_ms(label))}  until {self._until_text(label)}",
+            f"median {fmt_ms(self.median_ms(label))}  until {self._until_text(label)}"
+            + (f"  {self._passes_text(label)}" if label in self._pass_items else ""),
             highlight=False,
             soft_wrap=True,
         )

@@ -166,6 +166,21 @@ class Runner:
                     self.model, replace(self.plan.workload, batch=batch)
                 ).items
 
+    def min_calls(self, label: str) -> int:
+        """The measured calls `label` needs at least: -n, or with ``--whole-corpus N`` N full passes over its
+        inputs (one pass = every input of its batch size once) when that is more."""
+        passes = self.plan.workload.whole_corpus
+        spec = self._specs[label]
+        if not passes or not has_outputs(spec):
+            return self.plan.iterations
+        return max(self.plan.iterations, passes * len(self._inputs_for(spec)))
+
+    def _workload_for(self, spec: BackendSpec) -> dict[str, Any]:
+        """The workload one variant runs: the plan's, with the variant's own batch."""
+        workload = self.plan.workload.to_dict()
+        workload["batch"] = int(spec.options.get("batch", self.plan.workload.batch))
+        return workload
+
     def _inputs_for(self, spec: BackendSpec) -> list[dict[str, np.ndarray]]:
         return self._inputs_by_batch.get(
             int(spec.options.get("batch", self.plan.workload.batch)), self.inputs
@@ -338,6 +353,7 @@ class Runner:
             self.plan.timeout_s,
             self.log_dir,
             on_phase=lambda name, t_ns: self._on_phase(label, name, t_ns),
+            workload=self._workload_for(spec),
         )
         with self._hosts_lock:
             closing = self._closing.is_set()  # read under the lock: `_shutdown` kills what `_loading` holds
@@ -434,6 +450,7 @@ class Runner:
             min_agreement=self.plan.min_agreement,
             details=info.details,
             options=info.options,
+            task=self.plan.workload.task,
         )
         self._update(
             label,
@@ -548,7 +565,7 @@ class Runner:
     # ---- scheduling --------------------------------------------------------------------------------------
     def _done(self, label: str) -> bool:
         calls, wall = self._measured[label]
-        return calls >= self.plan.iterations and wall >= self.plan.duration_s * 1e9
+        return calls >= self.min_calls(label) and wall >= self.plan.duration_s * 1e9
 
     def _active(self) -> list[str]:
         """Backends that joined, are still up, not stopped and not done, in the order they joined."""

@@ -35,6 +35,15 @@ class RunData(Protocol):
         `phase` None means all phases, else ``warmup`` or ``measure``.
         """
 
+    def parts(self, label: str, phase: str | None = "measure") -> dict[str, np.ndarray]:
+        """Per-call sub-timings of `label` (`Engine.call_parts`): part name → int64 ns per call, aligned with
+        ``samples(label, phase=phase)``; an empty dict for engines without parts (and older sessions)."""
+
+    def tokens(self, label: str, phase: str | None = "measure") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Token stamps of `label`'s generating calls: (call start_ns int64 per call, token count int64 per
+        call, flat step stamps int64 — call after call), calls in ``samples(label, phase=phase)`` order; three
+        empty arrays for engines that do not generate (and older sessions)."""
+
     def turns(
         self, label: str, phase: str | None = "measure"
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

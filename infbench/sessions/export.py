@@ -10,6 +10,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from infbench.sessions.extras import NO_PART
+
 SAMPLE_COLUMNS = ("backend", "phase", "start_ns", "t_s", "dur_ns", "latency_ms")
 MONITOR_COLUMNS = ("t_ns", "t_s", "metric", "value")
 EVENT_COLUMNS = ("t_ns", "t_s", "kind", "backend", "message", "data")
@@ -63,24 +65,39 @@ def _blocks(reader: Any, labels: list[str] | None) -> Iterator[Any]:
 def write_samples(
     reader: Any, out: TextIO, fmt: str, labels: list[str] | None = None, phase: str | None = None
 ) -> int:
-    """Every latency sample (optionally of some backends / one phase), in time order. Returns the row count."""
-    w = _Writer(out, fmt, SAMPLE_COLUMNS)
+    """Every latency sample (optionally of some backends / one phase), in time order. Returns the row count.
+
+    Sessions with call parts get one column per part (``<part>_ns``; empty for a backend without it) and, with
+    token stamps, ``token_count`` (stamped decoding steps of the call).
+    """
+    names, tokens = reader.part_columns() if hasattr(reader, "part_columns") else ([], False)
+    columns = SAMPLE_COLUMNS + tuple(f"{k}_ns" for k in names) + (("token_count",) if tokens else ())
+    w = _Writer(out, fmt, columns)
     n = 0
     for block in _blocks(reader, labels):
         if phase is not None and block.phase != phase:
             continue
         t_s = (block.start_ns - reader.t0_ns) / 1e9
         ms = block.dur_ns / 1e6
-        rows = list(
-            zip(
-                [block.backend] * len(block),
-                [block.phase] * len(block),
-                block.start_ns.tolist(),
-                np.round(t_s, 9).tolist(),
-                block.dur_ns.tolist(),
-                ms.tolist(),
+        cols: list[list[Any]] = [
+            [block.backend] * len(block),
+            [block.phase] * len(block),
+            block.start_ns.tolist(),
+            np.round(t_s, 9).tolist(),
+            block.dur_ns.tolist(),
+            ms.tolist(),
+        ]
+        for k in names:
+            part = block.parts.get(k)
+            cols.append(
+                [None] * len(block)
+                if part is None
+                else [None if v == NO_PART else v for v in np.asarray(part).tolist()]
             )
-        )
+        if tokens:
+            counts = block.token_counts
+            cols.append([None] * len(block) if counts is None else np.asarray(counts).tolist())
+        rows = list(zip(*cols))
         w.rows(rows)
         n += len(rows)
     w.close()

@@ -20,7 +20,7 @@ import numpy as np
 
 from infbench.errors import SessionError
 from infbench.records import PHASE_WARMUP, BackendInfo, RunEvent, SampleBlock
-from infbench.sessions import schema, validate
+from infbench.sessions import extras, schema, validate
 from infbench.sessions.turns import TurnArrays, infer_turns, turn_arrays, whole_turn
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -119,7 +119,10 @@ class SessionReader:
                 f"version reads up to {schema.SCHEMA_VERSION}); upgrade infbench-tui"
             )
         self._checked = version >= 2  # turns recorded, blocks checksummed
-        needed = schema.TABLES_V2 if self._checked else schema.TABLES_V1
+        self._with_extras = version >= 3  # call parts and token stamps recorded
+        needed = (
+            schema.TABLES_V3 if self._with_extras else schema.TABLES_V2 if self._checked else schema.TABLES_V1
+        )
         complete = version >= schema.MIN_SCHEMA_VERSION and needed <= tables
         if not complete or (self._checked and not all(self._has_crc(t) for t in schema.CRC_TABLES)):
             raise SessionError(f"{self.path}: incomplete session file (schema tables missing)")
@@ -146,6 +149,13 @@ class SessionReader:
         self._labels = np.array([r[1] for r in rows], object)
         self._phases = np.array([r[2] for r in rows], object)
         self._metric_ids = {str(n): int(i) for i, n in db.execute("SELECT id, name FROM metrics")}
+        self._extra_ids: set[int] = set()
+        if self._with_extras:
+            ids = [r[0] for r in db.execute("SELECT block_id FROM call_extras")]
+            if not all(isinstance(x, int) and not isinstance(x, bool) for x in ids):
+                raise ValueError("bad call extras row")
+            self._extra_ids = set(ids)
+        self._xcache: dict[int, extras.Extras] = {}
         default_t0 = int(self._t_first.min()) if rows else 0
         self.t0_ns = validate.as_int(meta.get("t0_ns", default_t0), "t0_ns")
         self.metadata: dict[str, Any] = {
@@ -251,9 +261,23 @@ class SessionReader:
         for i in self._select(t0_ns, t1_ns, None, None):
             if labels is not None and self._labels[i] not in labels:
                 continue
-            start, dur, idx = self._clip(self._decode(i), t0_ns, t1_ns)
-            if start.size:
-                yield SampleBlock(str(self._labels[i]), str(self._phases[i]), start, dur, idx)
+            full = self._decode(i)
+            start, dur, idx = self._clip(full, t0_ns, t1_ns)
+            if not start.size:
+                continue
+            ex = self._decode_extras(i)
+            if ex is not None and start.size != full[0].size:
+                ex = ex.take(self._mask(full[0], t0_ns, t1_ns))
+            yield SampleBlock(
+                str(self._labels[i]),
+                str(self._phases[i]),
+                start,
+                dur,
+                idx,
+                {} if ex is None else ex.parts,
+                None if ex is None else ex.tokens,
+                None if ex is None or ex.token_counts is None else ex.token_counts.astype(np.int32),
+            )
 
     def _select(self, t0: int | None, t1: int | None, label: str | None, phase: str | None) -> np.ndarray:
         m = np.ones(self._ids.size, bool)
@@ -268,18 +292,85 @@ class SessionReader:
         return np.flatnonzero(m)
 
     @staticmethod
-    def _clip(
-        block: tuple[np.ndarray, np.ndarray, np.ndarray], t0: int | None, t1: int | None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        start, dur, idx = block
-        if t0 is None and t1 is None:
-            return block
+    def _mask(start: np.ndarray, t0: int | None, t1: int | None) -> np.ndarray:
         m = np.ones(start.size, bool)
         if t0 is not None:
             m &= start >= t0
         if t1 is not None:
             m &= start < t1
+        return m
+
+    @classmethod
+    def _clip(
+        cls, block: tuple[np.ndarray, np.ndarray, np.ndarray], t0: int | None, t1: int | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        start, dur, idx = block
+        if t0 is None and t1 is None:
+            return block
+        m = cls._mask(start, t0, t1)
         return start[m], dur[m], idx[m]
+
+    @guarded
+    def _decode_extras(self, i: int) -> extras.Extras | None:
+        """The call extras of row `i` of the index (cached), or None when it has none."""
+        rid = int(self._ids[i])
+        if rid not in self._extra_ids:
+            return None
+        hit = self._xcache.get(rid)
+        if hit is not None:
+            return hit
+        row = self._db.execute("SELECT blob, crc FROM call_extras WHERE block_id = ?", (rid,)).fetchone()
+        if row is None or not isinstance(row[0], bytes):
+            raise ValueError("call extras block missing")
+        _, label, phase, _, _, n = self._rows[i]
+        try:
+            schema.verify(row[0], self._crc(row[1], "call extras block"), "call extras block")
+            out = extras.decode(row[0], n)
+        except (schema.CodecError, extras.ExtrasError) as exc:
+            raise ValueError(f"{exc}: block {rid} of {label!r} ({phase})") from None
+        if len(self._xcache) > 256:
+            self._xcache.clear()
+        self._xcache[rid] = out
+        return out
+
+    @guarded
+    def _calls(self, label: str, phase: str | None) -> tuple[np.ndarray, extras.Extras] | None:
+        """(start_ns, extras) of `label`'s calls in `phase`, in `samples` order; None when none has extras."""
+        sel = self._select(None, None, label, phase)
+        found = [self._decode_extras(i) for i in sel]
+        if not any(x is not None for x in found):
+            return None
+        starts = [self._decode(i)[0] for i in sel]
+        start = np.concatenate(starts)
+        ex = extras.merge([x or extras.Extras(s.size) for x, s in zip(found, starts)])
+        if start.size > 1 and np.any(np.diff(start) < 0):
+            order = np.argsort(start, kind="stable")
+            start, ex = start[order], extras.reorder(ex, order)
+        return start, ex
+
+    def parts(self, label: str, phase: str | None = "measure") -> dict[str, np.ndarray]:
+        """Part name → int64 ns per call of `label` (aligned with `samples` of that phase); {} without parts
+        (and in files of schema < 3)."""
+        hit = self._calls(label, phase)
+        return {} if hit is None else dict(hit[1].parts)
+
+    def tokens(self, label: str, phase: str | None = "measure") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(call start_ns, token count per call, flat stamps) of `label`'s calls; empty without tokens."""
+        hit = self._calls(label, phase)
+        if hit is None:
+            return extras.tokens_of(np.empty(0, np.int64), extras.Extras(0))
+        return extras.tokens_of(*hit)
+
+    def part_columns(self) -> tuple[list[str], bool]:
+        """(every call part name recorded, in first-seen order; whether any block has token stamps)."""
+        names: list[str] = []
+        tokens = False
+        for i in range(self._ids.size):
+            ex = self._decode_extras(i)
+            if ex is not None:
+                names += [k for k in ex.parts if k not in names]
+                tokens = tokens or ex.token_counts is not None
+        return names, tokens
 
     @guarded  # also inside the `iter_blocks` generator, whose own guard ends when it returns the generator
     def _decode(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ import numpy as np
 from infbench import __version__
 from infbench.errors import SessionError
 from infbench.records import BackendInfo, MonitorReading, RunEvent, SampleBlock, TurnRecord
-from infbench.sessions import schema
+from infbench.sessions import extras, schema
 
 
 def _describe(exc: BaseException) -> str:
@@ -71,7 +71,9 @@ class Recorder:
         self._closed = False
         self._lock = threading.RLock()
         self._pending: dict[tuple[str, str], list[SampleBlock]] = {}
-        self._open_rows: dict[tuple[str, str], tuple[int, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._open_rows: dict[
+            tuple[str, str], tuple[int, np.ndarray, np.ndarray, np.ndarray, extras.Extras | None]
+        ] = {}
         self._metric_ids: dict[str, int] = {}
         self._conn = self._create(overwrite)
         self._thread = threading.Thread(target=self._loop, name="infbench-recorder", daemon=True)
@@ -293,7 +295,8 @@ class Recorder:
         self, conn: sqlite3.Connection, label: str, phase: str, blocks: list[SampleBlock]
     ) -> None:
         """Append to the (label, phase) row still open (re-encoded in place), then new rows of at most
-        MAX_BLOCK_SAMPLES; the last one stays open. Slow engines thus get few large rows, not one per commit."""
+        MAX_BLOCK_SAMPLES; the last one stays open. Slow engines thus get few large rows, not one per commit.
+        Calls with parts or token stamps get a ``call_extras`` row beside their sample row."""
         parts = [
             (
                 np.asarray(b.start_ns, np.int64),
@@ -302,17 +305,28 @@ class Recorder:
             )
             for b in blocks
         ]
+        ex_parts: list[extras.Extras | None] = [
+            extras.of_block(len(b), b.parts, b.tokens, b.token_counts)
+            if b.parts or b.tokens is not None
+            else None
+            for b in blocks
+        ]
         self.samples_written += sum(p[0].size for p in parts)
         key = (label, phase)
         rowid: int | None = None
         open_row = self._open_rows.pop(key, None)
         if open_row is not None:
-            rowid, prev_start, prev_dur, prev_idx = open_row
+            rowid, prev_start, prev_dur, prev_idx, prev_ex = open_row
             parts.insert(0, (prev_start, prev_dur, prev_idx))
+            ex_parts.insert(0, prev_ex)
         start, dur, idx = (np.concatenate([p[k] for p in parts]) for k in range(3))
+        ex_all: extras.Extras | None = None
+        if any(x is not None for x in ex_parts):
+            ex_all = extras.merge([x or extras.Extras(p[0].size) for x, p in zip(ex_parts, parts)])
         step = schema.MAX_BLOCK_SAMPLES
         for i in range(0, start.size, step):
             s, d, x = start[i : i + step], dur[i : i + step], idx[i : i + step]
+            ex = None if ex_all is None else ex_all.take(_window(start.size, i, step))
             blob = schema.encode_samples(s, d, x)
             values = (int(s.min()), int(s.max()), int(s.size), blob, schema.checksum(blob))
             if rowid is not None:
@@ -328,8 +342,14 @@ class Recorder:
                 ).lastrowid
                 assert new_id is not None, "a successful INSERT sets lastrowid"
                 rowid = new_id
+            if ex is not None:
+                xblob = extras.encode(ex)
+                conn.execute(
+                    "INSERT OR REPLACE INTO call_extras (block_id, blob, crc) VALUES (?,?,?)",
+                    (rowid, xblob, schema.checksum(xblob)),
+                )
             if s.size < step:
-                self._open_rows[key] = (rowid, s, d, x)
+                self._open_rows[key] = (rowid, s, d, x, ex)
             rowid = None
 
     def _metric_id(self, conn: sqlite3.Connection, name: str) -> int:
@@ -346,3 +366,10 @@ class Recorder:
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
             [(k, schema.dumps(v)) for k, v in values.items()],
         )
+
+
+def _window(n: int, i: int, step: int) -> np.ndarray:
+    """Boolean mask of calls [i, i + step) among n."""
+    m = np.zeros(n, bool)
+    m[i : i + step] = True
+    return m

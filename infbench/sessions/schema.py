@@ -13,9 +13,13 @@ A session is an SQLite database whose ``PRAGMA application_id`` is ``APPLICATION
 - ``events(id, t_ns, kind, backend, message, data)``.
 - ``turns(id, label, phase, start_ns, end_ns, calls, busy_ns)``: every turn of every backend (`TurnRecord`),
   index on label, start_ns.
+- ``call_extras(block_id, blob, crc)``: per-call parts and token stamps of the calls of sample block
+  ``block_id`` (a ``sample_blocks.id``; only blocks of engines that report them), packed by
+  `infbench.sessions.extras.encode`, with the blob's `checksum`.
 
 Versions: 1 had neither ``turns`` nor the ``crc`` columns (the reader still reads it: turns are then inferred
-from the samples by `infbench.sessions.turns.infer_turns`, blocks are not checksummed); 2 added both.
+from the samples by `infbench.sessions.turns.infer_turns`, blocks are not checksummed); 2 added both; 3 added
+``call_extras`` (older files read with no parts and no tokens).
 
 Sample blob: header (magic, n, first start, three frame-of-reference offsets and byte widths) then zlib of
 three byte-shuffled streams: durations, gaps between one call's end and the next call's start, and input-index
@@ -38,7 +42,7 @@ from typing import Any
 import numpy as np
 
 APPLICATION_ID = 0x494E4642  # "INFB"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MIN_SCHEMA_VERSION = 1  # the oldest version the reader still reads
 MAX_BLOCK_SAMPLES = 1 << 16
 MAX_DECODED_BYTES = 64 << 20
@@ -62,10 +66,12 @@ CREATE INDEX IF NOT EXISTS events_by_time ON events (t_ns);
 CREATE TABLE IF NOT EXISTS turns (id INTEGER PRIMARY KEY, label TEXT NOT NULL, phase TEXT NOT NULL,
     start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL, calls INTEGER NOT NULL, busy_ns INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS turns_by_time ON turns (label, start_ns);
+CREATE TABLE IF NOT EXISTS call_extras (block_id INTEGER PRIMARY KEY, blob BLOB NOT NULL, crc INTEGER NOT NULL);
 """
 # Tables every readable version has, and what each later version added (tables, and columns of old tables).
 TABLES_V1 = frozenset({"meta", "backends", "sample_blocks", "metrics", "monitor_blocks", "events"})
 TABLES_V2 = TABLES_V1 | {"turns"}
+TABLES_V3 = TABLES_V2 | {"call_extras"}
 CRC_TABLES = ("sample_blocks", "monitor_blocks")  # tables with a ``crc`` column from version 2 on
 
 _SAMPLE_HEAD = struct.Struct("<4sIqqqqBBB")

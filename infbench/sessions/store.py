@@ -25,6 +25,7 @@ from infbench.records import (
     SampleBlock,
     TurnRecord,
 )
+from infbench.sessions import extras
 from infbench.sessions.turns import TurnArrays, turn_arrays
 from infbench.sessions.validate import attach_roles
 
@@ -34,12 +35,20 @@ _MERGE_BLOCKS = 32  # … or this many blocks
 
 
 class _Chunk:
-    """Contiguous samples of one backend: start, duration, phase code and input index arrays."""
+    """Contiguous samples of one backend: start, duration, phase code and input index arrays, and the calls'
+    extras (parts, token stamps) when the engine reports them."""
 
-    __slots__ = ("dur", "idx", "phase", "start", "t_first", "t_last")
+    __slots__ = ("dur", "ex", "idx", "phase", "start", "t_first", "t_last")
 
-    def __init__(self, start: np.ndarray, dur: np.ndarray, phase: np.ndarray, idx: np.ndarray) -> None:
-        self.start, self.dur, self.phase, self.idx = start, dur, phase, idx
+    def __init__(
+        self,
+        start: np.ndarray,
+        dur: np.ndarray,
+        phase: np.ndarray,
+        idx: np.ndarray,
+        ex: extras.Extras | None = None,
+    ) -> None:
+        self.start, self.dur, self.phase, self.idx, self.ex = start, dur, phase, idx, ex
         self.t_first = int(start.min()) if start.size else 0
         self.t_last = int(start.max()) if start.size else 0
 
@@ -47,11 +56,15 @@ class _Chunk:
 def _concat(chunks: list[_Chunk]) -> _Chunk:
     if len(chunks) == 1:
         return chunks[0]
+    ex = None
+    if any(c.ex is not None for c in chunks):
+        ex = extras.merge([c.ex if c.ex is not None else extras.Extras(c.start.size) for c in chunks])
     return _Chunk(
         np.concatenate([c.start for c in chunks]),
         np.concatenate([c.dur for c in chunks]),
         np.concatenate([c.phase for c in chunks]),
         np.concatenate([c.idx for c in chunks]),
+        ex,
     )
 
 
@@ -66,6 +79,8 @@ class _Series:
         self.count = [0, 0]  # per phase code
         self.last_end = 0
         self.cache: dict[tuple, tuple[int, tuple[np.ndarray, np.ndarray]]] = {}
+        self.xcache: dict[int | None, tuple[int, tuple[np.ndarray, extras.Extras] | None]] = {}
+        self.has_extras = False
 
     def append(self, chunk: _Chunk, code: int) -> None:
         n = chunk.start.size
@@ -74,6 +89,7 @@ class _Series:
         self.count[code] += n
         self.last_end = max(self.last_end, int((chunk.start + chunk.dur).max()))
         self.version += 1
+        self.has_extras = self.has_extras or chunk.ex is not None
         if self.pending_n >= _MERGE_SAMPLES or len(self.pending) >= _MERGE_BLOCKS:
             self.chunks.append(_concat(self.pending))
             self.pending, self.pending_n = [], 0
@@ -105,6 +121,19 @@ class _Series:
         if len(self.cache) > 16:
             self.cache.clear()
         self.cache[key] = (self.version, out)
+        return out
+
+    def extras(self, code: int | None) -> tuple[np.ndarray, extras.Extras] | None:
+        """(start_ns, extras) of the calls of one phase code (None: all), in `query` order; None without any."""
+        if not self.has_extras:
+            return None
+        hit = self.xcache.get(code)
+        if hit is not None and hit[0] == self.version:
+            return hit[1]
+        c = _concat(self.chunks + self.pending)
+        ex = c.ex if c.ex is not None else extras.Extras(c.start.size)
+        out = (c.start, ex) if code is None else (c.start[c.phase == code], ex.take(c.phase == code))
+        self.xcache[code] = (self.version, out)
         return out
 
 
@@ -180,7 +209,10 @@ class LiveStore:
             if block.input_idx is not None
             else np.zeros(n, np.int32)
         )
-        chunk = _Chunk(start, dur, np.full(n, code, np.uint8), idx)
+        ex = None
+        if block.parts or block.tokens is not None:
+            ex = extras.of_block(n, block.parts, block.tokens, block.token_counts)
+        chunk = _Chunk(start, dur, np.full(n, code, np.uint8), idx, ex)
         with self._lock:
             series = self._series.get(block.backend)
             if series is None:
@@ -257,6 +289,24 @@ class LiveStore:
             if series is None:
                 return np.empty(0, np.int64), np.empty(0, np.int64)
             return series.query(t0_ns, t1_ns, code)
+
+    def parts(self, label: str, phase: str | None = "measure") -> dict[str, np.ndarray]:
+        """Part name → int64 ns per call of `label` (aligned with `samples` of that phase); {} without parts."""
+        hit = self._extras(label, phase)
+        return {} if hit is None else dict(hit[1].parts)
+
+    def tokens(self, label: str, phase: str | None = "measure") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(call start_ns, token count per call, flat stamps) of `label`'s calls; empty without tokens."""
+        hit = self._extras(label, phase)
+        if hit is None:
+            return extras.tokens_of(np.empty(0, np.int64), extras.Extras(0))
+        return extras.tokens_of(*hit)
+
+    def _extras(self, label: str, phase: str | None) -> tuple[np.ndarray, extras.Extras] | None:
+        code = None if phase is None else PHASE_CODES.get(phase, -1)
+        with self._lock:
+            series = self._series.get(label)
+            return None if series is None else series.extras(code)
 
     def turns(self, label: str, phase: str | None = "measure") -> TurnArrays:
         """(start_ns, end_ns, calls, busy_ns) int64 of `label`'s turns in `phase` (None: all), by start."""

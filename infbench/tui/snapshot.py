@@ -19,13 +19,20 @@ from typing import Any
 import numpy as np
 
 from infbench.analysis.contention import every_core_warning
+from infbench.analysis.generation import is_generate, read_tokens
 from infbench.records import PHASE_MEASURE, PHASE_WARMUP, RunEvent
 from infbench.sessions.data import RunData
+from infbench.tui.buckets import (  # noqa: F401 (bucket helpers re-exported: widgets and tests import them here)
+    LOG_BASE,
+    MIN_NS,
+    N_BUCKETS,
+    bucket_mid_ms,
+    bucket_of,
+    hist_quantiles,
+)
+from infbench.tui.gen_snap import GenAcc, GenSnap, final_generation
 from infbench.vocab import EventKind, Role, Status
 
-LOG_BASE = 1.01
-MIN_NS = 10.0
-N_BUCKETS = math.ceil(math.log(1e11 / MIN_NS) / math.log(LOG_BASE)) + 1
 BLOCK_S = 0.5
 _EMPTY = np.empty(0, np.int64)
 RECENT_EVENTS = 200
@@ -70,26 +77,6 @@ def loading_text(elapsed_s: float | None, phase: str | None, phase_s: float | No
     return "loading…" + (f" {elapsed_s:.1f} s" if elapsed_s is not None else "")
 
 
-def bucket_of(dur_ns: np.ndarray) -> np.ndarray:
-    """Histogram bucket index of each duration (ns)."""
-    d = np.maximum(np.asarray(dur_ns, dtype=np.float64), MIN_NS)
-    return np.minimum((np.log(d / MIN_NS) / math.log(LOG_BASE)).astype(np.int64), N_BUCKETS - 1)
-
-
-def bucket_mid_ms(idx: np.ndarray | int) -> np.ndarray:
-    """Geometric middle of bucket(s) `idx`, in ms."""
-    return MIN_NS * LOG_BASE ** (np.asarray(idx, dtype=np.float64) + 0.5) / 1e6
-
-
-def hist_quantiles(counts: np.ndarray, qs: tuple[float, ...]) -> list[float]:
-    """Quantiles (ms) of a bucket histogram; NaN when empty."""
-    n = int(counts.sum())
-    if n == 0:
-        return [math.nan] * len(qs)
-    cum = np.cumsum(counts)
-    return [float(bucket_mid_ms(int(np.searchsorted(cum, max(1.0, q * n))))) for q in qs]
-
-
 @dataclass(frozen=True, eq=False)
 class BackendSnap:
     """One backend at an instant: status, running (or final exact) stats, histogram and timeline."""
@@ -129,6 +116,8 @@ class BackendSnap:
     """For an A/A twin: its p50 / its original's p50 (the machine's own noise band), when both have calls."""
     numerics: str | None = None
     """What the engine reported it computes with once loaded: ``f32``, ``int8``, ``bf16 · compiled``… (None before)."""
+    generation: GenSnap | None = None
+    """A generating variant (``--task generate``): TTFT and ITL histograms, tokens/s timeline (None otherwise)."""
 
     @property
     def is_control(self) -> bool:
@@ -191,6 +180,7 @@ class _Acc:
         self.seen = {PHASE_MEASURE: -1, PHASE_WARMUP: -1}  # live: sample counts already read, per phase
         self.version = 0  # bumped by every add() with measured calls
         self.view: tuple | None = None  # (version, quantiles, hist copy, timeline arrays) shared by snapshots
+        self.gen: GenAcc | None = None  # a generating variant's token stamps (`gen_snap`)
 
     def add(self, start: np.ndarray, dur: np.ndarray, n_warm: int, t0_ns: int) -> None:
         """Fold new measured calls (sorted by start) and a count of new warm-up calls into the accumulator."""
@@ -236,7 +226,7 @@ class SnapshotBuilder:
         self.session = session
         self.inline_final = inline_final
         self.clock = clock
-        self._final: dict[str, dict[str, float]] | None = None
+        self._final: dict[str, dict[str, Any]] | None = None
         self._load_began: dict[str, int] = {}  # label → perf_counter_ns its loading began (a recorded fact)
         try:
             self._infos_at = "at_ns" in inspect.signature(data.backend_infos).parameters
@@ -279,6 +269,7 @@ class SnapshotBuilder:
         infos = recorded if recorded is not None else data.backend_infos()  # the same labels, in plan order
         self._live = t_ns is None
         count = getattr(data, "sample_count", None) if t_ns is None else None
+        generate = is_generate(data.plan)
         for label in infos:
             acc = self._accs.setdefault(label, _Acc())
             lo = acc.cursor
@@ -286,6 +277,8 @@ class SnapshotBuilder:
             w_start, _ = self._samples(label, acc, lo, upto, PHASE_WARMUP, count)
             last = max(int(m_start[-1]) if m_start.size else -1, int(w_start[-1]) if w_start.size else -1)
             acc.add(np.asarray(m_start, np.int64), np.asarray(m_dur, np.int64), int(w_start.size), t0)
+            if m_start.size and generate:
+                self._tokens(label, infos[label], acc, upto, t0)
             if last >= 0:
                 acc.cursor = last + 1
         if t_ns is None:  # live: events from several threads may land slightly out of order; re-read
@@ -327,6 +320,16 @@ class SnapshotBuilder:
             marks=marks,
             notes=notes,
         )
+
+    def _tokens(self, label: str, info: Any, acc: _Acc, upto: int | None, t0: int) -> None:
+        """Fold `label`'s new generating requests (read only when it got new measured calls)."""
+        start, counts, stamps = read_tokens(self.data, label, PHASE_MEASURE)
+        if not counts.size:
+            return
+        if acc.gen is None:
+            batch = (self.data.plan.get("workload") or {}).get("batch", 1)
+            acc.gen = GenAcc(int((info.options or {}).get("batch", batch) or 1), BLOCK_S)
+        acc.gen.add(start, counts, stamps, upto, t0)
 
     def _from_events(self, t0: int) -> tuple:
         """Spikes per backend, throttle spans and state, sensor notices, marks and the recent events: walked
@@ -480,6 +483,7 @@ class SnapshotBuilder:
             roles=tuple(str(r) for r in getattr(info, "roles", None) or ()),
             twin_of=getattr(info, "twin_of", None),
             numerics=numerics_text(getattr(info, "details", None)),
+            generation=acc.gen.snap(f.get("generation") if f else None) if acc.gen is not None else None,
         )
 
     def _throttle(self, t0: int) -> tuple[tuple[tuple[float, float | None], ...], bool]:
@@ -514,18 +518,18 @@ class SnapshotBuilder:
         """Whether the exact final statistics have been computed."""
         return self._final is not None
 
-    def prepare_final(self) -> dict[str, dict[str, float]]:
+    def prepare_final(self) -> dict[str, dict[str, Any]]:
         """Compute (once) the exact per-backend statistics of the finished run: the numbers of `report`."""
         if self._final is None:
             self._final = final_stats(self.data)
         return self._final
 
 
-def final_stats(data: RunData) -> dict[str, dict[str, float]]:
+def final_stats(data: RunData) -> dict[str, dict[str, Any]]:
     """label → exact median/p95/p99/mean/cv/throughput/count: the numbers `report` prints."""
     from infbench.analysis.summary import backend_results
 
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for label, r in backend_results(data).items():
         lat = r.latency
         if lat is not None:
@@ -537,6 +541,7 @@ def final_stats(data: RunData) -> dict[str, dict[str, float]]:
                 "cv": lat.cv,
                 "throughput": lat.throughput_per_s,
                 "count": r.iterations,
+                "generation": final_generation(r),
             }
     return out
 

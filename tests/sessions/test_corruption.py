@@ -66,7 +66,7 @@ def _positions(size: int) -> list[int]:
 
 def test_the_session_uses_both_sample_encodings(session: Path) -> None:
     with open_session(session) as r:
-        assert r.metadata["schema_version"] == schema.SCHEMA_VERSION == 2
+        assert r.metadata["schema_version"] == schema.SCHEMA_VERSION == 3
         assert r.samples("fast")[0].size == 5000 and r.samples("slow")[0].size == 300
     assert sorted(blob[:4] for _, blob in _blobs(session, "sample_blocks")) == [b"IBS1", b"IBS2"]
 

@@ -56,7 +56,7 @@ def _turn_of_each_sample(start: np.ndarray, dur: np.ndarray, turns: tuple[np.nda
 def test_recorded_turns_hold_every_sample(recorded: tuple[LiveStore, Path, float], phase: str) -> None:
     _, path, _ = recorded
     with open_session(path) as r:
-        assert r.metadata["schema_version"] == 2 and r.metadata["turns"] == "recorded"
+        assert r.metadata["schema_version"] == 3 and r.metadata["turns"] == "recorded"
         for label in LABELS:
             start, dur = r.samples(label, phase=phase)
             turns = r.turns(label, phase)
@@ -109,7 +109,7 @@ def test_schema1_fixture_turns_are_inferred(tmp_path: Path) -> None:
     new = open_session(make(tmp_path / "twin.infb"))
     with old, new:
         assert old.metadata["schema_version"] == 1 and old.metadata["turns"] == "inferred"
-        assert new.metadata["schema_version"] == 2 and new.metadata["turns"] == "recorded"
+        assert new.metadata["schema_version"] == 3 and new.metadata["turns"] == "recorded"
         block_s = float(old.plan["block_s"])
         for label in old.backend_infos():
             for phase in ("measure", "warmup", None):

@@ -255,7 +255,7 @@ class LiveScreen(DashboardScreen):
             clock_s=elapsed,
             state=state,
             state_style=style,
-            extra=f"{self.plan.schedule} · seq {self.plan.workload.seq} · batch {self.plan.workload.batch}",
+            extra=f"{self.plan.schedule} · {self.plan.workload_text()}",
             notes=snap.notes if snap is not None else self.pre_notes,
         )
 

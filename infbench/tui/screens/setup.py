@@ -15,10 +15,12 @@ from textual.widgets import Button, Footer, Input, Label, Select, SelectionList,
 
 from infbench.errors import ConfigError, InfbenchError
 from infbench.plan.spec import SCHEDULES, RunPlan
+from infbench.plan.workload import WORKLOAD_OPTIONS, WorkloadOption
 from infbench.tui.fmt import BAD, MUTED
 from infbench.tui.widgets.checklist import CheckList
 
 AA_LABEL = "run the first backend twice, to measure this machine's own noise band"
+FORM_OPTIONS = tuple(o for o in WORKLOAD_OPTIONS if o.form)  # seq, batch, corpus: declared in plan.workload
 
 
 def backend_choices() -> list[str]:
@@ -74,7 +76,7 @@ class SetupScreen(Screen):
     SetupScreen .row > .sub { width: auto; padding: 0 1 0 2; }
     SetupScreen .row > Input { width: 1fr; }
     SetupScreen .row > Select { width: 18; }
-    SetupScreen .row > CheckList { width: 1fr; height: auto; max-height: 6; }
+    SetupScreen .row > CheckList { width: 1fr; height: auto; max-height: 8; }
     SetupScreen .hint { color: $foreground-muted; }
     SetupScreen #error { color: $text-error; height: auto; margin-top: 1; display: none; }
     SetupScreen #error.-shown { display: block; }
@@ -112,16 +114,13 @@ class SetupScreen(Screen):
                     compact=True,
                     placeholder="built-in name (bert-tiny…), a .onnx file or a Hugging Face directory",
                 )
-            with Horizontal(classes="row gap"):
+            with Horizontal(classes="row"):
                 yield Label("backends")
                 yield CheckList[str](
                     *[(n, n, n in chosen) for n in backend_choices()], id="backends", compact=True
                 )
-            with Horizontal(classes="row gap"):
-                yield Label("seq")
-                yield Input(str(self.plan.workload.seq), id="seq", type="integer", compact=True)
-                yield Label("batch", classes="sub")
-                yield Input(str(self.plan.workload.batch), id="batch", type="integer", compact=True)
+            with Horizontal(classes="row"):
+                yield from self._workload_fields(FORM_OPTIONS[:2], first=True)
                 yield Label("seconds", classes="sub")
                 yield Input(f"{self.plan.duration_s:g}", id="duration", type="number", compact=True)
                 yield Label("min calls", classes="sub")
@@ -150,7 +149,9 @@ class SetupScreen(Screen):
                     compact=True,
                     placeholder="10 (calls) or 2s",
                 )
-            with Horizontal(classes="row gap"):
+            with Horizontal(classes="row"):
+                yield from self._workload_fields(FORM_OPTIONS[2:], first=True)
+            with Horizontal(classes="row"):
                 yield Label("options")
                 yield Input(
                     id="options",
@@ -178,6 +179,29 @@ class SetupScreen(Screen):
             yield Button("Start", variant="primary", id="start", compact=True)
         yield Footer()
 
+    def _workload_fields(self, options: tuple[WorkloadOption, ...], first: bool) -> ComposeResult:
+        """A label and an input per declared workload option (`plan.workload`), prefilled from the plan."""
+        for i, option in enumerate(options):
+            assert option.form is not None
+            yield Label(option.form, classes="" if first and i == 0 else "sub")
+            yield Input(
+                option.form_text(self._prefill(option)),
+                id=option.name,
+                compact=True,
+                placeholder=option.placeholder,
+                classes=f"wl-{option.kind}",
+            )
+
+    def _prefill(self, option: WorkloadOption) -> Any:
+        """The plan's value of a workload option (a --batch list: every variant's batch size, in order)."""
+        if option.name == "batch":
+            sizes = [b.options.get("batch") for b in self.plan.backends if b.options.get("batch") is not None]
+            return list(dict.fromkeys(sizes)) or self.plan.workload.batch
+        value = getattr(self.plan.workload, option.name)
+        if option.name == "corpus" and value is None:
+            return "none"
+        return value
+
     def on_mount(self) -> None:
         """Focus the model field: typing works at once, and Enter starts with what is filled in."""
         self.query_one("#model", Input).focus()
@@ -204,10 +228,9 @@ class SetupScreen(Screen):
         save = self.value("save") or None
         check_output_paths(argparse.Namespace(json=None, csv=None, save=save))
         base = vars(self.args).copy() if self.args is not None else {}
+        base.update(self._workload_values())
         base.update(
             model=model,
-            seq=_number(self.value("seq"), "seq", int),
-            batch=_number(self.value("batch"), "batch", int),
             duration=_number(self.value("duration"), "seconds", float),
             iterations=_number(self.value("iterations"), "min calls", int),
             threads=_number(self.value("threads"), "threads", int) if self.value("threads") else None,
@@ -219,7 +242,6 @@ class SetupScreen(Screen):
         for key, default in (
             ("inter_threads", None),
             ("device", None),
-            ("seq_dist", None),
             ("block", self.plan.block_s),
             ("seed", self.plan.seed),
             ("timeout", self.plan.timeout_s),
@@ -232,6 +254,22 @@ class SetupScreen(Screen):
             argparse.Namespace(**base), backends=backend_args(chosen, self.value("options"))
         )
         return plan, save
+
+    def _workload_values(self) -> dict[str, Any]:
+        """The form's workload fields, parsed by their declarations (an empty field: the default; corpus
+        ``none``: no corpus).
+
+        Raises:
+            ConfigError: one line naming the field.
+        """
+        out: dict[str, Any] = {}
+        for option in FORM_OPTIONS:
+            text = self.value(option.name)
+            if option.name == "corpus" and text.lower() in ("none", "-"):
+                text = ""
+            assert option.form is not None
+            out[option.name] = option.parse(text or None, where=option.form)
+        return out
 
     def show_error(self, message: str | None) -> None:
         """Show `message` under the form (None clears it)."""

@@ -12,7 +12,10 @@ from textual.widgets import Static
 from infbench.metrics import fmt_pct, fmt_rate, metric
 from infbench.tui.fmt import BAD, GOOD, INFO, MUTED, NOTE, WARN, pack, status_style, wrap
 from infbench.tui.snapshot import BackendSnap, Snapshot
+from infbench.tui.widgets.corpus_bar import CorpusProgress, corpus_lines, corpus_progress
+from infbench.tui.widgets.generation import GenerationPlots, generation_lines, show_generation
 from infbench.tui.widgets.histogram import LatencyHistogram
+from infbench.tui.widgets.stage_line import StageTracker
 from infbench.tui.widgets.timeline import LatencyTimeline
 from infbench.vocab import Status
 
@@ -125,6 +128,7 @@ class BackendPanel(Vertical, can_focus=True):
         self._shown = Content("")
         self._lines = 0
         self._backend: BackendSnap | None = None
+        self._stages = StageTracker()  # "where the time goes" of engines with call parts (a pipeline)
 
     def compose(self) -> ComposeResult:
         """Stats, then histogram and timeline (one above the other, or side by side in the compact layout)."""
@@ -170,6 +174,8 @@ class BackendPanel(Vertical, can_focus=True):
         """Render backend `b` of snapshot `snap`; `plots` False: the statistics only, the histogram and
         timeline wait for the next `show` or `flush_plots` (the screen spreads plot redraws over ticks)."""
         self._backend = b
+        self._corpus = corpus_progress(b, snap)
+        self._stages.update(self.screen, b, snap)
         self._render_stats()
         failed = b.status == Status.FAILED
         if failed != self.has_class("-failed"):
@@ -185,7 +191,8 @@ class BackendPanel(Vertical, can_focus=True):
         if b is None or not self.is_mounted:
             return
         width = self.content_size.width or 40
-        lines = stats_lines(b, width, full=self.selected)
+        lines = stats_lines(b, width, full=self.selected) + corpus_lines(self._corpus, width)
+        lines += self._stages.lines(width) + generation_lines(b, width)
         content = Content("\n").join(lines)
         if not content.is_same(self._shown):
             self._shown = content
@@ -193,6 +200,8 @@ class BackendPanel(Vertical, can_focus=True):
             self._lines = len(lines)
 
     _pending: tuple[BackendSnap, Snapshot] | None = None
+    _corpus: CorpusProgress | None = None  # whole-corpus passes (`--whole-corpus`), under the statistics
+    _generation: GenerationPlots | None = None  # a generating variant's plots, mounted at its first tokens
 
     def flush_plots(self) -> None:
         """Draw the histogram and timeline of the latest `show` (a no-op when already drawn)."""
@@ -200,5 +209,9 @@ class BackendPanel(Vertical, can_focus=True):
             return
         b, snap = self._pending
         self._pending = None
+        if b.generation is not None:  # TTFT and ITL histograms and tokens/s instead of the call latency's
+            plots, shown = self.query_one(".plots"), (self._hist, self._timeline)
+            self._generation = show_generation(plots, self._generation, shown, b, snap)
+            return
         self._hist.show(b.hist, b.p50_ms, b.p95_ms, b.p99_ms)
         self._timeline.show(snap.t_s, b.tl_t, b.tl_med, b.tl_max, b.spikes, snap.throttle_spans, snap.marks)
