@@ -91,6 +91,7 @@ class DetectionStatus:
     block_ms: float | None
     blocks: int
     needs_blocks: int
+    unit: str = "call"  # what the series counts: a call, or an inter-token gap (`itl_detection`)
 
     @property
     def active(self) -> bool:
@@ -99,13 +100,16 @@ class DetectionStatus:
 
     def message(self) -> str:
         """One line for the report and the live events log."""
+        units = f"{self.unit}s"
         if self.calls_per_block is None:
-            return f"slowdown detection needs ≥ {max(SIZE_CALLS, self.needs_blocks)} measured calls; have 0"
+            return f"slowdown detection needs ≥ {max(SIZE_CALLS, self.needs_blocks)} measured {units}; have 0"
         need = max(self.needs_blocks * self.calls_per_block, SIZE_CALLS)
         if not self.active:
-            return f"slowdown detection needs ≥ {need} measured calls; have {self.calls}"
+            return f"slowdown detection needs ≥ {need} measured {units}; have {self.calls}"
         k = self.calls_per_block
-        return f"slowdown detection on blocks of {k} call{'s' if k > 1 else ''} (~{self.block_ms:.3g} ms)"
+        return (
+            f"slowdown detection on blocks of {k} {units if k > 1 else self.unit} (~{self.block_ms:.3g} ms)"
+        )
 
     def to_dict(self) -> dict:
         """JSON-ready dict, with ``active`` and ``message``."""

@@ -59,6 +59,9 @@ def itl_headline(ep: Episode) -> str:
     return f"{_WORDS.get(ep.kind, ep.kind)} ×{ep.ratio:.2f} ({', '.join(parts)}, {lost})"
 
 
+GAP = "inter-token gap"  # the unit the ITL series counts, in detection messages
+
+
 def detect_itl(
     series: TokenSeries, data: Any = None, label: str | None = None, noise_band: float | None = None
 ) -> tuple[list[Episode], DetectionStatus, SlowdownTracker]:
@@ -67,9 +70,9 @@ def detect_itl(
     tracker = SlowdownTracker(label, min_step_ratio=min_step)
     start, dur = itl_calls(series)
     if start.size == 0:
-        return [], tracker.status(), tracker
+        return [], replace(tracker.status(), unit=GAP), tracker
     found = tracker.feed(start, dur, boundaries(series, data, label), final=True)
-    status = tracker.status()
+    status = replace(tracker.status(), unit=GAP)
     if not status.active:
         return [], status, tracker
     return tracker.episodes(found), status, tracker

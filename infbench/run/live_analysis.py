@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from infbench.analysis.attribution import attribute
 from infbench.analysis.detection import Episode, Finding, SlowdownTracker
 from infbench.analysis.findings import cause_text, turn_ends
 from infbench.analysis.generation import is_generate, read_tokens, token_series
-from infbench.analysis.itl_detection import SERIES_ITL, boundaries, itl_calls, itl_headline
+from infbench.analysis.itl_detection import GAP, SERIES_ITL, boundaries, itl_calls, itl_headline
 from infbench.records import PHASE_MEASURE, RunEvent
 from infbench.vocab import EventKind, Role
 
@@ -174,6 +175,8 @@ class LiveAnalyzer:
     def _sparse(self, label: str, track: _Track, now: int, final: bool) -> list[RunEvent]:
         """One ``detection`` event when a backend has run a while (or the run ended) without enough calls."""
         status = track.tracker.status()
+        if track.itl:
+            status = replace(status, unit=GAP)  # the series counts inter-token gaps, not calls
         waited = track.first_t is not None and now - track.first_t >= SPARSE_AFTER_NS
         if status.active or track.told_sparse or not (final or waited):
             return []
