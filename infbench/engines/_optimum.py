@@ -60,6 +60,17 @@ class Export:
         return "built" if self.built else "reused"
 
 
+@dataclass(frozen=True)
+class Target:
+    """What one Optimum load exports and loads: the HF directory, the task, generate mode and the wrapper's
+    extra ``from_pretrained`` arguments (``use_cache`` for a causal LM)."""
+
+    hf_dir: str
+    task: str
+    generating: bool
+    extra: dict[str, Any]
+
+
 @dataclass
 class GenerateInputs:
     """One prepared input of generate mode: the tensors for ``generate`` and the prompt's length."""
@@ -187,6 +198,41 @@ class OptimumEngine(Engine):
     model: Any = None
     generating: bool = False
     input_names: frozenset[str] = frozenset()
+
+    def _target(self, model: ModelFiles) -> Target:
+        """The HF directory (remote code refused), the task (``causal-lm`` in generate mode) and extras."""
+        name = self.info.name
+        hf_dir = hf_dir_of(model, name)
+        refuse_remote_code(hf_dir, name)
+        generating = is_generate(self.workload)
+        if generating and model.task != "causal-lm":
+            raise EngineLoadError(
+                f"{name}: --task generate needs a causal LM and {model.name} is {model.task}"
+            )
+        task = "causal-lm" if generating else model.task
+        return Target(hf_dir, task, generating, {"use_cache": generating} if task == "causal-lm" else {})
+
+    def _export(
+        self,
+        model: ModelFiles,
+        target: Target,
+        kind: str,
+        what: str,
+        libs: dict[str, str],
+        build: Callable[[Path], None],
+        settings: dict[str, Any],
+    ) -> Export:
+        """The cached Optimum export `kind` of `model` for these library versions (built by ``build(tmp)``
+        when absent, `settings` recorded beside it); `what` names the exporter in the one-line error."""
+        try:
+            with quiet_loggers():
+                root = export_dir(kind, model, target.task, target.generating, libs)
+                return cached_export(root, build, {**settings, **libs})
+        except Exception as exc:  # the exporters raise whatever torch / onnx / openvino raise
+            log.debug("%s failed", what, exc_info=True)
+            raise EngineLoadError(
+                f"{self.info.name}: {what} of {target.hf_dir} failed: {type(exc).__name__}: {first_line(exc)}"
+            ) from exc
 
     def _setup_calls(self, model: Any, generating: bool) -> dict[str, Any]:
         """Remember the loaded wrapper and, in generate mode, the clock and ``generate`` arguments; the

@@ -24,6 +24,16 @@ log = logging.getLogger(__name__)
 
 _NO_INPUTS: dict[str, Any] = {}  # the bound call sets nothing (the request holds its input tensors already)
 
+# Shared with the other OpenVINO engines (ov-genai), so the same option means the same thing on each.
+THREADS = Option("threads", "int", "INFERENCE_NUM_THREADS (unset: OpenVINO's default, every core)", minimum=1)
+PRECISION = Option(
+    "precision",
+    "choice",
+    "INFERENCE_PRECISION_HINT: f32 unless asked, as OpenVINO picks bf16 where supported (breaks parity)",
+    choices=("f32", "bf16", "f16", "default"),
+    default="f32",
+)
+
 OPTIONS = OptionSchema(
     (
         Option(
@@ -43,15 +53,9 @@ OPTIONS = OptionSchema(
             choices=("latency", "throughput", "none"),
             default="none",
         ),
-        Option("threads", "int", "INFERENCE_NUM_THREADS (unset: OpenVINO's default, every core)", minimum=1),
+        THREADS,
         Option("streams", "int", "NUM_STREAMS", minimum=1),
-        Option(
-            "precision",
-            "choice",
-            "INFERENCE_PRECISION_HINT: f32 unless asked, as OpenVINO picks bf16 where supported (breaks parity)",
-            choices=("f32", "bf16", "f16", "default"),
-            default="f32",
-        ),
+        PRECISION,
         Option(
             "quant",
             "choice",

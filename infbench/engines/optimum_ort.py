@@ -66,36 +66,19 @@ class OptimumOrtEngine(opt.OptimumEngine):
         import optimum.onnxruntime as ortmod
 
         name = self.info.name
-        hf_dir = opt.hf_dir_of(model, name)
-        opt.refuse_remote_code(hf_dir, name)
-        generating = opt.is_generate(self.workload)
-        if generating and model.task != "causal-lm":
-            raise EngineLoadError(
-                f"{name}: --task generate needs a causal LM and {model.name} is {model.task}"
-            )
-        task = "causal-lm" if generating else model.task
-        cls = opt.wrapper_class(ortmod, "ORTModel", task, name)
-        extra = {"use_cache": generating} if task == "causal-lm" else {}
+        target = self._target(model)
+        generating, extra = target.generating, target.extra
+        cls = opt.wrapper_class(ortmod, "ORTModel", target.task, name)
         libs = opt.versions("optimum", DIST, "onnxruntime", "transformers", "torch")
-        kind = "ort-kv" if generating else "ort"
         self.mark_phase("read")  # Optimum's export of the HF directory (cached) → ONNX
 
         def build(tmp: Path) -> None:
-            exported = cls.from_pretrained(hf_dir, export=True, **extra, **opt.HF_KWARGS)
+            exported = cls.from_pretrained(target.hf_dir, export=True, **extra, **opt.HF_KWARGS)
             exported.save_pretrained(str(tmp))
 
-        try:
-            with opt.quiet_loggers():
-                export = opt.cached_export(
-                    opt.export_dir(kind, model, task, generating, libs),
-                    build,
-                    {"class": cls.__name__, "task": task, "use_cache": generating, **libs},
-                )
-        except Exception as exc:  # the exporter raises whatever torch / onnx raise
-            log.debug("Optimum ONNX export failed", exc_info=True)
-            raise EngineLoadError(
-                f"{name}: Optimum's ONNX export of {hf_dir} failed: {type(exc).__name__}: {opt.first_line(exc)}"
-            ) from exc
+        settings = {"class": cls.__name__, "task": target.task, "use_cache": generating}
+        kind = "ort-kv" if generating else "ort"
+        export = self._export(model, target, kind, "Optimum's ONNX export", libs, build, settings)
         so = ort.SessionOptions()
         if "threads" in options:
             so.intra_op_num_threads = options["threads"]

@@ -72,39 +72,21 @@ class OptimumOvEngine(opt.OptimumEngine):
         import optimum.intel.openvino as ovmod
 
         name = self.info.name
-        hf_dir = opt.hf_dir_of(model, name)
-        opt.refuse_remote_code(hf_dir, name)
-        generating = opt.is_generate(self.workload)
-        if generating and model.task != "causal-lm":
-            raise EngineLoadError(
-                f"{name}: --task generate needs a causal LM and {model.name} is {model.task}"
-            )
-        task = "causal-lm" if generating else model.task
-        cls = opt.wrapper_class(ovmod, "OVModel", task, name)
-        extra = {"use_cache": generating} if task == "causal-lm" else {}
+        target = self._target(model)
+        generating, extra = target.generating, target.extra
+        cls = opt.wrapper_class(ovmod, "OVModel", target.task, name)
         libs = opt.versions("optimum", DIST, "openvino", "transformers", "torch")
-        kind = "ov-kv" if generating else "ov"
         self.mark_phase("read")  # Optimum Intel's export (cached) → IR, then reading it
 
         def build(tmp: Path) -> None:
             exported = cls.from_pretrained(
-                hf_dir, export=True, compile=False, load_in_8bit=False, **extra, **opt.HF_KWARGS
+                target.hf_dir, export=True, compile=False, load_in_8bit=False, **extra, **opt.HF_KWARGS
             )
             exported.save_pretrained(str(tmp))
 
-        try:
-            with opt.quiet_loggers():
-                export = opt.cached_export(
-                    opt.export_dir(kind, model, task, generating, libs),
-                    build,
-                    {"class": cls.__name__, "task": task, "use_cache": generating, "weights": "f32", **libs},
-                )
-        except Exception as exc:  # the exporter raises whatever torch / openvino raise
-            log.debug("Optimum Intel export failed", exc_info=True)
-            raise EngineLoadError(
-                f"{name}: Optimum Intel's OpenVINO export of {hf_dir} failed: {type(exc).__name__}: "
-                f"{opt.first_line(exc)}"
-            ) from exc
+        settings = {"class": cls.__name__, "task": target.task, "use_cache": generating, "weights": "f32"}
+        kind = "ov-kv" if generating else "ov"
+        export = self._export(model, target, kind, "Optimum Intel's OpenVINO export", libs, build, settings)
         asked = str(options.get("precision", "f32"))
         config: dict[str, Any] = {
             "PERFORMANCE_HINT": "LATENCY",

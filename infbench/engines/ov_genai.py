@@ -28,6 +28,7 @@ import numpy as np
 from infbench.engines._tokenclock import TokenClock
 from infbench.engines.base import Engine, EngineLoadError, LoadResult, ModelFiles
 from infbench.engines.info import EngineInfo
+from infbench.engines.openvino import PRECISION, THREADS
 from infbench.engines.options import Option, OptionSchema
 
 log = logging.getLogger(__name__)
@@ -44,14 +45,8 @@ OPTIONS = OptionSchema(
             pattern=r"(GPU|NPU)\.[0-9]+",
             pattern_help="GPU.N",
         ),
-        Option("threads", "int", "INFERENCE_NUM_THREADS (unset: OpenVINO's default, every core)", minimum=1),
-        Option(
-            "precision",
-            "choice",
-            "INFERENCE_PRECISION_HINT: f32 unless asked, as OpenVINO picks bf16 where supported (breaks parity)",
-            choices=("f32", "bf16", "f16", "default"),
-            default="f32",
-        ),
+        THREADS,
+        PRECISION,
         Option(
             "kv_cache",
             "choice",

@@ -223,22 +223,11 @@ def _turn(
                 idx = 0
             if e >= next_flush or len(starts) >= cap:
                 break
-        s_arr = np.array(starts, dtype=np.int64)
-        d_arr = np.array(ends, dtype=np.int64) - s_arr
-        n = s_arr.shape[0]
-        i_arr = ((first_idx + np.arange(n)) % n_inputs).astype(np.int32)
-        conn.send(("block", phase, s_arr, d_arr, i_arr))
-        pauses = watch.take()
-        if pauses:
-            conn.send(("gc", pauses))
+        n, block_busy, halted = _ship(conn, watch, phase, starts, ends, first_idx, n_inputs, None)
         total += n
-        busy += int(d_arr.sum())
-        if conn.poll():
-            msg = conn.recv()
-            if msg[0] in ("halt", "stop"):
-                if msg[0] == "stop":
-                    raise EOFError  # leave at once; the parent is shutting us down
-                break
+        busy += block_busy
+        if halted:
+            break
         time_met = deadline is None or ends[-1] >= deadline
         calls_met = calls is None or total >= calls
         if time_met and calls_met:
@@ -296,29 +285,51 @@ def _turn_rich(
                 idx = 0
             if e >= next_flush or len(starts) >= cap:
                 break
-        s_arr = np.array(starts, dtype=np.int64)
-        d_arr = np.array(ends, dtype=np.int64) - s_arr
-        n = s_arr.shape[0]
-        i_arr = ((first_idx + np.arange(n)) % n_inputs).astype(np.int32)
-        conn.send(
-            ("block", phase, s_arr, d_arr, i_arr, _extras(parts, part_rows, stamps if tokens else None))
-        )
-        pauses = watch.take()
-        if pauses:
-            conn.send(("gc", pauses))
+        extras = _extras(parts, part_rows, stamps if tokens else None)
+        n, block_busy, halted = _ship(conn, watch, phase, starts, ends, first_idx, n_inputs, extras)
         total += n
-        busy += int(d_arr.sum())
-        if conn.poll():
-            msg = conn.recv()
-            if msg[0] in ("halt", "stop"):
-                if msg[0] == "stop":
-                    raise EOFError
-                break
+        busy += block_busy
+        if halted:
+            break
         time_met = deadline is None or ends[-1] >= deadline
         calls_met = calls is None or total >= calls
         if time_met and calls_met:
             break
     return idx, total, busy
+
+
+def _ship(
+    conn: Any,
+    watch: _GcWatch,
+    phase: str,
+    starts: list[int],
+    ends: list[int],
+    first_idx: int,
+    n_inputs: int,
+    extras: dict[str, np.ndarray] | None,
+) -> tuple[int, int, bool]:
+    """Send one block (with its extras, if any) and the GC pauses since the last; answer a halt or stop that
+    arrived meanwhile. Returns (calls in the block, their busy ns, whether the turn must end now)."""
+    s_arr = np.array(starts, dtype=np.int64)
+    d_arr = np.array(ends, dtype=np.int64) - s_arr
+    n = s_arr.shape[0]
+    i_arr = ((first_idx + np.arange(n)) % n_inputs).astype(np.int32)
+    block = (
+        ("block", phase, s_arr, d_arr, i_arr)
+        if extras is None
+        else ("block", phase, s_arr, d_arr, i_arr, extras)
+    )
+    conn.send(block)
+    pauses = watch.take()
+    if pauses:
+        conn.send(("gc", pauses))
+    halted = False
+    if conn.poll():
+        msg = conn.recv()
+        if msg[0] == "stop":
+            raise EOFError  # leave at once; the parent is shutting us down
+        halted = msg[0] == "halt"
+    return n, int(d_arr.sum()), halted
 
 
 def _extras(
